@@ -1,0 +1,1 @@
+//! The stable JSON shape of the AST, printed by `scim-conformance parse`.

@@ -1,0 +1,1 @@
+//! PatchOp documents, their dialects, and applying them to a resource.
