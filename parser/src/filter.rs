@@ -147,19 +147,12 @@ impl Default for ParseOptions {
 impl ParseOptions {
     /// Exactly the published grammar: single spaces, no `$`, no Entra form.
     pub fn strict() -> Self {
-        ParseOptions {
-            strict_whitespace: true,
-            allow_dollar: false,
-            ..Self::default()
-        }
+        ParseOptions { strict_whitespace: true, allow_dollar: false, ..Self::default() }
     }
 
     /// The default profile plus the leniencies real identity providers need.
     pub fn interop() -> Self {
-        ParseOptions {
-            entra_value_path_compare: true,
-            ..Self::default()
-        }
+        ParseOptions { entra_value_path_compare: true, ..Self::default() }
     }
 }
 

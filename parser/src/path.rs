@@ -26,8 +26,5 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, Error> {
 /// Parses a PATCH path with the given options.
 pub fn parse_patch_path_with(input: &str, options: &ParseOptions) -> Result<PatchPath, Error> {
     let _ = (input, options);
-    Err(Error {
-        kind: ErrorKind::Unsupported("path grammar not written yet"),
-        span: Span::new(0, 0),
-    })
+    Err(Error { kind: ErrorKind::Unsupported("path grammar not written yet"), span: Span::new(0, 0) })
 }
