@@ -814,6 +814,10 @@ impl<'a> Parser<'a> {
         let n = self.skip_ws();
         let op_end = self.scan(self.pos, is_path_byte);
         if n == 0 || op_end == self.pos {
+            if n == 0 && matches!(self.peek(), Some(b'+' | b'%')) {
+                let span = Span::new(self.pos, self.pos + 1);
+                return Err(self.error(ErrorKind::UrlEncoded, span));
+            }
             if is_not {
                 return Err(self.error(ErrorKind::NotNeedsParen, Span::new(ws, self.pos + 1)));
             }
