@@ -1016,3 +1016,56 @@ fn case_insensitive_names_in_paths_and_resources() {
     let r = user_ok(Mode::Strict, &b, &u).resource;
     assert_eq!(r, json!({"userName": "u", "name": {"givenName": "B"}}));
 }
+
+#[test]
+fn sub_attribute_mutability_inside_complex_values() {
+    let b =
+        body(json!([{"op": "add", "path": "members[value eq \"U1\"]", "value": {"value": "U9"}}]));
+    let err = run(Mode::Strict, &b, &group(), &ResourceSchema::group()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Operations[0].value: `members.value` is immutable and already has a value"
+    );
+    let b = body(
+        json!([{"op": "replace", "path": "members[value eq \"U1\"]", "value": {"value": "U1", "display": "One"}}]),
+    );
+    let r = group_ok(Mode::Strict, &b, &group()).resource;
+    assert_eq!(r["members"][0], json!({"value": "U1", "display": "One"}));
+    let b = body(
+        json!([{"op": "add", "path": format!("{ENT}:manager"), "value": {"value": "M", "displayName": "Boss"}}]),
+    );
+    let err = user_err(Mode::Strict, &b, &user());
+    assert_eq!(
+        err.to_string(),
+        "Operations[0].value: `manager.displayName` is readOnly"
+    );
+}
+
+/// See: bug-28 (MS-COMPAT also shows a single member object as the value).
+#[test]
+fn entra_member_removal_with_a_single_object() {
+    let b = body(json!([{"op": "Remove", "path": "members", "value": {"value": "U1"}}]));
+    let applied = group_ok(Mode::Interop, &b, &group());
+    assert_eq!(applied.resource["members"], json!([{"value": "U2"}]));
+}
+
+/// See: bug-64 (Okta pushes ~256 membership changes in one PATCH).
+#[test]
+fn large_membership_add() {
+    let existing: Vec<Value> = (0..2000)
+        .map(|i| json!({"value": format!("U{i:04}")}))
+        .collect();
+    let g = json!({"displayName": "Big", "members": existing});
+    let adds: Vec<Value> = (1900..2156)
+        .map(|i| json!({"value": format!("U{i:04}")}))
+        .collect();
+    let b = body(json!([{"op": "add", "path": "members", "value": adds}]));
+    let started = std::time::Instant::now();
+    let r = group_ok(Mode::Strict, &b, &g).resource;
+    assert_eq!(r["members"].as_array().unwrap().len(), 2156);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
