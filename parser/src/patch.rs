@@ -869,6 +869,15 @@ impl<'s> Cx<'s> {
             Some(v) if op != Op::Remove => Some(self.coerce(attr, v, true)?),
             _ => None,
         };
+        // Adding no values to a multi-valued attribute changes nothing.
+        if op == Op::Add
+            && attr.multi_valued
+            && coerced
+                .as_ref()
+                .is_some_and(|c| c.as_array().is_some_and(Vec::is_empty))
+        {
+            return Ok(());
+        }
         let unassign = op == Op::Remove || coerced.as_ref().is_some_and(is_empty);
         if attr.mutability == Mutability::Immutable
             && op == Op::Add
@@ -1173,11 +1182,6 @@ impl<'s> Cx<'s> {
                             }
                         }
                     }
-                    if sub.name == "primary" && coerced == Value::Bool(true) {
-                        if let Some(&keep) = hits.last() {
-                            clear_other_primaries(&mut items, keep);
-                        }
-                    }
                 }
                 (Op::Add, None) => {
                     for &i in &hits {
@@ -1196,6 +1200,14 @@ impl<'s> Cx<'s> {
                         items[i] = coerced.clone();
                     }
                 }
+            }
+            // A matched value that is now primary takes the flag from the others.
+            if let Some(&keep) = hits
+                .iter()
+                .rev()
+                .find(|&&i| items.get(i).is_some_and(is_primary))
+            {
+                clear_other_primaries(&mut items, keep);
             }
         }
         let c = self.container(res, ext)?;
