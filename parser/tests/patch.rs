@@ -1106,3 +1106,31 @@ fn schemas_is_managed_by_the_server() {
     assert_eq!(r["schemas"], user()["schemas"]);
     assert_eq!(r["title"], json!("T"));
 }
+
+/// idp-shapes `onelogin-emails-object`: a single object where an array belongs.
+#[test]
+fn onelogin_emails_object_in_a_pathless_value() {
+    let b = body(
+        json!([{"op": "replace", "value": {"emails": {"value": "jane@example.com", "primary": true}}}]),
+    );
+    let applied = user_ok(Mode::Interop, &b, &user());
+    assert_eq!(
+        applied.resource["emails"],
+        json!([{"value": "jane@example.com", "primary": true}])
+    );
+    assert_eq!(dialects(&applied), ["onelogin"]);
+    let err = user_err(Mode::Strict, &b, &user());
+    assert_eq!(
+        err.to_string(),
+        "Operations[0].value: `emails` is multi-valued and needs an array, found an object"
+    );
+    // With a path, one value is one value to add, in both modes.
+    let b = body(json!([{"op": "add", "path": "emails", "value": {"value": "jane@example.com"}}]));
+    assert_eq!(
+        user_ok(Mode::Strict, &b, &user()).resource["emails"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
