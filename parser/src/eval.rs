@@ -88,6 +88,15 @@ pub fn matches(
     Ok(eval(filter, &Scope::Resource(resource), schema))
 }
 
+/// Whether `filter` selects `resource`, without checking the filter first.
+///
+/// For evaluating one filter over many resources: call [`validate`] once, then this for
+/// each resource. On a filter that does not validate, paths that resolve to nothing make
+/// their comparison false (even `ne`), and type mismatches never match.
+pub fn matches_unchecked(filter: &Filter, resource: &Value, schema: &ResourceSchema) -> bool {
+    eval(filter, &Scope::Resource(resource), schema)
+}
+
 /// Checks that every attribute in `filter` exists in `schema` and that every operator and
 /// literal suits the attribute's type. Errors map to scimType `invalidFilter`.
 pub fn validate(filter: &Filter, schema: &ResourceSchema) -> Result<(), EvalError> {

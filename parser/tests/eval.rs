@@ -535,3 +535,35 @@ fn schemas_can_be_filtered() {
         &user
     ));
 }
+
+#[test]
+fn unchecked_evaluation_agrees_after_validation() {
+    use scim_parser::eval::matches_unchecked;
+    let schema = schema();
+    for text in [
+        r#"userName eq "USER.ONE@example.com" and emails[type eq "work" and primary eq true]"#,
+        r#"meta.lastModified ge "2011-05-13T04:42:34Z" or title pr"#,
+        r#"not (emails.value ew "@sub.example.com")"#,
+    ] {
+        let f = parse_filter(text).unwrap();
+        validate(&f, &schema).unwrap();
+        for resource in [rich_user(), bjensen(), json!({})] {
+            assert_eq!(
+                matches_unchecked(&f, &resource, &schema),
+                matches(&f, &resource, &schema).unwrap(),
+                "{text}"
+            );
+        }
+    }
+    assert!(matches_unchecked(
+        &parse_filter(r#"userName eq "bjensen""#).unwrap(),
+        &bjensen(),
+        &schema
+    ));
+    // An unknown attribute evaluates as no match.
+    assert!(!matches_unchecked(
+        &parse_filter(r#"nope ne "x""#).unwrap(),
+        &bjensen(),
+        &schema
+    ));
+}
