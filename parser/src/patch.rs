@@ -928,7 +928,8 @@ impl<'s> Cx<'s> {
                         .collect::<Result<Vec<_>, _>>()?;
                     let c = self.container(res, ext)?;
                     if let Some(Value::Array(items)) = get_ci_mut(c, &attr.name) {
-                        items.retain(|item| !listed.iter().any(|l| same_value(attr, item, l)));
+                        let index = ValueIndex::new(attr, &listed);
+                        items.retain(|item| !index.contains(attr, &listed, item));
                     }
                     tidy(res, ext, attr);
                     return Ok(());
@@ -949,11 +950,13 @@ impl<'s> Cx<'s> {
                     _ => Vec::new(),
                 };
                 let mut added_primary = None;
+                let mut index = ValueIndex::new(attr, &items);
                 for new in coerced.as_array().cloned().unwrap_or_default() {
-                    if !items.iter().any(|item| same_value(attr, item, &new)) {
+                    if !index.contains(attr, &items, &new) {
                         if is_primary(&new) {
                             added_primary = Some(items.len());
                         }
+                        index.insert(attr, items.len(), &new);
                         items.push(new);
                     }
                 }
@@ -1429,6 +1432,61 @@ fn seed_from_filter(filter: &Filter, parent: &Attribute) -> Option<Map<String, V
         }
     }
     Some(out)
+}
+
+/// The values of a multi-valued attribute indexed by their `value` (or by themselves, for a
+/// simple attribute), so that adding many members to a large group stays linear.
+struct ValueIndex {
+    keyed: std::collections::HashMap<String, Vec<usize>>,
+    unkeyed: Vec<usize>,
+}
+
+impl ValueIndex {
+    fn new(attr: &Attribute, items: &[Value]) -> Self {
+        let mut index = ValueIndex {
+            keyed: Default::default(),
+            unkeyed: Vec::new(),
+        };
+        for (i, item) in items.iter().enumerate() {
+            index.insert(attr, i, item);
+        }
+        index
+    }
+
+    /// The text two same values share: the `value` sub-attribute, folded unless caseExact.
+    fn key(attr: &Attribute, v: &Value) -> Option<String> {
+        let (text, case_exact) = match (v, attr.sub_attribute("value")) {
+            (Value::Object(o), Some(def)) => (get_ci(o, "value")?.1.as_str()?, def.case_exact),
+            (Value::String(s), None) => (s.as_str(), attr.case_exact),
+            _ => return None,
+        };
+        Some(if case_exact {
+            text.to_string()
+        } else {
+            text.to_lowercase()
+        })
+    }
+
+    fn insert(&mut self, attr: &Attribute, i: usize, v: &Value) {
+        match Self::key(attr, v) {
+            Some(k) => self.keyed.entry(k).or_default().push(i),
+            None => self.unkeyed.push(i),
+        }
+    }
+
+    /// Whether `items` (the list this index was built on) holds a value the same as `v`.
+    fn contains(&self, attr: &Attribute, items: &[Value], v: &Value) -> bool {
+        match Self::key(attr, v) {
+            Some(k) => self
+                .keyed
+                .get(&k)
+                .into_iter()
+                .flatten()
+                .chain(&self.unkeyed)
+                .any(|&i| same_value(attr, &items[i], v)),
+            None => items.iter().any(|item| same_value(attr, item, v)),
+        }
+    }
 }
 
 /// Whether two values of `attr` are the same value for `add` and Entra-style `remove`.
