@@ -1,6 +1,6 @@
 //! Filter evaluation on JSON resources (RFC 7644 section 3.4.2.2 semantics).
 //!
-//! This module owns [`matches`] (does a filter select a resource), [`validate`] (is a filter
+//! This module owns [`matches()`] (does a filter select a resource), [`validate`] (is a filter
 //! meaningful for a resource type, independent of any data) and the two comparison helpers
 //! it needs: an RFC 3339 instant parser ([`parse_rfc3339`]) and an exact comparison of JSON
 //! number texts ([`compare_numbers`]).
@@ -79,6 +79,17 @@ use std::fmt;
 ///
 /// The filter is first checked with [`validate`], so an error never depends on the data:
 /// a filter that fails for one resource fails for all.
+///
+/// ```
+/// use scim_parser::{eval::matches, parse_filter, ResourceSchema};
+/// let user = serde_json::json!({"meta": {"lastModified": "2011-05-13T05:00:00+02:00"}});
+/// let schema = ResourceSchema::user();
+/// // 05:00+02:00 is 03:00Z: compared as instants, not as text.
+/// let f = parse_filter(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#).unwrap();
+/// assert!(!matches(&f, &user, &schema).unwrap());
+/// let f = parse_filter("active gt true").unwrap();
+/// assert_eq!(matches(&f, &user, &schema).unwrap_err().scim_type(), "invalidFilter");
+/// ```
 pub fn matches(
     filter: &Filter,
     resource: &Value,
@@ -99,6 +110,14 @@ pub fn matches_unchecked(filter: &Filter, resource: &Value, schema: &ResourceSch
 
 /// Checks that every attribute in `filter` exists in `schema` and that every operator and
 /// literal suits the attribute's type. Errors map to scimType `invalidFilter`.
+///
+/// ```
+/// use scim_parser::{eval::validate, parse_filter, ResourceSchema};
+/// let f = parse_filter(r#"userName eq "x" or emails.nope eq "y""#).unwrap();
+/// let err = validate(&f, &ResourceSchema::user()).unwrap_err();
+/// assert_eq!(err.to_string(), "unknown attribute `emails.nope` at byte 19");
+/// assert_eq!((err.span.start, err.span.end), (19, 30));
+/// ```
 pub fn validate(filter: &Filter, schema: &ResourceSchema) -> Result<(), EvalError> {
     check(filter, None, schema)
 }
@@ -606,6 +625,13 @@ fn flatten(value: &Value) -> Vec<&Value> {
 
 /// The `pr` rule: not null, not `""`, not `[]`, and for an object at least one member
 /// present by the same rule.
+///
+/// ```
+/// use scim_parser::eval::is_present;
+/// use serde_json::json;
+/// assert!(!is_present(&json!({"givenName": "", "familyName": null})));
+/// assert!(is_present(&json!([{"value": false}])));
+/// ```
 pub fn is_present(value: &Value) -> bool {
     match value {
         Value::Null => false,

@@ -286,6 +286,14 @@ impl std::error::Error for AttributeListError {}
 /// Parses the value of `attributes` or `excludedAttributes`: attribute paths separated by
 /// commas (RFC 7644 section 3.4.2.5), with spaces around items allowed. Spans are relative
 /// to the whole text.
+///
+/// ```
+/// use scim_parser::project::parse_attribute_list;
+/// let paths = parse_attribute_list("userName,name.givenName").unwrap();
+/// assert_eq!(paths[1].sub_attr.as_deref(), Some("givenName"));
+/// let err = parse_attribute_list("userName,,name").unwrap_err();
+/// assert_eq!(err.to_string(), "expected an attribute path at byte 9");
+/// ```
 pub fn parse_attribute_list(text: &str) -> Result<Vec<AttrPath>, AttributeListError> {
     let mut out = Vec::new();
     let mut start = 0;

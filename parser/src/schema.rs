@@ -516,6 +516,51 @@ impl ResourceSchema {
         Ok(ResourceSchema::new(&name, &endpoint, core, extensions))
     }
 
+    /// Builds every resource type of a `/ResourceTypes` response (a ListResponse, a bare
+    /// array, or one resource type) against the schemas it names.
+    pub fn list_from_json(
+        resource_types: &Value,
+        schemas: &[Schema],
+    ) -> Result<Vec<ResourceSchema>, SchemaError> {
+        let (items, base): (Vec<&Value>, String) = match resource_types {
+            Value::Array(items) => (items.iter().collect(), String::new()),
+            Value::Object(obj) => match get_ci(obj, "Resources") {
+                Some((key, Value::Array(items))) => {
+                    (items.iter().collect(), format!("/{}", escape_pointer(key)))
+                }
+                Some((key, other)) => {
+                    return Err(SchemaError::new(
+                        format!("/{}", escape_pointer(key)),
+                        format!("expected an array, found {}", json_kind(other)),
+                    ))
+                }
+                None => (vec![resource_types], String::new()),
+            },
+            other => {
+                return Err(SchemaError::new(
+                    String::new(),
+                    format!(
+                        "expected a ListResponse, an array or a resource type, found {}",
+                        json_kind(other)
+                    ),
+                ))
+            }
+        };
+        let single = base.is_empty() && !resource_types.is_array();
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                ResourceSchema::from_resource_type_json(item, schemas).map_err(|mut e| {
+                    if !single {
+                        e.pointer = format!("{base}/{i}{}", e.pointer);
+                    }
+                    e
+                })
+            })
+            .collect()
+    }
+
     /// The extension whose URN is `urn` (case-insensitive).
     pub fn extension(&self, urn: &str) -> Option<&Schema> {
         self.extensions
@@ -542,6 +587,14 @@ impl ResourceSchema {
     /// - A bare extension URN (`uri` + `:` + `name` equal to an extension id, no
     ///   sub-attribute) resolves to [`Resolved::Extension`].
     /// - A sub-attribute resolves only on a complex attribute that defines it.
+    ///
+    /// ```
+    /// use scim_parser::{parse_filter, FilterKind, ResourceSchema};
+    /// let f = parse_filter(r#"EMAILS.Value eq "x""#).unwrap();
+    /// let FilterKind::Compare { path, .. } = &f.kind else { unreachable!() };
+    /// let resolved = ResourceSchema::user().resolve(path).unwrap();
+    /// assert_eq!(resolved.target().unwrap().name, "value");
+    /// ```
     pub fn resolve(&self, path: &AttrPath) -> Option<Resolved<'_>> {
         let (schema, extension, attribute) = match &path.uri {
             None => self.resolve_unqualified(&path.name)?,
@@ -842,6 +895,23 @@ mod tests {
         );
         let err = ResourceSchema::from_resource_type_json(&rt, &schemas[..1]).unwrap_err();
         assert_eq!(err.pointer, "/schema");
+    }
+
+    #[test]
+    fn resource_type_list_loads() {
+        let schemas = vec![Schema::user(), Schema::group(), Schema::enterprise_user()];
+        let list = json!({"Resources": [
+            serde_json::from_str::<Value>(builtin::RESOURCE_TYPE_USER).unwrap(),
+            serde_json::from_str::<Value>(builtin::RESOURCE_TYPE_GROUP).unwrap(),
+        ]});
+        let types = ResourceSchema::list_from_json(&list, &schemas).unwrap();
+        assert_eq!(types, vec![ResourceSchema::user(), ResourceSchema::group()]);
+        let bad = json!({"Resources": [{"name": "User", "schema": "urn:x"}]});
+        let err = ResourceSchema::list_from_json(&bad, &schemas).unwrap_err();
+        assert_eq!(err.pointer, "/Resources/0/schema");
+        let err =
+            ResourceSchema::list_from_json(&json!([{"schema": "urn:x"}]), &schemas).unwrap_err();
+        assert_eq!(err.pointer, "/0/name");
     }
 
     #[test]
