@@ -592,7 +592,8 @@ impl ResourceSchema {
     /// use scim_parser::{parse_filter, FilterKind, ResourceSchema};
     /// let f = parse_filter(r#"EMAILS.Value eq "x""#).unwrap();
     /// let FilterKind::Compare { path, .. } = &f.kind else { unreachable!() };
-    /// let resolved = ResourceSchema::user().resolve(path).unwrap();
+    /// let user = ResourceSchema::user();
+    /// let resolved = user.resolve(path).unwrap();
     /// assert_eq!(resolved.target().unwrap().name, "value");
     /// ```
     pub fn resolve(&self, path: &AttrPath) -> Option<Resolved<'_>> {
