@@ -22,6 +22,7 @@
 //! | `operations` (or any case) for `Operations`; `OP`/`Path`/`Value` member names | `generic` | bug-37 |
 //! | legacy `urn:scim:schemas:core:2.0`, `urn:scim:schemas:extension:enterprise:2.0` and `urn:scim:api:messages:2.0:PatchOp` URNs | `onelogin` | bug-67 |
 //! | `remove` through a value filter that matches nothing is a no-op | `generic` | bug-29 |
+//! | a `value` on `remove` of a single-valued attribute is ignored (strict rejects any `value` on `remove` except `null`) | `generic` | bug-28 |
 //! | a single object for a multi-valued attribute in a path-less value (`"emails": {...}`) | `onelogin` | `onelogin-emails-object` |
 //!
 //! # Semantics in both modes
@@ -426,7 +427,9 @@ fn parse_operation(
                 PatchError::new(InvalidPath, at(".path"), format!("{e} in {text:?}"))
             })?),
         };
-    let value = member(obj, "value", mode, Some(i), diags).cloned();
+    let value = member(obj, "value", mode, Some(i), diags)
+        .filter(|v| !(op == Op::Remove && v.is_null()))
+        .cloned();
     match op {
         Op::Remove if path.is_none() => {
             return Err(PatchError::new(
@@ -517,6 +520,7 @@ pub fn apply(
         diags: doc.diagnostics.clone(),
         index: 0,
         in_representation: false,
+        remove_value_used: false,
     };
     for (i, op) in doc.operations.iter().enumerate() {
         cx.index = i;
@@ -539,6 +543,8 @@ struct Cx<'s> {
     /// resource representation (where multi-valued attributes are arrays, RFC 7643
     /// section 2.4).
     in_representation: bool,
+    /// Whether the current `remove` used its value (Entra's member removal).
+    remove_value_used: bool,
 }
 
 /// Where an attribute lives: the resource itself or an extension object.
@@ -574,7 +580,14 @@ impl<'s> Cx<'s> {
                     .ok_or_else(|| self.err(InvalidSyntax, "value", "missing"))?;
                 self.apply_pathless(res, op.op, value)
             }
-            Some(path) => self.apply_path(res, op.op, path, op.value.as_ref()),
+            Some(path) => {
+                self.remove_value_used = false;
+                self.apply_path(res, op.op, path, op.value.as_ref())?;
+                if op.op == Op::Remove && op.value.is_some() && !self.remove_value_used {
+                    self.diag("generic", "the value of a remove was ignored".to_string());
+                }
+                Ok(())
+            }
         }
     }
 
@@ -914,6 +927,7 @@ impl<'s> Cx<'s> {
                     _ => None,
                 };
                 if let Some(listed) = listed {
+                    self.remove_value_used = true;
                     // See: bug-28 (Entra removes members with a value array).
                     self.diag(
                         "entra",

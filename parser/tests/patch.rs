@@ -1134,3 +1134,20 @@ fn onelogin_emails_object_in_a_pathless_value() {
         3
     );
 }
+
+#[test]
+fn values_on_remove() {
+    // `"value": null` on a remove is no value, in both modes.
+    let b = body(json!([{"op": "remove", "path": "title", "value": null}]));
+    let applied = user_ok(Mode::Strict, &b, &json!({"userName": "u", "title": "T"}));
+    assert_eq!(applied.resource, json!({"userName": "u"}));
+    // Interop ignores a value on a single-valued attribute, and says so.
+    let b = body(json!([{"op": "remove", "path": "title", "value": "T"}]));
+    let applied = user_ok(Mode::Interop, &b, &json!({"userName": "u", "title": "T"}));
+    assert_eq!(applied.resource, json!({"userName": "u"}));
+    assert_eq!(
+        applied.diagnostics[0].message,
+        "the value of a remove was ignored"
+    );
+    assert_eq!(dialects(&applied), ["generic"]);
+}
