@@ -1151,3 +1151,93 @@ fn values_on_remove() {
     );
     assert_eq!(dialects(&applied), ["generic"]);
 }
+
+/// The examples of RFC 7644 sections 3.5.2.1 to 3.5.2.3, in strict mode.
+#[test]
+fn rfc_7644_examples() {
+    let babs = "2819c223-7f76-453a-919d-413861904646";
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "acbf3ae7", "displayName": "Tour Guides",
+        "members": [{"value": "902c246b-6245-4190-8e05-00816be7344a", "display": "Mandy Pepperidge"}]});
+    // 3.5.2.1: add a member
+    let b = body(
+        json!([{"op": "add", "path": "members", "value": [{"display": "Babs Jensen", "$ref": format!("https://example.com/v2/Users/{babs}"), "value": babs}]}]),
+    );
+    let with_babs = group_ok(Mode::Strict, &b, &group).resource;
+    assert_eq!(with_babs["members"][1]["value"], json!(babs));
+    // 3.5.2.1: path-less add (the RFC writes `nickname`)
+    let b = body(
+        json!([{"op": "add", "value": {"emails": [{"value": "babs@jensen.org", "type": "home"}], "nickname": "Babs"}}]),
+    );
+    let u = user_ok(Mode::Strict, &b, &user()).resource;
+    assert_eq!(u["nickName"], json!("Babs"));
+    assert_eq!(u["emails"].as_array().unwrap().len(), 3);
+    // 3.5.2.2: remove one member, remove all members, remove then add
+    let b = body(json!([{"op": "remove", "path": format!("members[value eq \"{babs}\"]")}]));
+    assert_eq!(group_ok(Mode::Strict, &b, &with_babs).resource, group);
+    let b = body(json!([{"op": "remove", "path": "members"}]));
+    assert!(group_ok(Mode::Strict, &b, &with_babs)
+        .resource
+        .get("members")
+        .is_none());
+    let b = body(json!([
+        {"op": "remove", "path": "members[value eq \"902c246b-6245-4190-8e05-00816be7344a\"]"},
+        {"op": "add", "path": "members", "value": [{"display": "James Smith", "$ref": "https://example.com/v2/Users/08e1d05d", "value": "08e1d05d"}]}
+    ]));
+    let swapped = group_ok(Mode::Strict, &b, &with_babs).resource;
+    let values: Vec<&str> = swapped["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, [babs, "08e1d05d"]);
+    // 3.5.2.2: remove a multi-valued attribute's value by filter
+    let certs = json!({"userName": "u", "x509Certificates": [{"value": "MIIDQzCCAqygAwIBAgICEAAwDQYJ"}, {"value": "MIIBBB"}]});
+    let b = body(
+        json!([{"op": "remove", "path": "x509Certificates[value eq \"MIIDQzCCAqygAwIBAgICEAAwDQYJ\"]"}]),
+    );
+    assert_eq!(
+        user_ok(Mode::Strict, &b, &certs).resource["x509Certificates"],
+        json!([{"value": "MIIBBB"}])
+    );
+    // 3.5.2.3: replace all members
+    let b = body(json!([{"op": "replace", "path": "members", "value": [
+        {"display": "Babs Jensen", "$ref": format!("https://example.com/v2/Users/{babs}"), "value": babs},
+        {"display": "James Smith", "$ref": "https://example.com/v2/Users/08e1d05d", "value": "08e1d05d"}]}]));
+    assert_eq!(
+        group_ok(Mode::Strict, &b, &group).resource["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // 3.5.2.3: replace a work address, then one sub-attribute of it
+    let with_address = json!({"userName": "u", "addresses": [{"type": "work", "streetAddress": "100 Old Way"}, {"type": "home", "streetAddress": "1 Home St"}]});
+    let work = json!({"type": "work", "streetAddress": "911 Universal City Plaza", "locality": "Hollywood", "region": "CA", "postalCode": "91608", "country": "US", "formatted": "911 Universal City Plaza\nHollywood, CA 91608 US", "primary": true});
+    let b = body(json!([{"op": "replace", "path": "addresses[type eq \"work\"]", "value": work}]));
+    let r = user_ok(Mode::Strict, &b, &with_address).resource;
+    assert_eq!(r["addresses"][0], work);
+    assert_eq!(
+        r["addresses"][1],
+        json!({"type": "home", "streetAddress": "1 Home St"})
+    );
+    let b = body(
+        json!([{"op": "replace", "path": "addresses[type eq \"work\"].streetAddress", "value": "1010 Broadway Ave"}]),
+    );
+    let r = user_ok(Mode::Strict, &b, &r).resource;
+    assert_eq!(
+        r["addresses"][0]["streetAddress"],
+        json!("1010 Broadway Ave")
+    );
+    assert_eq!(r["addresses"][0]["locality"], json!("Hollywood"));
+    // 3.5.2.3: path-less replace
+    let b = body(
+        json!([{"op": "replace", "value": {"emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "babs@jensen.org", "type": "home"}], "nickname": "Babs"}}]),
+    );
+    let r = user_ok(Mode::Strict, &b, &user()).resource;
+    assert_eq!(
+        r["emails"],
+        json!([{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "babs@jensen.org", "type": "home"}])
+    );
+    assert_eq!(r["nickName"], json!("Babs"));
+}
