@@ -940,7 +940,8 @@ impl<'a> Parser<'a> {
                 return Err(self.error(ErrorKind::UrlEncoded, span));
             }
             if is_not {
-                return Err(self.error(ErrorKind::NotNeedsParen, Span::new(ws, self.pos + 1)));
+                let (_, span) = self.found_at(self.pos);
+                return Err(self.error(ErrorKind::NotNeedsParen, span));
             }
             return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedOperator { found }));
         }
