@@ -94,6 +94,27 @@ pub fn validate(filter: &Filter, schema: &ResourceSchema) -> Result<(), EvalErro
     check(filter, None, schema)
 }
 
+/// Validates a value filter (the part inside `[...]`) against the sub-attributes of
+/// `parent`, as a PATCH path needs.
+pub(crate) fn validate_element_filter(
+    filter: &Filter,
+    parent: &Attribute,
+    schema: &ResourceSchema,
+) -> Result<(), EvalError> {
+    check(filter, Some(parent), schema)
+}
+
+/// Whether one element of `parent` satisfies a value filter already validated with
+/// [`validate_element_filter`].
+pub(crate) fn element_matches(
+    filter: &Filter,
+    parent: &Attribute,
+    element: &Value,
+    schema: &ResourceSchema,
+) -> bool {
+    eval(filter, &Scope::Element { parent, element }, schema)
+}
+
 /// A filter that cannot be evaluated against a resource type. Every variant maps to the
 /// scimType `invalidFilter` (RFC 7644 section 3.12).
 #[derive(Clone, Debug, PartialEq, Eq)]
