@@ -81,7 +81,7 @@ pub(crate) fn prepare(
         remove_key(&mut obj, read_only);
     }
     let members = match kind {
-        Kind::Group => take_members(&mut obj, faults)?,
+        Kind::Group => prepare_members(&mut obj, faults)?,
         Kind::User => Vec::new(),
     };
     validate(kind, &obj)?;
@@ -148,7 +148,9 @@ fn canonical_schemas(
     Ok(result)
 }
 
-fn take_members(
+/// Takes and checks the `members` of a Group body: each an object with a string `value`;
+/// `$ref`, `display` and `type` are the server's to fill, so they are not kept.
+pub(crate) fn prepare_members(
     obj: &mut Map<String, Value>,
     faults: &Faults,
 ) -> Result<Vec<MemberRef>, ScimError> {
