@@ -222,14 +222,17 @@ pub(crate) fn resolve_members(
     Ok(out)
 }
 
-/// Makes the group's membership equal `wanted`, touching only the rows that change.
-/// Returns whether anything changed.
+/// Makes the group's stored membership equal `wanted`, touching only the rows that
+/// change. Returns whether anything changed.
 pub(crate) fn sync_members(
     conn: &Connection,
     group_id: &str,
-    current: &[String],
     wanted: &[(String, Kind)],
 ) -> Result<bool, ScimError> {
+    let current: Vec<String> = store::members_of(conn, group_id, None)?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     let removed: Vec<String> = current
         .iter()
         .filter(|id| !wanted.iter().any(|(w, _)| w == *id))
@@ -365,7 +368,7 @@ pub(crate) async fn replace(
         .store
         .call(move |conn| {
             let tx = store::begin(conn)?;
-            let Some((old, old_value)) = load(&tx, &tenant, kind, &id, &base, &faults)? else {
+            let Some((old, _)) = load(&tx, &tenant, kind, &id, &base, &faults)? else {
                 return Err(missing(kind, &id));
             };
             check_if_match(&headers, old.version)?;
@@ -373,7 +376,7 @@ pub(crate) async fn replace(
             let mut changed = doc != old.doc;
             if kind == Kind::Group {
                 let wanted = resolve_members(&tx, &tenant, &id, &members)?;
-                changed |= sync_members(&tx, &id, &member_ids(&old_value), &wanted)?;
+                changed |= sync_members(&tx, &id, &wanted)?;
             }
             if changed {
                 let row = Row {
@@ -390,19 +393,6 @@ pub(crate) async fn replace(
         })
         .await?;
     Ok(resource_response(StatusCode::OK, &replaced))
-}
-
-/// The member ids of a rendered group.
-pub(crate) fn member_ids(group: &Value) -> Vec<String> {
-    group["members"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|m| m["value"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// `PATCH /Users/{id}`, `PATCH /Groups/{id}` (RFC 7644 section 3.5.2).

@@ -9,7 +9,7 @@
 use crate::clock;
 use crate::error::{ScimError, ScimType};
 use crate::fault::{Fault, Faults};
-use crate::handlers::{self, check_if_match, check_unique, load, member_ids, Ctx};
+use crate::handlers::{self, check_if_match, check_unique, load, Ctx};
 use crate::lookup::schema_for;
 use crate::resource::{self, MemberRef};
 use crate::store::{self, Kind, Row};
@@ -88,7 +88,7 @@ pub(crate) async fn patch(
             check_unique(&tx, &tenant, &new_doc, Some(&id), &faults)?;
             if kind == Kind::Group {
                 let wanted = handlers::resolve_members(&tx, &tenant, &id, &members)?;
-                handlers::sync_members(&tx, &id, &member_ids(&current), &wanted)?;
+                handlers::sync_members(&tx, &id, &wanted)?;
             }
             let row = Row {
                 version: old.version + 1,
@@ -180,10 +180,10 @@ fn reject_bool_strings(doc: &PatchDocument, schema: &ResourceSchema) -> Result<(
     };
     for (i, op) in doc.operations.iter().enumerate() {
         match (&op.path, &op.value) {
-            (Some(path), Some(Value::String(_))) if path.filter.is_none() => {
-                if is_boolean(schema, &path.attr) {
-                    return refuse(i, &path.attr.name);
-                }
+            (Some(path), Some(Value::String(_)))
+                if path.filter.is_none() && is_boolean(schema, &path.attr) =>
+            {
+                return refuse(i, &path.attr.name);
             }
             (None, Some(Value::Object(values))) => {
                 for (key, value) in values {

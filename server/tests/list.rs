@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use scim_reference_server::{DEFAULT_PAGE_SIZE, LIST_URN, MAX_PAGE_SIZE};
+use scim_reference_server::{LIST_URN, MAX_PAGE_SIZE};
 use serde_json::{json, Value};
 
 fn user_names(body: &Value) -> Vec<String> {
@@ -70,7 +70,8 @@ async fn count_zero_and_negative_return_only_the_total() {
     s.get("/Users?count=ten")
         .await
         .assert_error(400, Some("invalidValue"));
-    assert!(DEFAULT_PAGE_SIZE <= MAX_PAGE_SIZE);
+    let huge = s.get(&format!("/Users?count={}", MAX_PAGE_SIZE * 10)).await;
+    assert_eq!(huge.body["itemsPerPage"], 3);
 }
 
 #[tokio::test]
