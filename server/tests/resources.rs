@@ -382,3 +382,51 @@ async fn attributes_and_excluded_attributes_project_single_reads() {
     let keys: Vec<&String> = a.body.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["id", "schemas", "userName"]);
 }
+
+#[tokio::test]
+async fn create_bodies_are_checked_and_normalised_with_the_schema() {
+    let s = server().await;
+    // Entra's group create: a private schema URN and a client `meta` (both ignored).
+    let body = json!({
+        "schemas": [GROUP_URN, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+        "displayName": "displayName",
+        "meta": {"resourceType": "Group"},
+        "members": [],
+    });
+    let a = s.post("/Groups", &body).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(a.body["schemas"], json!([GROUP_URN]));
+
+    // Names in any case are stored in the schema's spelling; unknown attributes dropped;
+    // Entra's bare manager id becomes the complex form.
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let body = json!({
+        "schemas": [USER_URN],
+        "UserName": "Mixed@Example.com",
+        "ACTIVE": "True",
+        "favouriteColour": "green",
+        enterprise: {"manager": "MGR", "department": "Dept-1"},
+    });
+    let a = s.post("/Users", &body).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(a.body["userName"], "Mixed@Example.com");
+    assert_eq!(a.body["active"], true);
+    assert!(a.body.get("favouriteColour").is_none());
+    assert_eq!(a.body[enterprise]["manager"]["value"], "MGR");
+    assert_eq!(a.body["schemas"], json!([USER_URN, enterprise]));
+    let dup = json!({"schemas": [USER_URN], "userName": "mixed@example.com"});
+    s.post("/Users", &dup)
+        .await
+        .assert_error(409, Some("uniqueness"));
+
+    // Values of the wrong type are 400 invalidValue.
+    let bad = json!({"schemas": [USER_URN], "userName": "t", "emails": "a@example.com"});
+    s.post("/Users", &bad)
+        .await
+        .assert_error(400, Some("invalidValue"));
+    let bad = json!({"schemas": [USER_URN], "userName": 7});
+    s.post("/Users", &bad)
+        .await
+        .assert_error(400, Some("invalidValue"));
+}
