@@ -440,20 +440,117 @@ pub(crate) async fn delete(
     }
 }
 
-/// `GET /Users`, `GET /Groups` (RFC 7644 section 3.4.2): filter, paginate, project.
+/// The parameters of a list or search request (RFC 7644 sections 3.4.2 and 3.4.3).
+#[derive(Default)]
+struct Search {
+    filter: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    attributes: Option<String>,
+    excluded: Option<String>,
+}
+
+impl Search {
+    fn from_query(query: &Query) -> Result<Search, ScimError> {
+        Ok(Search {
+            filter: query.get("filter").map(str::to_string),
+            start_index: query.int("startIndex")?,
+            count: query.int("count")?,
+            attributes: query.get("attributes").map(str::to_string),
+            excluded: query.get("excludedAttributes").map(str::to_string),
+        })
+    }
+
+    /// A SearchRequest body (RFC 7644 section 3.4.3); `attributes` may be a string or an
+    /// array of strings.
+    fn from_body(body: &Value) -> Result<Search, ScimError> {
+        let Some(obj) = body.as_object() else {
+            return Err(ScimError::invalid_syntax(
+                "a SearchRequest must be a JSON object",
+            ));
+        };
+        let has_urn = obj
+            .get("schemas")
+            .and_then(Value::as_array)
+            .is_some_and(|items| {
+                items.iter().any(|u| {
+                    u.as_str()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(SEARCH_URN))
+                })
+            });
+        if !has_urn {
+            return Err(ScimError::invalid_syntax(format!(
+                "`schemas` must include {SEARCH_URN}"
+            )));
+        }
+        let get = |name: &str| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) if name != "filter" => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .map(|v| Some(v.join(",")))
+                    .ok_or_else(|| ScimError::invalid_value(format!("`{name}` must hold strings"))),
+                Some(other) => Err(ScimError::invalid_value(format!(
+                    "`{name}` must be a string, found {other}"
+                ))),
+            }
+        };
+        let int = |name: &str| -> Result<Option<i64>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::invalid_value(format!("`{name}` must be an integer, found {v}"))
+                }),
+            }
+        };
+        Ok(Search {
+            filter: text("filter")?,
+            start_index: int("startIndex")?,
+            count: int("count")?,
+            attributes: text("attributes")?,
+            excluded: text("excludedAttributes")?,
+        })
+    }
+}
+
+/// The SearchRequest message URN (RFC 7644 section 3.4.3).
+const SEARCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// `GET /Users`, `GET /Groups` (RFC 7644 section 3.4.2).
 pub(crate) async fn list(
     ctx: Ctx,
     kind: Kind,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ScimError> {
     let query = Query::parse(raw.as_deref().unwrap_or(""), ctx.faults())?;
+    let search = Search::from_query(&query)?;
+    run_search(ctx, kind, search).await
+}
+
+/// `POST /Users/.search`, `POST /Groups/.search` (RFC 7644 section 3.4.3).
+pub(crate) async fn search(ctx: Ctx, kind: Kind, body: Bytes) -> Result<Response, ScimError> {
+    let body = parse_body(&ctx, &body)?;
+    let search = Search::from_body(&body)?;
+    run_search(ctx, kind, search).await
+}
+
+/// Filters, paginates and projects.
+async fn run_search(ctx: Ctx, kind: Kind, search: Search) -> Result<Response, ScimError> {
     let projection = Projection::new(
         kind,
-        query.get("attributes"),
-        query.get("excludedAttributes"),
+        search.attributes.as_deref(),
+        search.excluded.as_deref(),
     );
-    let filter = lookup::Lookup::from_query(&query, kind, ctx.faults())?;
-    let page = Page::from_query(&query, ctx.faults())?;
+    let filter = lookup::Lookup::new(search.filter.as_deref(), kind, ctx.faults())?;
+    let page = Page::new(search.start_index, search.count, ctx.faults());
     let (tenant, base) = (ctx.tenant.clone(), ctx.base.clone());
     let faults = Arc::clone(&ctx.state.faults);
     let filtered = filter.is_some();
@@ -536,8 +633,7 @@ struct Page {
 }
 
 impl Page {
-    fn from_query(query: &Query, faults: &Faults) -> Result<Page, ScimError> {
-        let raw_start = query.int("startIndex")?;
+    fn new(raw_start: Option<i64>, raw_count: Option<i64>, faults: &Faults) -> Page {
         // A startIndex below 1 is read as 1.
         let start_index = raw_start.unwrap_or(1).max(1);
         let mut offset = usize::try_from(start_index - 1).unwrap_or(0);
@@ -546,7 +642,7 @@ impl Page {
             offset = usize::try_from(raw_start.unwrap_or(0).max(0)).unwrap_or(0);
         }
         // A negative count is read as 0; above the maximum, the maximum.
-        let count = match query.int("count")? {
+        let count = match raw_count {
             None => DEFAULT_PAGE_SIZE,
             Some(n) => usize::try_from(n.max(0)).unwrap_or(0).min(MAX_PAGE_SIZE),
         };
@@ -556,10 +652,10 @@ impl Page {
         } else {
             count
         };
-        Ok(Page {
+        Page {
             start_index,
             offset,
             count,
-        })
+        }
     }
 }

@@ -222,3 +222,47 @@ async fn non_ascii_names_are_found_through_the_narrowed_query() {
         "the evaluator folds Unicode"
     );
 }
+
+#[tokio::test]
+async fn post_search_takes_the_same_parameters() {
+    let s = three_users().await;
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "userName sw \"b\" or userName eq \"C\"",
+        "startIndex": 1,
+        "count": 0,
+    });
+    let a = s.post("/Users/.search", &body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["totalResults"], 2);
+    assert_eq!(a.body["Resources"], json!([]));
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "userName sw \"b\" or userName eq \"C\"",
+        "attributes": ["userName"],
+        "startIndex": 2,
+    });
+    let a = s.post("/Users/.search", &body).await;
+    assert_eq!(user_names(&a.body), ["c"]);
+    assert_eq!(
+        a.body["Resources"][0].as_object().unwrap().len(),
+        3,
+        "id, schemas, userName"
+    );
+    s.post("/Users/.search", &json!({"filter": "userName pr"}))
+        .await
+        .assert_error(400, Some("invalidSyntax"));
+    let bad = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "x eq"});
+    s.post("/Groups/.search", &bad)
+        .await
+        .assert_error(400, Some("invalidFilter"));
+}
+
+#[tokio::test]
+async fn a_trailing_slash_names_the_collection() {
+    let s = three_users().await;
+    let a = s.get("/Users/?filter=DisplayName+eq+%22Test+User%22").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["totalResults"], 0);
+    assert_eq!(s.get("/Users/").await.body["totalResults"], 3);
+}

@@ -134,3 +134,10 @@ async fn schemas_and_resource_types_are_listed_and_fetchable() {
     assert_eq!(user.body["schema"], USER_URN);
     s.get("/ResourceTypes/Device").await.assert_error(404, None);
 }
+
+#[tokio::test]
+async fn bulk_and_me_are_501() {
+    let s = server().await;
+    s.post("/Bulk", &json!({})).await.assert_error(501, None);
+    s.get("/Me").await.assert_error(501, None);
+}
