@@ -131,6 +131,9 @@ pub enum ErrorKind {
         /// What stood there instead.
         found: Found,
     },
+    /// The filter still looks URL-encoded (`+` or `%` where a space belongs):
+    /// `userName+eq+%22bjensen%22`.
+    UrlEncoded,
     /// Not one of the ten operators or `pr`: `meta.lastModified lte "2011"`, `title prand x`.
     UnknownOperator {
         /// The word found.
@@ -295,6 +298,10 @@ impl fmt::Display for ErrorKind {
                 found.escape_debug()
             ),
             NotNeedsParen => f.write_str("expected `(` after `not`"),
+            UrlEncoded => f.write_str(
+                "expected a space, found `+` or `%`; the filter looks URL-encoded, decode the \
+                 query string once before parsing",
+            ),
             ExpectedSpace { after, found } => {
                 write!(f, "expected a space after `{after}`, found {found}")
             }

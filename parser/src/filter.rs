@@ -122,7 +122,7 @@ pub enum FilterKind {
 /// The hard ceiling on [`ParseOptions::max_depth`]: deeper limits are clamped to this, so
 /// that parsing, `Drop`, `Debug`, `Display` and comparison of any tree the parser returns
 /// stay far inside a 2 MiB thread stack.
-pub const MAX_DEPTH_CEILING: usize = 256;
+pub const MAX_DEPTH_CEILING: usize = 128;
 
 /// Limits and leniencies for parsing. `ParseOptions::default()` is the documented default
 /// profile; see the crate docs for each choice.
@@ -213,6 +213,95 @@ fn is_value_word_byte(b: u8) -> bool {
 
 fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
+}
+
+/// What opened a [`Frame`].
+enum FrameKind {
+    /// The whole filter; ends at the end of the input.
+    Top,
+    /// `(`
+    Group,
+    /// `not (`, starting at byte `start`.
+    Not {
+        /// Where `not` stands.
+        start: usize,
+    },
+    /// The `[` of a value path in a filter.
+    Bracket {
+        /// The attribute path before `[`.
+        path: AttrPath,
+    },
+    /// The `[` of a PATCH path; the bottom frame of [`Parser::bracket_filter`].
+    PathBracket,
+}
+
+/// How a term begins.
+enum TermStart {
+    /// With an opener: `(`, `not (` or `attrPath [`.
+    Open(FrameKind),
+    /// With the attribute path of an `attrExp`.
+    Attr(AttrPath),
+}
+
+/// One open level of nesting: what opened it, where, and the operands read so far.
+struct Frame {
+    kind: FrameKind,
+    /// Byte offset of the `(` or `[`.
+    at: usize,
+    /// Finished `or` operands.
+    ors: Chain,
+    /// `and` operands of the `or` operand being read.
+    ands: Chain,
+}
+
+impl Frame {
+    fn new(kind: FrameKind, at: usize) -> Frame {
+        Frame {
+            kind,
+            at,
+            ors: Chain::default(),
+            ands: Chain::default(),
+        }
+    }
+}
+
+/// The operands of one n-ary `and` or `or`; allocates only from the second operand on.
+#[derive(Default)]
+struct Chain {
+    first: Option<Filter>,
+    rest: Vec<Filter>,
+}
+
+impl Chain {
+    fn push(&mut self, f: Filter) {
+        if self.first.is_none() {
+            self.first = Some(f);
+        } else {
+            self.rest.push(f);
+        }
+    }
+
+    /// The single operand, or a node `make(operands)` spanning them all.
+    fn finish(self, make: fn(Vec<Filter>) -> FilterKind) -> Filter {
+        let Some(first) = self.first else {
+            // never reached: a chain is finished only after a push
+            return Filter {
+                kind: make(Vec::new()),
+                span: Span::default(),
+            };
+        };
+        if self.rest.is_empty() {
+            return first;
+        }
+        let mut items = Vec::with_capacity(self.rest.len() + 1);
+        items.push(first);
+        items.extend(self.rest);
+        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
+        Filter {
+            kind: make(items),
+            span,
+        }
+    }
 }
 
 /// The parser state shared by the filter and PATCH-path grammars.
@@ -422,42 +511,161 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The `or` level: `orExp = andExp *(SP "or" SP andExp)`.
+    /// `FILTER`, read without recursion.
     ///
-    /// RFC 7644 section 3.4.2.2 writes `logExp = FILTER SP ("and" / "or") SP FILTER` and
-    /// states that `and` takes precedence over `or`; this and [`Parser::and_expr`] encode
-    /// that precedence.
+    /// ```abnf
+    /// FILTER    = attrExp / logExp / valuePath / *1"not" "(" FILTER ")"
+    /// logExp    = FILTER SP ("and" / "or") SP FILTER
+    /// valuePath = attrPath "[" valFilter "]"
+    /// ```
+    ///
+    /// read as `orExp = andExp *(SP "or" SP andExp)`, `andExp = term *(SP "and" SP term)`,
+    /// `term = "(" FILTER ")" / "not" *1SP "(" FILTER ")" / valuePath / attrExp`, since
+    /// RFC 7644 section 3.4.2.2 gives `and` precedence over `or`. Every `(`, `not (` and
+    /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
+    /// costs heap, never call stack; the depth limit is charged at each push.
     pub(crate) fn or_expr(&mut self) -> Result<Filter, Error> {
-        let first = self.and_expr()?;
-        if !self.keyword("or")? {
-            return Ok(first);
-        }
-        let mut items = vec![first, self.and_expr()?];
-        while self.keyword("or")? {
-            items.push(self.and_expr()?);
-        }
-        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
-        Ok(Filter {
-            kind: FilterKind::Or(items),
-            span,
-        })
+        self.expression(Frame::new(FrameKind::Top, self.pos))
     }
 
-    /// The `and` level: `andExp = term *(SP "and" SP term)`.
-    fn and_expr(&mut self) -> Result<Filter, Error> {
-        let first = self.term()?;
-        if !self.keyword("and")? {
-            return Ok(first);
+    /// `"[" valFilter "]"` where
+    /// `valFilter = attrExp / valLogExp / *1"not" "(" valFilter ")"` and
+    /// `valLogExp = valFilter SP ("and" / "or") SP valFilter` (errata 7322): the full
+    /// filter grammar minus value paths. Used by PATCH paths.
+    pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
+        let at = self.pos;
+        self.open_bracket()?;
+        self.expression(Frame::new(FrameKind::PathBracket, at))
+    }
+
+    /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
+    /// opens and closes frames, until the bottom frame `bottom` is complete.
+    fn expression(&mut self, bottom: Frame) -> Result<Filter, Error> {
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut cur = bottom;
+        'term: loop {
+            let mut term = match self.term_start()? {
+                TermStart::Open(kind) => {
+                    let at = self.pos - 1;
+                    stack.push(std::mem::replace(&mut cur, Frame::new(kind, at)));
+                    continue 'term;
+                }
+                TermStart::Attr(path) => self.attr_exp(path)?,
+            };
+            loop {
+                cur.ands.push(term);
+                if self.keyword("and")? {
+                    continue 'term;
+                }
+                let and = std::mem::take(&mut cur.ands).finish(FilterKind::And);
+                cur.ors.push(and);
+                if self.keyword("or")? {
+                    continue 'term;
+                }
+                let expr = std::mem::take(&mut cur.ors).finish(FilterKind::Or);
+                let Some(parent) = stack.pop() else {
+                    return self.close_bottom(cur, expr);
+                };
+                let done = std::mem::replace(&mut cur, parent);
+                term = self.close_frame(done, expr)?;
+            }
         }
-        let mut items = vec![first, self.term()?];
-        while self.keyword("and")? {
-            items.push(self.term()?);
+    }
+
+    /// The start of a `term`: opens a group, `not (` or value-path bracket (the opener
+    /// consumed), or reads the attribute path of an `attrExp`.
+    fn term_start(&mut self) -> Result<TermStart, Error> {
+        match self.peek() {
+            Some(b'(') => {
+                self.open_paren()?;
+                Ok(TermStart::Open(FrameKind::Group))
+            }
+            Some(b) if is_path_byte(b) => {
+                if self.at_not() {
+                    let start = self.pos;
+                    self.pos += 3;
+                    let ws = self.pos;
+                    let n = self.skip_ws();
+                    if n > 0 {
+                        self.check_ws(ws, n)?;
+                    }
+                    self.open_paren()?;
+                    return Ok(TermStart::Open(FrameKind::Not { start }));
+                }
+                let path = self.attr_path()?;
+                if self.peek() == Some(b'[') {
+                    self.open_bracket()?;
+                    return Ok(TermStart::Open(FrameKind::Bracket { path }));
+                }
+                Ok(TermStart::Attr(path))
+            }
+            _ => Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found })),
         }
-        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
-        Ok(Filter {
-            kind: FilterKind::And(items),
-            span,
-        })
+    }
+
+    /// `"("`: charges the depth limit, and refuses an empty group.
+    fn open_paren(&mut self) -> Result<(), Error> {
+        self.enter(self.pos)?;
+        self.pos += 1;
+        self.ws_inside()?;
+        if self.peek() == Some(b')') {
+            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
+        }
+        Ok(())
+    }
+
+    /// `"["` of a value path: charges the depth limit, refuses a nested value path and an
+    /// empty filter.
+    fn open_bracket(&mut self) -> Result<(), Error> {
+        let at = self.pos;
+        if self.in_brackets {
+            return Err(self.error(ErrorKind::NestedValuePath, Span::new(at, at + 1)));
+        }
+        self.enter(at)?;
+        self.pos += 1;
+        self.in_brackets = true;
+        self.ws_inside()?;
+        if self.peek() == Some(b']') {
+            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
+        }
+        Ok(())
+    }
+
+    /// Closes `frame`, whose contents are `expr`, and returns the finished term.
+    fn close_frame(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
+        match frame.kind {
+            FrameKind::Group => {
+                self.close(b')', frame.at)?;
+                self.depth -= 1;
+                Ok(expr)
+            }
+            FrameKind::Not { start } => {
+                self.close(b')', frame.at)?;
+                self.depth -= 1;
+                let span = Span::new(start, self.pos);
+                Ok(Filter {
+                    kind: FilterKind::Not(Box::new(expr)),
+                    span,
+                })
+            }
+            FrameKind::Bracket { path } => {
+                self.close(b']', frame.at)?;
+                self.depth -= 1;
+                self.in_brackets = false;
+                self.after_value_path(path, expr)
+            }
+            FrameKind::Top | FrameKind::PathBracket => self.close_bottom(frame, expr),
+        }
+    }
+
+    /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
+    fn close_bottom(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
+        if matches!(frame.kind, FrameKind::PathBracket) {
+            self.close(b']', frame.at)?;
+            self.depth -= 1;
+            self.in_brackets = false;
+        }
+        Ok(expr)
     }
 
     /// `SP kw SP`: consumes a logical keyword (case-insensitive, a whole word) and the
@@ -483,26 +691,6 @@ impl<'a> Parser<'a> {
         Ok(true)
     }
 
-    /// `term = "(" FILTER ")" / *1"not" "(" FILTER ")" / attrExp / valuePath`
-    fn term(&mut self) -> Result<Filter, Error> {
-        match self.peek() {
-            Some(b'(') => self.group(),
-            Some(b) if is_path_byte(b) => {
-                if self.at_not() {
-                    self.not_group()
-                } else {
-                    let path = self.attr_path()?;
-                    if self.peek() == Some(b'[') {
-                        self.value_path(path)
-                    } else {
-                        self.attr_exp(path)
-                    }
-                }
-            }
-            _ => Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found })),
-        }
-    }
-
     /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
     /// Otherwise `not` is an ordinary attribute name, as in `not pr`.
     fn at_not(&self) -> bool {
@@ -511,39 +699,6 @@ impl<'a> Parser<'a> {
             return false;
         }
         self.bytes.get(self.scan(word_end, is_ws)) == Some(&b'(')
-    }
-
-    /// `"not" *1SP "(" FILTER ")"`: `not(` and `not (` are both accepted (RFC 7644 ABNF
-    /// and Figure 2 disagree; errata 7319).
-    fn not_group(&mut self) -> Result<Filter, Error> {
-        let start = self.pos;
-        self.pos += 3;
-        let ws = self.pos;
-        let n = self.skip_ws();
-        if n > 0 {
-            self.check_ws(ws, n)?;
-        }
-        let inner = self.group()?;
-        let span = Span::new(start, self.pos);
-        Ok(Filter {
-            kind: FilterKind::Not(Box::new(inner)),
-            span,
-        })
-    }
-
-    /// `"(" FILTER ")"`: the group leaves no node, its contents are returned.
-    fn group(&mut self) -> Result<Filter, Error> {
-        let open = self.pos;
-        self.enter(open)?;
-        self.pos += 1;
-        self.ws_inside()?;
-        if self.peek() == Some(b')') {
-            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
-        }
-        let inner = self.or_expr()?;
-        self.close(b')', open)?;
-        self.depth -= 1;
-        Ok(inner)
     }
 
     /// The `)` or `]` that ends the group or bracket opened at `open`.
@@ -582,31 +737,20 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `valuePath = attrPath "[" valFilter "]"`
-    ///
-    /// In a filter, `]` may be followed only by the end, `SP logOp` or a closer; the Entra
-    /// form `]` `"." ATTRNAME SP compareOp SP compValue` is read when
+    /// After `]` in a filter: the end, `SP logOp` or a closer; the Entra form
+    /// `]` `"." ATTRNAME SP compareOp SP compValue` is read when
     /// [`ParseOptions::entra_value_path_compare`] is on.
-    fn value_path(&mut self, path: AttrPath) -> Result<Filter, Error> {
-        let filter = self.bracket_filter()?;
+    fn after_value_path(&mut self, path: AttrPath, filter: Filter) -> Result<Filter, Error> {
         match self.peek() {
             Some(b'[') => Err(self.error(
                 ErrorKind::SecondValueFilter,
                 Span::new(self.pos, self.pos + 1),
             )),
             Some(b'.') => self.entra_compare(path, filter),
-            Some(b) if is_ws(b) => {
-                self.refuse_compare_after_bracket()?;
-                let span = Span::new(path.span.start, self.pos);
-                Ok(Filter {
-                    kind: FilterKind::ValuePath {
-                        path,
-                        filter: Box::new(filter),
-                    },
-                    span,
-                })
-            }
-            _ => {
+            next => {
+                if next.is_some_and(is_ws) {
+                    self.refuse_compare_after_bracket()?;
+                }
                 let span = Span::new(path.span.start, self.pos);
                 Ok(Filter {
                     kind: FilterKind::ValuePath {
@@ -631,29 +775,6 @@ impl<'a> Parser<'a> {
             return Err(self.error(kind, Span::new(at, word_end)));
         }
         Ok(())
-    }
-
-    /// `"[" valFilter "]"` where
-    /// `valFilter = attrExp / valLogExp / *1"not" "(" valFilter ")"` and
-    /// `valLogExp = valFilter SP ("and" / "or") SP valFilter` (errata 7322): the full
-    /// filter grammar minus value paths.
-    pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
-        let open = self.pos;
-        if self.in_brackets {
-            return Err(self.error(ErrorKind::NestedValuePath, Span::new(open, open + 1)));
-        }
-        self.enter(open)?;
-        self.pos += 1;
-        self.in_brackets = true;
-        self.ws_inside()?;
-        if self.peek() == Some(b']') {
-            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
-        }
-        let inner = self.or_expr()?;
-        self.close(b']', open)?;
-        self.in_brackets = false;
-        self.depth -= 1;
-        Ok(inner)
     }
 
     /// Interop only: `attrPath "[" valFilter "]" "." ATTRNAME SP (compareOp SP compValue /
@@ -814,6 +935,10 @@ impl<'a> Parser<'a> {
         let n = self.skip_ws();
         let op_end = self.scan(self.pos, is_path_byte);
         if n == 0 || op_end == self.pos {
+            if n == 0 && matches!(self.peek(), Some(b'+' | b'%')) {
+                let span = Span::new(self.pos, self.pos + 1);
+                return Err(self.error(ErrorKind::UrlEncoded, span));
+            }
             if is_not {
                 return Err(self.error(ErrorKind::NotNeedsParen, Span::new(ws, self.pos + 1)));
             }
