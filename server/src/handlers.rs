@@ -256,11 +256,7 @@ pub(crate) fn check_if_match(headers: &HeaderMap, version: i64) -> Result<(), Sc
     };
     let text = value.to_str().unwrap_or("");
     let current = etag(version);
-    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let matched = text
-        .split(',')
-        .any(|tag| tag.trim() == "*" || strip(tag) == strip(&current));
-    if matched {
+    if tag_listed(text, version) {
         Ok(())
     } else {
         Err(ScimError::new(
@@ -295,9 +291,36 @@ pub(crate) async fn read(
         .call(move |conn| load(conn, &tenant, kind, &id, &base, &faults).map(|r| r.ok_or(id)))
         .await?;
     match found {
+        Ok((row, _)) if if_none_match(&ctx.headers, row.version) => {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            if let Ok(tag) = HeaderValue::from_str(&etag(row.version)) {
+                response.headers_mut().insert(header::ETAG, tag);
+            }
+            Ok(response)
+        }
         Ok((_, value)) => Ok(resource_response(StatusCode::OK, &projection.apply(value))),
         Err(id) => Err(missing(kind, &id)),
     }
+}
+
+/// Does `If-None-Match` name the current version (RFC 9110 section 13.1.2, weak
+/// comparison)? Then a GET answers 304 (RFC 7644 section 3.14).
+fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
+    let Some(text) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    tag_listed(text, version)
+}
+
+/// Does a comma-separated entity-tag list name `version` (weak comparison) or say `*`?
+fn tag_listed(list: &str, version: i64) -> bool {
+    let current = etag(version);
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    list.split(',')
+        .any(|tag| tag.trim() == "*" || strip(tag) == strip(&current))
 }
 
 /// `POST /Users`, `POST /Groups` (RFC 7644 section 3.3).

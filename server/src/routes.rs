@@ -188,7 +188,9 @@ async fn auth(State(state): State<AppState>, mut request: Request, next: Next) -
 /// on, and gives framework errors (405, 413, rejected path parameters) a SCIM body.
 async fn finish(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let faults = Arc::clone(&state.faults);
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
     let mut response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
     let status = response.status();
     if let Some(err) = response.extensions().get::<ScimError>().cloned() {
         let headers = response.headers().clone();
@@ -210,7 +212,10 @@ async fn finish(State(state): State<AppState>, request: Request, next: Next) -> 
             response.headers_mut().insert(header::ALLOW, allow);
         }
     }
-    if response.status() != StatusCode::NO_CONTENT {
+    if !matches!(
+        response.status(),
+        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
+    ) {
         // FAULT(content-type-reversed): the media type spelled backwards.
         let media = if faults.on(Fault::ContentTypeReversed) {
             "application/json+scim"

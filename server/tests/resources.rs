@@ -430,3 +430,27 @@ async fn create_bodies_are_checked_and_normalised_with_the_schema() {
         .await
         .assert_error(400, Some("invalidValue"));
 }
+
+#[tokio::test]
+async fn if_none_match_with_the_current_version_is_304() {
+    let s = server().await;
+    let created = s
+        .post("/Users", &json!({"schemas": [USER_URN], "userName": "c"}))
+        .await;
+    let id = created.body["id"].as_str().unwrap();
+    let etag = created.header("etag").unwrap().to_string();
+    let get = |tag: &str| {
+        s.client
+            .get(s.url(&format!("/Users/{id}")))
+            .bearer_auth(&s.token)
+            .header("if-none-match", tag)
+            .send()
+    };
+    let a = answer(get(&etag).await.unwrap()).await;
+    assert_eq!(a.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(a.header("etag"), Some(etag.as_str()));
+    assert_eq!(
+        answer(get("W/\"999\"").await.unwrap()).await.status,
+        StatusCode::OK
+    );
+}
