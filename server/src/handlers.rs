@@ -51,7 +51,11 @@ impl FromRequestParts<AppState> for Ctx {
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
             .unwrap_or("localhost");
         Ok(Ctx {
             state: state.clone(),
@@ -110,23 +114,22 @@ fn scim_response(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-/// A single resource with its `ETag` (and `Location` when created).
-fn resource_response(status: StatusCode, resource: &Value) -> Response {
-    let mut response = scim_response(status, resource);
-    let headers = response.headers_mut();
-    if let Some(v) = resource["meta"]["version"]
+/// A single resource, projected, with its `ETag` (and `Location` when created) taken
+/// from the full resource.
+fn resource_response(status: StatusCode, resource: Value, projection: &Projection) -> Response {
+    let version = resource["meta"]["version"]
         .as_str()
-        .and_then(|v| HeaderValue::from_str(v).ok())
-    {
-        headers.insert(header::ETAG, v);
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    let location = resource["meta"]["location"]
+        .as_str()
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    let mut response = scim_response(status, &projection.apply(resource));
+    let headers = response.headers_mut();
+    if let Some(version) = version {
+        headers.insert(header::ETAG, version);
     }
-    if status == StatusCode::CREATED {
-        if let Some(loc) = resource["meta"]["location"]
-            .as_str()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            headers.insert(header::LOCATION, loc);
-        }
+    if let (StatusCode::CREATED, Some(location)) = (status, location) {
+        headers.insert(header::LOCATION, location);
     }
     response
 }
@@ -267,6 +270,16 @@ pub(crate) fn check_if_match(headers: &HeaderMap, version: i64) -> Result<(), Sc
     }
 }
 
+/// The `attributes` / `excludedAttributes` of a query string (RFC 7644 section 3.9).
+fn projection_of(ctx: &Ctx, kind: Kind, raw: Option<&str>) -> Result<Projection, ScimError> {
+    let query = Query::parse(raw.unwrap_or(""), ctx.faults())?;
+    Ok(Projection::new(
+        kind,
+        query.get("attributes"),
+        query.get("excludedAttributes"),
+    ))
+}
+
 /// `GET /Users/{id}`, `GET /Groups/{id}` (RFC 7644 section 3.4.1).
 pub(crate) async fn read(
     ctx: Ctx,
@@ -298,7 +311,7 @@ pub(crate) async fn read(
             }
             Ok(response)
         }
-        Ok((_, value)) => Ok(resource_response(StatusCode::OK, &projection.apply(value))),
+        Ok((_, value)) => Ok(resource_response(StatusCode::OK, value, &projection)),
         Err(id) => Err(missing(kind, &id)),
     }
 }
@@ -324,7 +337,13 @@ fn tag_listed(list: &str, version: i64) -> bool {
 }
 
 /// `POST /Users`, `POST /Groups` (RFC 7644 section 3.3).
-pub(crate) async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Result<Response, ScimError> {
+pub(crate) async fn create(
+    ctx: Ctx,
+    kind: Kind,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let projection = projection_of(&ctx, kind, raw.as_deref())?;
     let input = parse_body(&ctx, &body)?;
     let (mut doc, members) = resource::prepare(kind, input, ctx.faults())?;
     resource::canonical_keys(&mut doc);
@@ -366,7 +385,7 @@ pub(crate) async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Result<Response
         })
         .await?;
     tracing::info!(kind = kind.resource_type(), id = %created["id"], "created");
-    Ok(resource_response(StatusCode::CREATED, &created))
+    Ok(resource_response(StatusCode::CREATED, created, &projection))
 }
 
 /// `PUT /Users/{id}`, `PUT /Groups/{id}` (RFC 7644 section 3.5.1): replaces every
@@ -375,8 +394,10 @@ pub(crate) async fn replace(
     ctx: Ctx,
     kind: Kind,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, ScimError> {
+    let projection = projection_of(&ctx, kind, raw.as_deref())?;
     let input = parse_body(&ctx, &body)?;
     let (mut doc, members) = resource::prepare(kind, input, ctx.faults())?;
     resource::canonical_keys(&mut doc);
@@ -415,7 +436,7 @@ pub(crate) async fn replace(
             loaded.map(|(_, v)| v).ok_or_else(|| missing(kind, &id))
         })
         .await?;
-    Ok(resource_response(StatusCode::OK, &replaced))
+    Ok(resource_response(StatusCode::OK, replaced, &projection))
 }
 
 /// `PATCH /Users/{id}`, `PATCH /Groups/{id}` (RFC 7644 section 3.5.2).
@@ -423,11 +444,13 @@ pub(crate) async fn patch(
     ctx: Ctx,
     kind: Kind,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, ScimError> {
+    let projection = projection_of(&ctx, kind, raw.as_deref())?;
     let input = parse_body(&ctx, &body)?;
     let patched = patching::patch(&ctx, kind, id, input).await?;
-    Ok(resource_response(StatusCode::OK, &patched))
+    Ok(resource_response(StatusCode::OK, patched, &projection))
 }
 
 /// `DELETE /Users/{id}`, `DELETE /Groups/{id}` (RFC 7644 section 3.6): a soft delete;

@@ -53,8 +53,8 @@ pub const BASE_PATH: &str = "/scim/v2";
 /// The bearer token of the `default` tenant used when [`Config::tenants`] is empty.
 pub const DEFAULT_TOKEN: &str = "scim-reference-default-token";
 
-/// How to run the server.
-#[derive(Clone, Debug, Default)]
+/// How to run the server. Its `Debug` output shows tenant names but not their tokens.
+#[derive(Clone, Default)]
 pub struct Config {
     /// `(tenant name, bearer token)` pairs; empty means one tenant `default` with the
     /// token [`Config::default_token`]. Tokens must be non-empty and distinct.
@@ -63,6 +63,21 @@ pub struct Config {
     pub db: Option<PathBuf>,
     /// Faults switched on.
     pub faults: Vec<Fault>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenants: Vec<(&str, &str)> = self
+            .tenants
+            .iter()
+            .map(|(name, _)| (name.as_str(), "<redacted>"))
+            .collect();
+        f.debug_struct("Config")
+            .field("tenants", &tenants)
+            .field("db", &self.db)
+            .field("faults", &self.faults)
+            .finish()
+    }
 }
 
 impl Config {

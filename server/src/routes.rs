@@ -63,13 +63,13 @@ pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
         .route(
             "/Users",
             get(|c, q| handlers::list(c, Kind::User, q))
-                .post(|c, b| handlers::create(c, Kind::User, b)),
+                .post(|c, q, b| handlers::create(c, Kind::User, q, b)),
         )
         // A trailing slash is read as the collection itself (bug-18 saw one from Entra).
         .route(
             "/Users/",
             get(|c, q| handlers::list(c, Kind::User, q))
-                .post(|c, b| handlers::create(c, Kind::User, b)),
+                .post(|c, q, b| handlers::create(c, Kind::User, q, b)),
         )
         .route(
             "/Users/.search",
@@ -78,20 +78,20 @@ pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
         .route(
             "/Users/{id}",
             get(|c, p, q| handlers::read(c, Kind::User, p, q))
-                .put(|c, p, b| handlers::replace(c, Kind::User, p, b))
-                .patch(|c, p, b| handlers::patch(c, Kind::User, p, b))
+                .put(|c, p, q, b| handlers::replace(c, Kind::User, p, q, b))
+                .patch(|c, p, q, b| handlers::patch(c, Kind::User, p, q, b))
                 .delete(|c, p| handlers::delete(c, Kind::User, p)),
         )
         .route(
             "/Groups",
             get(|c, q| handlers::list(c, Kind::Group, q))
-                .post(|c, b| handlers::create(c, Kind::Group, b)),
+                .post(|c, q, b| handlers::create(c, Kind::Group, q, b)),
         )
         // A trailing slash is read as the collection itself (bug-18 saw one from Entra).
         .route(
             "/Groups/",
             get(|c, q| handlers::list(c, Kind::Group, q))
-                .post(|c, b| handlers::create(c, Kind::Group, b)),
+                .post(|c, q, b| handlers::create(c, Kind::Group, q, b)),
         )
         .route(
             "/Groups/.search",
@@ -100,8 +100,8 @@ pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
         .route(
             "/Groups/{id}",
             get(|c, p, q| handlers::read(c, Kind::Group, p, q))
-                .put(|c, p, b| handlers::replace(c, Kind::Group, p, b))
-                .patch(|c, p, b| handlers::patch(c, Kind::Group, p, b))
+                .put(|c, p, q, b| handlers::replace(c, Kind::Group, p, q, b))
+                .patch(|c, p, q, b| handlers::patch(c, Kind::Group, p, q, b))
                 .delete(|c, p| handlers::delete(c, Kind::Group, p)),
         )
         .route(

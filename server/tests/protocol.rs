@@ -141,3 +141,37 @@ async fn bulk_and_me_are_501() {
     s.post("/Bulk", &json!({})).await.assert_error(501, None);
     s.get("/Me").await.assert_error(501, None);
 }
+
+#[test]
+fn config_debug_hides_tokens() {
+    let config = Config {
+        tenants: vec![("acme".into(), "s3cret-token".into())],
+        ..Config::default()
+    };
+    let text = format!("{config:?}");
+    assert!(
+        text.contains("acme") && !text.contains("s3cret-token"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_hostile_host_header_does_not_reach_locations() {
+    let s = server().await;
+    let resp = s
+        .client
+        .post(s.url("/Users"))
+        .bearer_auth(&s.token)
+        .header("host", "evil.example/\"><x")
+        .header("content-type", "application/scim+json")
+        .body(json!({"schemas": [USER_URN], "userName": "h"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let a = answer(resp).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert!(a
+        .header("location")
+        .unwrap()
+        .starts_with("http://localhost/scim/v2/Users/"));
+}

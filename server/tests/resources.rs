@@ -454,3 +454,29 @@ async fn if_none_match_with_the_current_version_is_304() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn write_responses_honour_attributes_and_keep_their_headers() {
+    let s = server().await;
+    let a = s
+        .post(
+            "/Users?attributes=userName",
+            &json!({"schemas": [USER_URN], "userName": "w", "title": "T"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert!(
+        a.body.get("title").is_none() && a.body.get("meta").is_none(),
+        "{}",
+        a.body
+    );
+    assert!(a.header("location").is_some() && a.header("etag").is_some());
+    let id = a.body["id"].as_str().unwrap();
+    let body = patch_op(json!([{"op": "replace", "path": "title", "value": "U"}]));
+    let p = s
+        .patch(&format!("/Users/{id}?excludedAttributes=title"), &body)
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.get("title").is_none());
+    assert_eq!(s.get(&format!("/Users/{id}")).await.body["title"], "U");
+}
