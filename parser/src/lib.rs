@@ -77,7 +77,10 @@ pub use filter::{
     LiteralValue, ParseOptions,
 };
 pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
-pub use schema::{Attribute, AttributeType, Resolved, ResourceSchema, Schema, SchemaError};
+
+// Schema, evaluation, PATCH and projection (branch parser-semantics).
+pub mod project;
+
 pub use eval::{matches, EvalError};
 pub use patch::{apply, Mode, PatchDocument, PatchError};
-pub mod project;
+pub use schema::{Attribute, AttributeType, Resolved, ResourceSchema, Schema, SchemaError};

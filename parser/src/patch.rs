@@ -22,6 +22,7 @@
 //! | `operations` (or any case) for `Operations`; `OP`/`Path`/`Value` member names | `generic` | bug-37 |
 //! | legacy `urn:scim:schemas:core:2.0`, `urn:scim:schemas:extension:enterprise:2.0` and `urn:scim:api:messages:2.0:PatchOp` URNs | `onelogin` | bug-67 |
 //! | `remove` through a value filter that matches nothing is a no-op | `generic` | bug-29 |
+//! | a single object for a multi-valued attribute in a path-less value (`"emails": {...}`) | `onelogin` | `onelogin-emails-object` |
 //!
 //! # Semantics in both modes
 //!
@@ -515,6 +516,7 @@ pub fn apply(
         mode: doc.mode,
         diags: doc.diagnostics.clone(),
         index: 0,
+        in_representation: false,
     };
     for (i, op) in doc.operations.iter().enumerate() {
         cx.index = i;
@@ -533,6 +535,10 @@ struct Cx<'s> {
     mode: Mode,
     diags: Vec<Diagnostic>,
     index: usize,
+    /// Whether the value being checked is a member of a path-less value, that is, part of a
+    /// resource representation (where multi-valued attributes are arrays, RFC 7643
+    /// section 2.4).
+    in_representation: bool,
 }
 
 /// Where an attribute lives: the resource itself or an extension object.
@@ -747,7 +753,10 @@ impl<'s> Cx<'s> {
                 return Ok(());
             }
         }
-        self.op_on_attr(res, ext, attr, op, Some(v))
+        self.in_representation = true;
+        let result = self.op_on_attr(res, ext, attr, op, Some(v));
+        self.in_representation = false;
+        result
     }
 
     fn op_on_extension(
@@ -869,6 +878,15 @@ impl<'s> Cx<'s> {
             Some(v) if op != Op::Remove => Some(self.coerce(attr, v, true)?),
             _ => None,
         };
+        // Adding no values to a multi-valued attribute changes nothing.
+        if op == Op::Add
+            && attr.multi_valued
+            && coerced
+                .as_ref()
+                .is_some_and(|c| c.as_array().is_some_and(Vec::is_empty))
+        {
+            return Ok(());
+        }
         let unassign = op == Op::Remove || coerced.as_ref().is_some_and(is_empty);
         if attr.mutability == Mutability::Immutable
             && op == Op::Add
@@ -1173,11 +1191,6 @@ impl<'s> Cx<'s> {
                             }
                         }
                     }
-                    if sub.name == "primary" && coerced == Value::Bool(true) {
-                        if let Some(&keep) = hits.last() {
-                            clear_other_primaries(&mut items, keep);
-                        }
-                    }
                 }
                 (Op::Add, None) => {
                     for &i in &hits {
@@ -1196,6 +1209,14 @@ impl<'s> Cx<'s> {
                         items[i] = coerced.clone();
                     }
                 }
+            }
+            // A matched value that is now primary takes the flag from the others.
+            if let Some(&keep) = hits
+                .iter()
+                .rev()
+                .find(|&&i| items.get(i).is_some_and(is_primary))
+            {
+                clear_other_primaries(&mut items, keep);
             }
         }
         let c = self.container(res, ext)?;
@@ -1263,7 +1284,31 @@ impl<'s> Cx<'s> {
         if whole && def.multi_valued {
             let items = match v {
                 Value::Array(items) => items.clone(),
-                other => vec![other.clone()],
+                // With a path, "a new value is added" (RFC 7644 section 3.5.2.1); in a
+                // resource representation a multi-valued attribute is an array.
+                other if !self.in_representation => vec![other.clone()],
+                other if self.interop() => {
+                    // See: idp-shapes `onelogin-emails-object`.
+                    self.diag(
+                        "onelogin",
+                        format!(
+                            "single value for multi-valued `{}` read as a one-element array",
+                            def.name
+                        ),
+                    );
+                    vec![other.clone()]
+                }
+                other => {
+                    return Err(self.err(
+                        InvalidValue,
+                        "value",
+                        format!(
+                            "`{}` is multi-valued and needs an array, found {}",
+                            def.name,
+                            json_kind(other)
+                        ),
+                    ))
+                }
             };
             let mut out = Vec::new();
             for item in &items {

@@ -522,3 +522,16 @@ fn group_display_name_ignores_case() {
     let f = parse_filter(r#"userName eq "x""#).unwrap();
     assert!(matches(&f, &group, &ResourceSchema::group()).is_err());
 }
+
+#[test]
+fn schemas_can_be_filtered() {
+    let user = rich_user();
+    assert!(eval(
+        r#"schemas eq "URN:ietf:params:scim:schemas:core:2.0:User""#,
+        &user
+    ));
+    assert!(!eval(
+        r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
+        &user
+    ));
+}

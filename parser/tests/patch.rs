@@ -1069,3 +1069,68 @@ fn large_membership_add() {
         started.elapsed()
     );
 }
+
+#[test]
+fn add_of_no_values_changes_nothing() {
+    let b = body(json!([{"op": "add", "path": "emails", "value": []}]));
+    let applied = user_ok(Mode::Strict, &b, &user());
+    assert!(!applied.changed);
+    // replace with [] clears
+    let b = body(json!([{"op": "replace", "path": "emails", "value": []}]));
+    assert!(user_ok(Mode::Strict, &b, &user())
+        .resource
+        .get("emails")
+        .is_none());
+}
+
+#[test]
+fn primary_moves_when_a_whole_element_is_replaced() {
+    let b = body(
+        json!([{"op": "replace", "path": "emails[type eq \"home\"]", "value": {"type": "home", "value": "h@example.com", "primary": true}}]),
+    );
+    let r = user_ok(Mode::Strict, &b, &user()).resource;
+    assert_eq!(r["emails"][0]["primary"], json!(false));
+    assert_eq!(r["emails"][1]["primary"], json!(true));
+}
+
+#[test]
+fn schemas_is_managed_by_the_server() {
+    let b = body(json!([{"op": "replace", "path": "schemas", "value": ["urn:x"]}]));
+    assert_eq!(
+        user_err(Mode::Strict, &b, &user()).scim_type(),
+        "mutability"
+    );
+    // In a path-less value it is ignored.
+    let b = body(json!([{"op": "replace", "value": {"schemas": ["urn:x"], "title": "T"}}]));
+    let r = user_ok(Mode::Strict, &b, &user()).resource;
+    assert_eq!(r["schemas"], user()["schemas"]);
+    assert_eq!(r["title"], json!("T"));
+}
+
+/// idp-shapes `onelogin-emails-object`: a single object where an array belongs.
+#[test]
+fn onelogin_emails_object_in_a_pathless_value() {
+    let b = body(
+        json!([{"op": "replace", "value": {"emails": {"value": "jane@example.com", "primary": true}}}]),
+    );
+    let applied = user_ok(Mode::Interop, &b, &user());
+    assert_eq!(
+        applied.resource["emails"],
+        json!([{"value": "jane@example.com", "primary": true}])
+    );
+    assert_eq!(dialects(&applied), ["onelogin"]);
+    let err = user_err(Mode::Strict, &b, &user());
+    assert_eq!(
+        err.to_string(),
+        "Operations[0].value: `emails` is multi-valued and needs an array, found an object"
+    );
+    // With a path, one value is one value to add, in both modes.
+    let b = body(json!([{"op": "add", "path": "emails", "value": {"value": "jane@example.com"}}]));
+    assert_eq!(
+        user_ok(Mode::Strict, &b, &user()).resource["emails"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
