@@ -135,6 +135,39 @@ faults! {
     /// change nothing.
     PathlessPatchIgnored => "pathless-patch-ignored",
         "path-less PATCH operations are skipped while the answer is 200 (bug-26)";
+    /// bug-59: filtered lookups hide users that carry no `externalId` (as if created
+    /// outside SCIM), while a create with the same userName still conflicts.
+    FilterHidesUnmanaged => "filter-hides-unmanaged",
+        "filtered user lookups skip users without externalId, though POST still conflicts (bug-59)";
+    /// bug-46: filtered lists report the true `totalResults` with an empty `Resources`.
+    ResourcesEmpty => "resources-empty",
+        "filtered lists report totalResults but send an empty Resources array (bug-46)";
+    /// bug-29: the RFC form `remove` with path `members[value eq "..."]` is rejected as
+    /// `invalidValue`.
+    FilterRemoveRejected => "filter-remove-rejected",
+        "PATCH remove through a value filter (`members[value eq \"...\"]`) is rejected (bug-29)";
+    /// bug-31: `replace` through a value filter (`emails[type eq "work"].value`) answers
+    /// 501 "not implemented".
+    ValuePathReplaceUnsupported => "valuepath-replace-unsupported",
+        "PATCH replace through a value filter answers 501 (bug-31)";
+    /// bug-34: PATCH paths qualified with an extension URN
+    /// (`urn:...:enterprise:2.0:User:costCenter`) are rejected as `invalidPath`.
+    ExtensionPathRejected => "extension-path-rejected",
+        "PATCH paths qualified with an extension URN are rejected (bug-34)";
+    /// bug-36: Entra's `manager` as a bare id string is rejected with 400 `invalidValue`.
+    ManagerStringRejected => "manager-string-rejected",
+        "a bare string for a complex attribute such as Entra's manager id is rejected (bug-36)";
+    /// bug-64: every membership change costs a slow round trip (20 ms), so Okta's
+    /// 256-member PATCH runs past client timeouts.
+    MemberPatchSlow => "member-patch-slow",
+        "each group membership change takes 20 ms, so large member PATCHes time out (bug-64)";
+    /// bug-18: a filter on an attribute the schema does not define returns every resource
+    /// instead of 400 `invalidFilter`.
+    UnmappedFilterReturnsAll => "unmapped-filter-returns-all",
+        "a filter the schema cannot evaluate (unknown attribute, wrong type) returns every resource (bug-18)";
+    /// bug-37: a PatchOp body keyed `operations` (lowercase) answers 500.
+    LowercaseOperations500 => "lowercase-operations-500",
+        "a PatchOp body keyed `operations` instead of `Operations` answers 500 (bug-37)";
 }
 
 impl fmt::Display for Fault {
@@ -209,7 +242,7 @@ mod tests {
             assert_eq!(name.parse::<Fault>(), Ok(fault));
             assert!(!fault.description().is_empty());
         }
-        assert!(Fault::all().len() >= 25);
+        assert!(Fault::all().len() >= 30);
     }
 
     #[test]

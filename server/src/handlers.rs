@@ -23,6 +23,9 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// The largest page a list request gets, advertised as `filter.maxResults`.
 pub const MAX_PAGE_SIZE: usize = 500;
 
+/// The delay per membership change under the `member-patch-slow` fault.
+const SLOW_MEMBER_CHANGE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// What a handler needs from the request besides its path and body.
 pub(crate) struct Ctx {
     pub(crate) state: AppState,
@@ -231,6 +234,7 @@ pub(crate) fn sync_members(
     conn: &Connection,
     group_id: &str,
     wanted: &[(String, Kind)],
+    faults: &Faults,
 ) -> Result<bool, ScimError> {
     let current: Vec<String> = store::members_of(conn, group_id, None)?
         .into_iter()
@@ -246,6 +250,12 @@ pub(crate) fn sync_members(
         .filter(|(w, _)| !current.contains(w))
         .cloned()
         .collect();
+    // FAULT(member-patch-slow): a slow round trip per changed member. This runs on the
+    // blocking pool inside `Store::call`, so it stalls the store, not the runtime.
+    if faults.on(Fault::MemberPatchSlow) {
+        let changes = (removed.len() + added.len()) as u32;
+        std::thread::sleep(SLOW_MEMBER_CHANGE * changes);
+    }
     store::remove_members(conn, group_id, &removed)?;
     store::add_members(conn, group_id, &added)?;
     Ok(!removed.is_empty() || !added.is_empty())
@@ -420,7 +430,7 @@ pub(crate) async fn replace(
             let mut changed = doc != old.doc;
             if kind == Kind::Group {
                 let wanted = resolve_members(&tx, &tenant, &id, &members)?;
-                changed |= sync_members(&tx, &id, &wanted)?;
+                changed |= sync_members(&tx, &id, &wanted, &faults)?;
             }
             if changed {
                 let row = Row {
@@ -631,9 +641,16 @@ async fn run_search(ctx: Ctx, kind: Kind, search: Search) -> Result<Response, Sc
                         resource::render(kind, &row, &base, Related::Members(&all[..limit]))
                     }
                 };
-                if filter
-                    .as_ref()
-                    .is_none_or(|f| f.matches(kind, &value, &faults))
+                // FAULT(filter-hides-unmanaged): filtered lookups skip users without an
+                // externalId.
+                let hidden = kind == Kind::User
+                    && filter.is_some()
+                    && faults.on(Fault::FilterHidesUnmanaged)
+                    && value.get("externalId").is_none();
+                if !hidden
+                    && filter
+                        .as_ref()
+                        .is_none_or(|f| f.matches(kind, &value, &faults))
                 {
                     matched.push(value);
                 }
@@ -646,12 +663,16 @@ async fn run_search(ctx: Ctx, kind: Kind, search: Search) -> Result<Response, Sc
         return Err(ScimError::not_found("no resource matches the filter"));
     }
     let total = matched.len();
-    let resources: Vec<Value> = matched
+    let mut resources: Vec<Value> = matched
         .into_iter()
         .skip(page.offset)
         .take(page.count)
         .map(|r| projection.apply(r))
         .collect();
+    // FAULT(resources-empty): the matches counted but not sent.
+    if filtered && ctx.faults().on(Fault::ResourcesEmpty) {
+        resources.clear();
+    }
     // FAULT(total-results-page-size): the page size reported as the total.
     let total = if ctx.faults().on(Fault::TotalResultsPageSize) {
         resources.len()

@@ -67,19 +67,19 @@ impl Lookup {
         if faults.on(Fault::FilterDoubleDecoded) {
             text = form_decode(&text).unwrap_or(text);
         }
-        let parsed = parse_filter_with(&text, &ParseOptions::interop())
-            .map_err(|err| invalid_filter(&text, err))
-            .and_then(|filter| {
-                eval::validate(&filter, schema_for(kind, faults))
-                    .map(|()| filter)
-                    .map_err(|err| invalid_filter(&text, err))
-            });
-        let filter = match parsed {
+        let filter = match parse_filter_with(&text, &ParseOptions::interop()) {
             Ok(filter) => filter,
-            // FAULT(invalid-filter-returns-all): a bad filter is dropped.
+            // FAULT(invalid-filter-returns-all): a filter that does not parse is dropped.
             Err(_) if faults.on(Fault::InvalidFilterReturnsAll) => return Ok(None),
-            Err(err) => return Err(err),
+            Err(err) => return Err(invalid_filter(&text, err)),
         };
+        match eval::validate(&filter, schema_for(kind, faults)) {
+            Ok(()) => {}
+            // FAULT(unmapped-filter-returns-all): a filter the schema cannot evaluate is
+            // dropped.
+            Err(_) if faults.on(Fault::UnmappedFilterReturnsAll) => return Ok(None),
+            Err(err) => return Err(invalid_filter(&text, err)),
+        }
         // FAULT(externalid-filter-rejected): any mention of externalId is refused.
         if faults.on(Fault::ExternalIdFilterRejected) && mentions(&filter, "externalId") {
             return Err(invalid_filter(

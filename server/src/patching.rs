@@ -36,8 +36,15 @@ pub(crate) async fn patch(
     if faults.on(Fault::PatchOpCaseSensitive) {
         reject_non_lowercase_ops(&body)?;
     }
+    // FAULT(lowercase-operations-500): the body is read with a fixed `Operations` key.
+    if faults.on(Fault::LowercaseOperations500) && body.get("Operations").is_none() {
+        return Err(ScimError::internal(
+            "PatchOp body has no `Operations` member",
+        ));
+    }
     let mut doc = PatchDocument::parse(&body, Mode::Interop).map_err(patch_error)?;
     let schema = schema_for(kind, &faults);
+    reject_by_path_faults(&doc, schema, &faults)?;
     // FAULT(bool-string-rejected): Entra's "True"/"False" strings are refused.
     if faults.on(Fault::BoolStringRejected) {
         reject_bool_strings(&doc, schema)?;
@@ -88,7 +95,7 @@ pub(crate) async fn patch(
             check_unique(&tx, &tenant, &new_doc, Some(&id), &faults)?;
             if kind == Kind::Group {
                 let wanted = handlers::resolve_members(&tx, &tenant, &id, &members)?;
-                handlers::sync_members(&tx, &id, &wanted)?;
+                handlers::sync_members(&tx, &id, &wanted, &faults)?;
             }
             let row = Row {
                 version: old.version + 1,
@@ -142,6 +149,65 @@ fn split(
     let mut doc = Value::Object(obj);
     resource::canonical_keys(&mut doc);
     Ok((doc, members))
+}
+
+/// The faults that refuse operations by the shape of their path or value.
+fn reject_by_path_faults(
+    doc: &PatchDocument,
+    schema: &ResourceSchema,
+    faults: &Faults,
+) -> Result<(), ScimError> {
+    for (i, op) in doc.operations.iter().enumerate() {
+        let Some(path) = &op.path else { continue };
+        let text = op.path_text.as_deref().unwrap_or("");
+        // FAULT(filter-remove-rejected): a value filter on remove is taken for a name.
+        if faults.on(Fault::FilterRemoveRejected) && op.op == Op::Remove && path.filter.is_some() {
+            return Err(ScimError::invalid_value(format!(
+                "Operations[{i}].path: no attribute `{text}`"
+            )));
+        }
+        // FAULT(valuepath-replace-unsupported): replace through a value filter.
+        if faults.on(Fault::ValuePathReplaceUnsupported)
+            && op.op == Op::Replace
+            && path.filter.is_some()
+        {
+            return Err(ScimError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                None,
+                format!("Operations[{i}]: replace through `{text}` is not implemented"),
+            ));
+        }
+        // FAULT(extension-path-rejected): URN-qualified extension paths.
+        let extension = path
+            .attr
+            .uri
+            .as_deref()
+            .is_some_and(|u| schema.extension(u).is_some())
+            || path
+                .schema_urn()
+                .is_some_and(|urn| schema.extension(&urn).is_some());
+        if faults.on(Fault::ExtensionPathRejected) && extension {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidPath,
+                format!("Operations[{i}].path: unknown schema in `{text}`"),
+            ));
+        }
+        // FAULT(manager-string-rejected): a string where a complex value belongs.
+        let complex = schema
+            .resolve(&path.attr)
+            .and_then(|r| r.target())
+            .is_some_and(|a| a.kind == AttributeType::Complex);
+        if faults.on(Fault::ManagerStringRejected)
+            && complex
+            && path.sub_attr.is_none()
+            && matches!(op.value, Some(Value::String(_)))
+        {
+            return Err(ScimError::invalid_value(format!(
+                "Operations[{i}].value: `{text}` is complex, found a string"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The `patch-op-case-sensitive` fault's check on the raw body.

@@ -35,6 +35,15 @@ const TESTED: &[&str] = &[
     "group-members-truncated",
     "externalid-filter-rejected",
     "pathless-patch-ignored",
+    "filter-hides-unmanaged",
+    "resources-empty",
+    "filter-remove-rejected",
+    "valuepath-replace-unsupported",
+    "extension-path-rejected",
+    "manager-string-rejected",
+    "member-patch-slow",
+    "unmapped-filter-returns-all",
+    "lowercase-operations-500",
 ];
 
 #[test]
@@ -426,4 +435,145 @@ async fn pathless_patch_ignored() {
     let a = s.patch(&format!("/Users/{id}"), &body).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body.get("active"), None, "nothing changed: {}", a.body);
+}
+
+#[tokio::test]
+async fn filter_hides_unmanaged() {
+    let s = server_with_faults(&[Fault::FilterHidesUnmanaged]).await;
+    s.user("user1@example.com").await;
+    let a = s
+        .get(&format!(
+            "/Users?filter={}",
+            enc(r#"userName eq "user1@example.com""#)
+        ))
+        .await;
+    assert_eq!(total(&a), 0, "the lookup says none");
+    let dup = json!({"schemas": [USER_URN], "userName": "user1@example.com"});
+    s.post("/Users", &dup)
+        .await
+        .assert_error(409, Some("uniqueness"));
+    let managed = json!({"schemas": [USER_URN], "userName": "u2", "externalId": "E2"});
+    assert_eq!(s.post("/Users", &managed).await.status, StatusCode::CREATED);
+    assert_eq!(
+        total(
+            &s.get(&format!("/Users?filter={}", enc(r#"userName eq "u2""#)))
+                .await
+        ),
+        1
+    );
+}
+
+#[tokio::test]
+async fn resources_empty() {
+    let s = abc(&[Fault::ResourcesEmpty]).await;
+    let a = s
+        .get(&format!("/Users?filter={}", enc(r#"userName eq "a""#)))
+        .await;
+    assert_eq!(total(&a), 1);
+    assert_eq!(a.body["Resources"], json!([]));
+}
+
+#[tokio::test]
+async fn filter_remove_rejected() {
+    let s = server_with_faults(&[Fault::FilterRemoveRejected]).await;
+    let u1 = s.user("u1").await;
+    let g = s.group("G", &[&u1]).await;
+    let body = patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{u1}\"]")}]));
+    s.patch(&format!("/Groups/{g}"), &body)
+        .await
+        .assert_error(400, Some("invalidValue"));
+    assert_eq!(s.member_ids(&g).await, vec![u1]);
+}
+
+#[tokio::test]
+async fn valuepath_replace_unsupported() {
+    let s = server_with_faults(&[Fault::ValuePathReplaceUnsupported]).await;
+    let body = json!({"schemas": [USER_URN], "userName": "u",
+                      "emails": [{"type": "work", "value": "old@example.com"}]});
+    let id = s.post("/Users", &body).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let op = json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}]);
+    s.patch(&format!("/Users/{id}"), &patch_op(op))
+        .await
+        .assert_error(501, None);
+}
+
+#[tokio::test]
+async fn extension_path_rejected() {
+    let s = server_with_faults(&[Fault::ExtensionPathRejected]).await;
+    let id = s.user("u").await;
+    let op = json!([{"op": "Replace",
+        "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter", "value": "CC-100"}]);
+    s.patch(&format!("/Users/{id}"), &patch_op(op))
+        .await
+        .assert_error(400, Some("invalidPath"));
+    let op = json!([{"op": "replace", "path": "title", "value": "t"}]);
+    assert_eq!(
+        s.patch(&format!("/Users/{id}"), &patch_op(op)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn manager_string_rejected() {
+    let s = server_with_faults(&[Fault::ManagerStringRejected]).await;
+    let id = s.user("u").await;
+    let op = json!([{"op": "Add",
+        "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "MGR"}]);
+    s.patch(&format!("/Users/{id}"), &patch_op(op))
+        .await
+        .assert_error(400, Some("invalidValue"));
+    let op = json!([{"op": "Add",
+        "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": {"value": "MGR"}}]);
+    assert_eq!(
+        s.patch(&format!("/Users/{id}"), &patch_op(op)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn member_patch_slow() {
+    let s = server_with_faults(&[Fault::MemberPatchSlow]).await;
+    let g = s.group("G", &[]).await;
+    let mut values = Vec::new();
+    for i in 0..10 {
+        values.push(json!({"value": s.user(&format!("u{i}")).await}));
+    }
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": values}]));
+    let started = std::time::Instant::now();
+    assert_eq!(
+        s.patch(&format!("/Groups/{g}"), &add).await.status,
+        StatusCode::OK
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn unmapped_filter_returns_all() {
+    let s = abc(&[Fault::UnmappedFilterReturnsAll]).await;
+    let a = s
+        .get(&format!("/Users?filter={}", enc(r#"emails.nosuch eq "x""#)))
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(total(&a), 3);
+    // A filter that does not parse is still refused.
+    s.get(&format!("/Users?filter={}", enc("userName eq")))
+        .await
+        .assert_error(400, Some("invalidFilter"));
+}
+
+#[tokio::test]
+async fn lowercase_operations_500() {
+    let s = server_with_faults(&[Fault::LowercaseOperations500]).await;
+    let id = s.user("u").await;
+    let body = json!({"schemas": [PATCH_URN], "operations": [{"op": "replace", "path": "active", "value": false}]});
+    s.patch(&format!("/Users/{id}"), &body)
+        .await
+        .assert_error(500, None);
 }

@@ -196,3 +196,46 @@ async fn patch_honours_if_match_before_the_change() {
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     answer(send().await.unwrap()).await.assert_error(412, None);
 }
+
+#[tokio::test]
+async fn lowercase_operations_key_and_extension_paths_work() {
+    let s = server().await;
+    let id = s.user("u").await;
+    let body = json!({"schemas": [PATCH_URN], "operations": [{"op": "replace", "path": "active", "value": false}]});
+    let a = s.patch(&format!("/Users/{id}"), &body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let ops = json!([
+        {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter", "value": "CC-100"},
+        {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "MGR"},
+    ]);
+    let a = s.patch(&format!("/Users/{id}"), &patch_op(ops)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let ext = &a.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
+    assert_eq!(ext["costCenter"], "CC-100");
+    assert_eq!(ext["manager"]["value"], "MGR");
+    assert!(a.body["schemas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u.as_str().unwrap().contains("enterprise")));
+}
+
+#[tokio::test]
+async fn replace_through_a_value_filter_keeps_the_other_elements() {
+    let s = server().await;
+    let body = json!({"schemas": [USER_URN], "userName": "u", "emails": [
+        {"type": "work", "value": "old@example.com", "primary": true},
+        {"type": "home", "value": "home@example.com"}]});
+    let id = s.post("/Users", &body).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let op = json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}]);
+    let a = s.patch(&format!("/Users/{id}"), &patch_op(op)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        a.body["emails"],
+        json!([{"type": "work", "value": "new@example.com", "primary": true},
+               {"type": "home", "value": "home@example.com"}])
+    );
+}
