@@ -1,0 +1,138 @@
+//! Groups and membership PATCH in the RFC, Entra and Okta shapes (RFC 7644 sections 3.3
+//! and 3.5.2, RFC 7643 section 4.2).
+
+use super::member_ids;
+use crate::case::{ensure, Case, Level, Problem, Profile, Verdict};
+use crate::case_fn;
+use crate::context::{id_of, str_of, Cx, Endpoint, GROUP_SCHEMA};
+use serde_json::{json, Value};
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            id: "rfc7644-3.3/create-group-201",
+            level: Level::Must,
+            profiles: &[Profile::Rfc, Profile::Entra, Profile::Okta],
+            requirement: "POST /Groups answers 201 with the group, its server-minted `id` and the `displayName` sent (RFC 7644 section 3.3, RFC 7643 section 4.2; Okta group push, OKTA-REF).",
+            run: case_fn!(create_group_201),
+        },
+        Case {
+            id: "rfc7644-3.3/entra-create-group-extra-schema",
+            level: Level::Must,
+            profiles: &[Profile::Entra],
+            requirement: "A group create whose `schemas` also lists Microsoft's private ADSCIM Group URN answers 201, ignoring the unknown URN (Entra's group create, MS-TUT).",
+            run: case_fn!(entra_create_group_extra_schema),
+        },
+        Case {
+            id: "rfc7644-3.5.2.1/group-add-member",
+            level: Level::Must,
+            profiles: &[Profile::Rfc, Profile::Okta],
+            requirement: "`{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":id}]}` adds the member and keeps the existing ones (RFC 7644 section 3.5.2.1; Okta group push, OKTA-REF).",
+            run: case_fn!(group_add_member),
+        },
+        Case {
+            id: "rfc7644-3.5.2.1/entra-add-member-null-ref",
+            level: Level::Must,
+            profiles: &[Profile::Entra],
+            requirement: "Entra's member add `{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"$ref\":null,\"value\":id}]}` adds the member, `$ref: null` counting as absent (MS-TUT; RFC 7643 section 4.2).",
+            run: case_fn!(entra_add_member_null_ref),
+        },
+        Case {
+            id: "rfc7644-3.5.2.2/remove-member-value-filter",
+            level: Level::Must,
+            profiles: &[Profile::Rfc, Profile::Entra, Profile::Okta],
+            requirement: "`{\"op\":\"remove\",\"path\":\"members[value eq \\\"id\\\"]\"}` removes that member and keeps the others (RFC 7644 section 3.5.2.2; Entra with aadOptscim062020, MS-COMPAT row 4; Okta, OKTA-REF).",
+            run: case_fn!(remove_member_value_filter),
+        },
+        Case {
+            id: "rfc7644-3.5.2.2/entra-remove-member-value-array",
+            level: Level::Must,
+            profiles: &[Profile::Entra],
+            requirement: "Entra's default member removal `{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"value\":id}]}` removes only the listed member and keeps the others (MS-COMPAT row 4; RFC 7644 section 3.5.2.2 alone would clear all members).",
+            run: case_fn!(entra_remove_member_value_array),
+        },
+    ]
+}
+
+async fn create_group_201(cx: Cx) -> Verdict {
+    let name = cx.name("group");
+    let reply = cx.post_group(&json!({"schemas": [GROUP_SCHEMA], "displayName": name})).await?;
+    reply.expect_status(&[201])?;
+    let group = reply.json()?;
+    ensure(group["id"].as_str().is_some_and(|id| !id.is_empty()), "a non-empty `id` string", || format!("`id` is {}", group["id"]))?;
+    ensure(group["displayName"] == name.as_str(), &format!("displayName {name}"), || format!("displayName {}", group["displayName"]))
+}
+
+async fn entra_create_group_extra_schema(cx: Cx) -> Verdict {
+    let name = cx.name("entra-group");
+    let body = json!({
+        "schemas": [GROUP_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+        "externalId": cx.name("entra-group-ext"),
+        "displayName": name,
+        "meta": {"resourceType": "Group"}
+    });
+    let reply = cx.post_group(&body).await?;
+    reply.expect_status(&[201])
+}
+
+/// A group holding two fresh users, checked by reading it back.
+async fn group_of_two(cx: &Cx, slug: &str) -> Result<(Value, String, String), Problem> {
+    let first = cx.create_user(&format!("{slug}-m1")).await?;
+    let second = cx.create_user(&format!("{slug}-m2")).await?;
+    let (a, b) = (id_of(&first).to_owned(), id_of(&second).to_owned());
+    let group = cx.create_group(slug, &[&a, &b]).await?;
+    let read = cx.read_ok(Endpoint::Groups, id_of(&group)).await.map_err(|p| p.in_setup("read group"))?;
+    let mut want = vec![a.clone(), b.clone()];
+    want.sort();
+    if member_ids(&read) != want {
+        return Err(Problem::error(format!("setup: the group was created with members {want:?} but reads back {:?}", member_ids(&read))));
+    }
+    Ok((group, a, b))
+}
+
+async fn membership_after(cx: &Cx, group_id: &str, operations: Value) -> Result<Vec<String>, Problem> {
+    cx.require_patch()?;
+    let reply = cx.patch(Endpoint::Groups, group_id, operations).await?;
+    reply.expect_status(&[200, 204])?;
+    let read = cx.read_ok(Endpoint::Groups, group_id).await?;
+    Ok(member_ids(&read))
+}
+
+async fn add_member(cx: &Cx, op: &str, member: Value) -> Verdict {
+    let existing = cx.create_user("member-existing").await?;
+    let group = cx.create_group("add-member", &[id_of(&existing)]).await?;
+    let newcomer = cx.create_user("member-new").await?;
+    let mut value = member;
+    value["value"] = json!(id_of(&newcomer));
+    let members = membership_after(cx, id_of(&group), json!([{"op": op, "path": "members", "value": [value]}])).await?;
+    let mut want = vec![id_of(&existing).to_owned(), id_of(&newcomer).to_owned()];
+    want.sort();
+    ensure(members == want, &format!("members {want:?}"), || format!("members {members:?}"))
+}
+
+async fn group_add_member(cx: Cx) -> Verdict {
+    add_member(&cx, "add", json!({})).await
+}
+
+async fn entra_add_member_null_ref(cx: Cx) -> Verdict {
+    add_member(&cx, "Add", json!({"$ref": null})).await
+}
+
+async fn remove_member(cx: &Cx, slug: &str, operation: impl Fn(&str) -> Value) -> Verdict {
+    let (group, a, b) = group_of_two(cx, slug).await?;
+    let members = membership_after(cx, id_of(&group), json!([operation(&a)])).await?;
+    ensure(members == [b.clone()], &format!("only member {b} left (removed {a}) in group {}", str_of(&group, "displayName")), || {
+        format!("members {members:?}")
+    })
+}
+
+async fn remove_member_value_filter(cx: Cx) -> Verdict {
+    remove_member(&cx, "remove-filter", |id| {
+        json!({"op": "remove", "path": format!("members[value eq {}]", super::quote(id))})
+    })
+    .await
+}
+
+async fn entra_remove_member_value_array(cx: Cx) -> Verdict {
+    remove_member(&cx, "remove-entra", |id| json!({"op": "Remove", "path": "members", "value": [{"value": id}]})).await
+}
