@@ -127,7 +127,10 @@ pub enum Problem {
 impl Problem {
     /// The server broke the requirement: `expected` vs `actual`.
     pub fn broken(expected: impl Into<String>, actual: impl Into<String>) -> Problem {
-        Problem::Broken { expected: expected.into(), actual: actual.into() }
+        Problem::Broken {
+            expected: expected.into(),
+            actual: actual.into(),
+        }
     }
 
     /// The case cannot run; `message` says why.
@@ -144,9 +147,9 @@ impl Problem {
     /// could not run, so it becomes an error naming the step.
     pub fn in_setup(self, step: &str) -> Problem {
         match self {
-            Problem::Broken { expected, actual } => {
-                Problem::Error(format!("setup step `{step}` failed: expected {expected}, got {actual}"))
-            }
+            Problem::Broken { expected, actual } => Problem::Error(format!(
+                "setup step `{step}` failed: expected {expected}, got {actual}"
+            )),
             Problem::Error(message) => Problem::Error(format!("setup step `{step}`: {message}")),
             skip @ Problem::Skip(_) => skip,
         }

@@ -111,7 +111,10 @@ impl Reply {
 
 /// The first 300 characters of `text`, on one line.
 pub fn snippet(text: &str) -> String {
-    let flat: String = text.chars().map(|c| if c == '\n' { ' ' } else { c }).collect();
+    let flat: String = text
+        .chars()
+        .map(|c| if c == '\n' { ' ' } else { c })
+        .collect();
     match flat.char_indices().nth(300) {
         Some((cut, _)) => format!("{}...", &flat[..cut]),
         None => flat,
@@ -188,9 +191,12 @@ pub struct Client {
 impl Client {
     /// A client for `base` (e.g. `http://127.0.0.1:8080/scim/v2`) with a per-request timeout.
     pub fn new(base: &str, token: Option<Token>, timeout: Duration) -> Result<Client, String> {
-        let parsed = reqwest::Url::parse(base).map_err(|e| format!("bad target URL `{base}`: {e}"))?;
+        let parsed =
+            reqwest::Url::parse(base).map_err(|e| format!("bad target URL `{base}`: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("bad target URL `{base}`: the scheme must be http or https"));
+            return Err(format!(
+                "bad target URL `{base}`: the scheme must be http or https"
+            ));
         }
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -198,7 +204,11 @@ impl Client {
             .user_agent(concat!("scim-conformance/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("could not build the HTTP client: {e}"))?;
-        Ok(Client { http, base: base.trim_end_matches('/').to_owned(), token })
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        })
     }
 
     /// The base URL, without a trailing `/`.
@@ -228,7 +238,12 @@ impl Client {
 
     fn headers_for(&self, request: &Request) -> Vec<(String, String)> {
         let mut headers: Vec<(String, String)> = Vec::new();
-        let has = |name: &str| request.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let has = |name: &str| {
+            request
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
         if !has("accept") {
             headers.push(("accept".into(), SCIM_JSON.into()));
         }
@@ -242,7 +257,12 @@ impl Client {
             (Auth::Raw(value), _) => headers.push(("authorization".into(), value.clone())),
             (Auth::Token, None) | (Auth::None, _) => {}
         }
-        headers.extend(request.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())));
+        headers.extend(
+            request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
+        );
         headers
     }
 
@@ -291,7 +311,10 @@ impl Client {
                 Err(_) => self.redact(&format!("{}{}", self.base, request.path)),
             },
             headers: self.record_headers(headers.iter().map(|(n, v)| (n.as_str(), v.clone()))),
-            body: request.body.as_deref().map_or(Value::Null, |b| self.record_body(b)),
+            body: request
+                .body
+                .as_deref()
+                .map_or(Value::Null, |b| self.record_body(b)),
         };
         let result = match url {
             Ok(url) => self.transmit(request, url, &headers).await,
@@ -345,10 +368,19 @@ impl Client {
         let headers = response
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let bytes = response.bytes().await.map_err(|e| self.classify(e))?;
-        Ok(Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() })
+        Ok(Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
     }
 
     fn classify(&self, error: reqwest::Error) -> TransportError {
@@ -396,21 +428,39 @@ mod tests {
 
     #[test]
     fn recorded_authorization_is_redacted() {
-        let client =
-            Client::new("http://127.0.0.1:1/v2", Some(Token::new("s3cr3t")), Duration::from_secs(1))
-                .expect("client");
+        let client = Client::new(
+            "http://127.0.0.1:1/v2",
+            Some(Token::new("s3cr3t")),
+            Duration::from_secs(1),
+        )
+        .expect("client");
         let request = Request::new(reqwest::Method::GET, "/Users");
         let headers = client.headers_for(&request);
         let recorded = client.record_headers(headers.iter().map(|(n, v)| (n.as_str(), v.clone())));
-        assert_eq!(recorded.get("authorization").map(String::as_str), Some("Bearer <redacted>"));
-        assert_eq!(client.record_body("{\"echo\":\"s3cr3t\"}"), serde_json::json!({"echo":"<redacted>"}));
+        assert_eq!(
+            recorded.get("authorization").map(String::as_str),
+            Some("Bearer <redacted>")
+        );
+        assert_eq!(
+            client.record_body("{\"echo\":\"s3cr3t\"}"),
+            serde_json::json!({"echo":"<redacted>"})
+        );
     }
 
     #[test]
     fn status_mismatch_names_both() {
-        let reply = Reply { status: 500, headers: vec![], body: "boom".into() };
-        let problem = reply.expect_status(&[200, 204]).expect_err("500 is not accepted");
-        assert_eq!(problem, Problem::broken("status 200 or 204", "status 500 with body boom"));
+        let reply = Reply {
+            status: 500,
+            headers: vec![],
+            body: "boom".into(),
+        };
+        let problem = reply
+            .expect_status(&[200, 204])
+            .expect_err("500 is not accepted");
+        assert_eq!(
+            problem,
+            Problem::broken("status 200 or 204", "status 500 with body boom")
+        );
         assert!(reply.json().is_err());
     }
 }

@@ -59,7 +59,10 @@ pub struct Capabilities {
 
 impl Default for Capabilities {
     fn default() -> Self {
-        Capabilities { filter: true, patch: true }
+        Capabilities {
+            filter: true,
+            patch: true,
+        }
     }
 }
 
@@ -67,7 +70,10 @@ impl Capabilities {
     /// Reads the capabilities from a ServiceProviderConfig body; missing flags stay `true`.
     pub fn from_config(config: &Value) -> Capabilities {
         let flag = |name: &str| config[name]["supported"].as_bool().unwrap_or(true);
-        Capabilities { filter: flag("filter"), patch: flag("patch") }
+        Capabilities {
+            filter: flag("filter"),
+            patch: flag("patch"),
+        }
     }
 }
 
@@ -90,7 +96,9 @@ pub struct Cx {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere cannot leave these lists inconsistent; keep going.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Cx {
@@ -110,7 +118,10 @@ impl Cx {
 
     /// The same run with a fresh, empty exchange list (one per case).
     pub fn for_case(&self) -> Cx {
-        Cx { shared: Arc::clone(&self.shared), exchanges: Arc::new(Mutex::new(Vec::new())) }
+        Cx {
+            shared: Arc::clone(&self.shared),
+            exchanges: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 
     /// Takes the exchanges recorded so far.
@@ -144,7 +155,9 @@ impl Cx {
         if self.shared.caps.filter {
             Ok(())
         } else {
-            Err(Problem::skip("the target's ServiceProviderConfig says filter.supported is false"))
+            Err(Problem::skip(
+                "the target's ServiceProviderConfig says filter.supported is false",
+            ))
         }
     }
 
@@ -153,7 +166,9 @@ impl Cx {
         if self.shared.caps.patch {
             Ok(())
         } else {
-            Err(Problem::skip("the target's ServiceProviderConfig says patch.supported is false"))
+            Err(Problem::skip(
+                "the target's ServiceProviderConfig says patch.supported is false",
+            ))
         }
     }
 
@@ -161,13 +176,18 @@ impl Cx {
     pub async fn send(&self, request: Request) -> Result<Reply, Problem> {
         let (exchange, result) = self.shared.client.send(&request).await;
         lock(&self.exchanges).push(exchange);
-        result.map_err(|e: TransportError| Problem::error(format!("{} {}: {e}", request.method, request.path)))
+        result.map_err(|e: TransportError| {
+            Problem::error(format!("{} {}: {e}", request.method, request.path))
+        })
     }
 
     /// `GET path` with optional query pairs.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Reply, Problem> {
         let mut request = Request::new(reqwest::Method::GET, path);
-        request.query = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        request.query = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         self.send(request).await
     }
 
@@ -194,9 +214,15 @@ impl Cx {
     }
 
     /// `PATCH /<endpoint>/<id>` with a PatchOp body holding `operations`.
-    pub async fn patch(&self, endpoint: Endpoint, id: &str, operations: Value) -> Result<Reply, Problem> {
+    pub async fn patch(
+        &self,
+        endpoint: Endpoint,
+        id: &str,
+        operations: Value,
+    ) -> Result<Reply, Problem> {
         let body = json!({"schemas": [PATCH_OP], "Operations": operations});
-        self.send_json(reqwest::Method::PATCH, &resource_path(endpoint, id), &body).await
+        self.send_json(reqwest::Method::PATCH, &resource_path(endpoint, id), &body)
+            .await
     }
 
     /// `GET /<endpoint>/<id>`.
@@ -239,7 +265,9 @@ impl Cx {
         if !(200..300).contains(&reply.status) {
             return;
         }
-        let id = serde_json::from_str::<Value>(&reply.body).ok().and_then(|v| v["id"].as_str().map(str::to_owned));
+        let id = serde_json::from_str::<Value>(&reply.body)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned));
         if id.is_none() {
             tracing::warn!(%name, "a create succeeded without a readable id; cleanup will look it up by name");
         }
@@ -278,19 +306,32 @@ impl Cx {
 
     /// POSTs a Group body, tracking whatever the server creates.
     pub async fn post_group(&self, body: &Value) -> Result<Reply, Problem> {
-        self.post_tracked(Endpoint::Groups, body, "displayName").await
+        self.post_tracked(Endpoint::Groups, body, "displayName")
+            .await
     }
 
-    async fn post_tracked(&self, endpoint: Endpoint, body: &Value, name_attr: &str) -> Result<Reply, Problem> {
+    async fn post_tracked(
+        &self,
+        endpoint: Endpoint,
+        body: &Value,
+        name_attr: &str,
+    ) -> Result<Reply, Problem> {
         let reply = self.post(endpoint.path(), body).await?;
-        self.track_reply(endpoint, &reply, body[name_attr].as_str().unwrap_or_default());
+        self.track_reply(
+            endpoint,
+            &reply,
+            body[name_attr].as_str().unwrap_or_default(),
+        );
         Ok(reply)
     }
 
     /// Creates a user for a case's setup; any failure is an error of the case, not a fail.
     pub async fn create_user(&self, slug: &str) -> Result<Value, Problem> {
         let body = self.user_body(slug);
-        let created = self.create_checked(Endpoint::Users, &body).await.map_err(|p| p.in_setup("create user"))?;
+        let created = self
+            .create_checked(Endpoint::Users, &body)
+            .await
+            .map_err(|p| p.in_setup("create user"))?;
         Ok(created)
     }
 
@@ -300,7 +341,9 @@ impl Cx {
         if !members.is_empty() {
             body["members"] = members.iter().map(|id| json!({"value": id})).collect();
         }
-        self.create_checked(Endpoint::Groups, &body).await.map_err(|p| p.in_setup("create group"))
+        self.create_checked(Endpoint::Groups, &body)
+            .await
+            .map_err(|p| p.in_setup("create group"))
     }
 
     async fn create_checked(&self, endpoint: Endpoint, body: &Value) -> Result<Value, Problem> {
@@ -311,7 +354,10 @@ impl Cx {
         reply.expect_status(&[201])?;
         let mut created = reply.json()?;
         if created["id"].as_str().is_none_or(str::is_empty) {
-            return Err(Problem::broken("an `id` string in the created resource", reply.describe()));
+            return Err(Problem::broken(
+                "an `id` string in the created resource",
+                reply.describe(),
+            ));
         }
         // Keep the request's names handy for lookups even if the server dropped them.
         if let (Some(obj), Some(src)) = (created.as_object_mut(), body.as_object()) {

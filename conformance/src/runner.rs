@@ -136,7 +136,9 @@ pub struct RunResult {
 impl RunResult {
     /// True when some MUST case failed or errored.
     pub fn must_broken(&self) -> bool {
-        self.cases.iter().any(|c| c.level == Level::Must && matches!(c.outcome, Outcome::Fail | Outcome::Error))
+        self.cases
+            .iter()
+            .any(|c| c.level == Level::Must && matches!(c.outcome, Outcome::Fail | Outcome::Error))
     }
 }
 
@@ -164,7 +166,11 @@ impl std::error::Error for RunError {}
 pub fn random_prefix() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     hasher.write_u32(std::process::id());
     format!("scimconf-{:08x}-", hasher.finish() as u32)
 }
@@ -183,7 +189,8 @@ pub async fn run(
     options: &RunOptions,
     reporters: &mut [&mut dyn Reporter],
 ) -> Result<RunResult, RunError> {
-    let client = Client::new(&options.base_url, options.token.clone(), options.timeout).map_err(RunError::Config)?;
+    let client = Client::new(&options.base_url, options.token.clone(), options.timeout)
+        .map_err(RunError::Config)?;
     let caps = preflight(&client).await?;
     let prefix = options.prefix.clone().unwrap_or_else(random_prefix);
     let mut selected = Vec::new();
@@ -191,14 +198,26 @@ pub async fn run(
     for case in cases {
         match options.selection.decide(case) {
             Ok(()) => selected.push(*case),
-            Err(reason) => deselected.push(Deselected { id: case.id, reason }),
+            Err(reason) => deselected.push(Deselected {
+                id: case.id,
+                reason,
+            }),
         }
     }
-    let info = RunInfo { target: options.target_label.clone(), prefix: prefix.clone(), selected: selected.len(), deselected };
+    let info = RunInfo {
+        target: options.target_label.clone(),
+        prefix: prefix.clone(),
+        selected: selected.len(),
+        deselected,
+    };
     tracing::info!(target = %info.target, prefix = %prefix, cases = selected.len(), "run starting");
     emit(reporters, &Event::RunStarted(&info));
     let cx = Cx::new(client, prefix, caps);
-    let mut result = RunResult { summary: Summary::default(), cases: Vec::new(), cleanup: CleanupReport::default() };
+    let mut result = RunResult {
+        summary: Summary::default(),
+        cases: Vec::new(),
+        cleanup: CleanupReport::default(),
+    };
     for case in &selected {
         emit(reporters, &Event::CaseStarted(case));
         let report = run_case(&cx, case).await;
@@ -215,12 +234,20 @@ pub async fn run(
 /// Reads `/ServiceProviderConfig` to learn what the target supports; a transport failure
 /// here means the target is unreachable.
 async fn preflight(client: &Client) -> Result<Capabilities, RunError> {
-    let (_, result) = client.send(&Request::new(reqwest::Method::GET, "/ServiceProviderConfig")).await;
+    let (_, result) = client
+        .send(&Request::new(
+            reqwest::Method::GET,
+            "/ServiceProviderConfig",
+        ))
+        .await;
     let reply = result.map_err(|e| RunError::Unreachable(format!("{}: {e}", client.base())))?;
     let caps = match (reply.status, serde_json::from_str(&reply.body)) {
         (200, Ok(config)) => Capabilities::from_config(&config),
         (status, _) => {
-            tracing::warn!(status, "ServiceProviderConfig unreadable; assuming filter and patch are supported");
+            tracing::warn!(
+                status,
+                "ServiceProviderConfig unreadable; assuming filter and patch are supported"
+            );
             Capabilities::default()
         }
     };
@@ -235,13 +262,27 @@ async fn run_case(cx: &Cx, case: &Case) -> CaseReport {
     let (outcome, message, expected, actual) = match verdict {
         Ok(()) => (Outcome::Pass, String::new(), None, None),
         Err(Problem::Broken { expected, actual }) => {
-            let outcome = if case.level == Level::Must { Outcome::Fail } else { Outcome::Warn };
-            (outcome, format!("expected {expected}, got {actual}"), Some(expected), Some(actual))
+            let outcome = if case.level == Level::Must {
+                Outcome::Fail
+            } else {
+                Outcome::Warn
+            };
+            (
+                outcome,
+                format!("expected {expected}, got {actual}"),
+                Some(expected),
+                Some(actual),
+            )
         }
         Err(Problem::Skip(reason)) => (Outcome::Skip, reason, None, None),
         Err(Problem::Error(message)) => (Outcome::Error, message, None, None),
     };
-    tracing::info!(id = case.id, outcome = outcome.label(), duration_ms, "case finished");
+    tracing::info!(
+        id = case.id,
+        outcome = outcome.label(),
+        duration_ms,
+        "case finished"
+    );
     CaseReport {
         id: case.id,
         level: case.level,
@@ -271,7 +312,11 @@ async fn cleanup(cx: &Cx) -> CleanupReport {
             }
         }
     }
-    tracing::info!(removed = report.removed, leftovers = report.leftovers.len(), "cleanup finished");
+    tracing::info!(
+        removed = report.removed,
+        leftovers = report.leftovers.len(),
+        "cleanup finished"
+    );
     report
 }
 
@@ -281,7 +326,10 @@ async fn remove(cx: &Cx, resource: &Created) -> Result<(), String> {
         ids = lookup_ids(cx, resource).await?;
     }
     for id in ids {
-        let reply = cx.delete(resource.endpoint, &id).await.map_err(|p| format!("{p:?}"))?;
+        let reply = cx
+            .delete(resource.endpoint, &id)
+            .await
+            .map_err(|p| format!("{p:?}"))?;
         if !matches!(reply.status, 200 | 204 | 404) {
             return Err(format!("DELETE answered {}", reply.describe()));
         }
@@ -300,8 +348,12 @@ async fn lookup_ids(cx: &Cx, resource: &Created) -> Result<Vec<String>, String> 
         Endpoint::Groups => "displayName",
     };
     let filter = format!("{attr} eq {}", crate::cases::quote(&resource.name));
-    let reply = cx.filter(resource.endpoint, &filter).await.map_err(|p| format!("{p:?}"))?;
-    let list = crate::cases::listing(&reply).map_err(|p| format!("lookup by name failed: {p:?}"))?;
+    let reply = cx
+        .filter(resource.endpoint, &filter)
+        .await
+        .map_err(|p| format!("{p:?}"))?;
+    let list =
+        crate::cases::listing(&reply).map_err(|p| format!("lookup by name failed: {p:?}"))?;
     // Only delete what carries this run's name: never trust a server's filter blindly.
     Ok(list
         .resources

@@ -60,7 +60,10 @@ mod tests {
     #[test]
     fn redact_replaces_every_occurrence() {
         let token = Token::new("abc123");
-        assert_eq!(token.redact("x abc123 y abc123"), "x <redacted> y <redacted>");
+        assert_eq!(
+            token.redact("x abc123 y abc123"),
+            "x <redacted> y <redacted>"
+        );
         assert_eq!(Token::new("").redact("keep"), "keep");
     }
 }

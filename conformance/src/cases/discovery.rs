@@ -50,42 +50,81 @@ async fn service_provider_config(cx: Cx) -> Verdict {
     let reply = cx.get("/ServiceProviderConfig", &[]).await?;
     reply.expect_status(&[200])?;
     let body = reply.json()?;
-    let has_schema = body["schemas"].as_array().is_some_and(|s| s.iter().any(|v| v == SPC_SCHEMA));
-    ensure(has_schema, "`schemas` containing the ServiceProviderConfig URN", || {
-        format!("`schemas` is {}", body["schemas"])
-    })?;
+    let has_schema = body["schemas"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|v| v == SPC_SCHEMA));
+    ensure(
+        has_schema,
+        "`schemas` containing the ServiceProviderConfig URN",
+        || format!("`schemas` is {}", body["schemas"]),
+    )?;
     for feature in ["patch", "bulk", "filter", "changePassword", "sort", "etag"] {
-        ensure(body[feature]["supported"].is_boolean(), &format!("`{feature}.supported` as a boolean"), || {
-            format!("`{feature}` is {}", body[feature])
-        })?;
+        ensure(
+            body[feature]["supported"].is_boolean(),
+            &format!("`{feature}.supported` as a boolean"),
+            || format!("`{feature}` is {}", body[feature]),
+        )?;
     }
-    ensure(body["authenticationSchemes"].is_array(), "`authenticationSchemes` as an array", || {
-        format!("`authenticationSchemes` is {}", body["authenticationSchemes"])
-    })
+    ensure(
+        body["authenticationSchemes"].is_array(),
+        "`authenticationSchemes` as an array",
+        || {
+            format!(
+                "`authenticationSchemes` is {}",
+                body["authenticationSchemes"]
+            )
+        },
+    )
 }
 
 async fn resource_types(cx: Cx) -> Verdict {
     let items = discovery_items(&cx, "/ResourceTypes").await?;
-    let user = items.iter().find(|t| t["name"] == "User" || t["id"] == "User");
+    let user = items
+        .iter()
+        .find(|t| t["name"] == "User" || t["id"] == "User");
     let Some(user) = user else {
         let names: Vec<&Value> = items.iter().map(|t| &t["name"]).collect();
-        return Err(Problem::broken("a resource type named User", format!("resource types {names:?}")));
+        return Err(Problem::broken(
+            "a resource type named User",
+            format!("resource types {names:?}"),
+        ));
     };
-    ensure(user["endpoint"] == "/Users" && user["schema"] == USER_SCHEMA, "endpoint `/Users` and schema the core User URN", || {
-        format!("endpoint {} and schema {}", user["endpoint"], user["schema"])
-    })
+    ensure(
+        user["endpoint"] == "/Users" && user["schema"] == USER_SCHEMA,
+        "endpoint `/Users` and schema the core User URN",
+        || {
+            format!(
+                "endpoint {} and schema {}",
+                user["endpoint"], user["schema"]
+            )
+        },
+    )
 }
 
 async fn schemas(cx: Cx) -> Verdict {
     let items = discovery_items(&cx, "/Schemas").await?;
     let Some(user) = items.iter().find(|s| s["id"] == USER_SCHEMA) else {
         let ids: Vec<&Value> = items.iter().map(|s| &s["id"]).collect();
-        return Err(Problem::broken("a schema with id the core User URN", format!("schema ids {ids:?}")));
+        return Err(Problem::broken(
+            "a schema with id the core User URN",
+            format!("schema ids {ids:?}"),
+        ));
     };
-    let has_user_name = user["attributes"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|attr| attr["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("userName"))));
-    ensure(has_user_name, "a `userName` attribute in the User schema", || {
-        format!("attributes {}", crate::client::snippet(&user["attributes"].to_string()))
-    })
+    let has_user_name = user["attributes"].as_array().is_some_and(|a| {
+        a.iter().any(|attr| {
+            attr["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case("userName"))
+        })
+    });
+    ensure(
+        has_user_name,
+        "a `userName` attribute in the User schema",
+        || {
+            format!(
+                "attributes {}",
+                crate::client::snippet(&user["attributes"].to_string())
+            )
+        },
+    )
 }

@@ -34,10 +34,18 @@ pub(super) fn cases() -> Vec<Case> {
 
 fn check_error_body(reply: &crate::client::Reply) -> Verdict {
     let error = reply.json()?;
-    let has_schema = error["schemas"].as_array().is_some_and(|s| s.iter().any(|v| v == ERROR_SCHEMA));
-    ensure(has_schema, "`schemas` containing the Error URN", || format!("`schemas` is {}", error["schemas"]))?;
+    let has_schema = error["schemas"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|v| v == ERROR_SCHEMA));
+    ensure(has_schema, "`schemas` containing the Error URN", || {
+        format!("`schemas` is {}", error["schemas"])
+    })?;
     let want = reply.status.to_string();
-    ensure(error["status"] == want.as_str(), &format!("`status` the string \"{want}\""), || format!("`status` is {}", error["status"]))
+    ensure(
+        error["status"] == want.as_str(),
+        &format!("`status` the string \"{want}\""),
+        || format!("`status` is {}", error["status"]),
+    )
 }
 
 async fn error_object_shape(cx: Cx) -> Verdict {
@@ -49,7 +57,9 @@ async fn error_object_shape(cx: Cx) -> Verdict {
 fn probe(cx: &Cx) -> Request {
     let mut request = Request::new(reqwest::Method::GET, "/Users");
     let nobody = format!("{}@example.com", cx.name("auth-probe"));
-    request.query.push(("filter".into(), format!("userName eq {}", quote(&nobody))));
+    request
+        .query
+        .push(("filter".into(), format!("userName eq {}", quote(&nobody))));
     request
 }
 

@@ -106,7 +106,10 @@ async fn filter_externalid_eq(cx: Cx) -> Verdict {
 async fn filter_value_case_insensitive(cx: Cx) -> Verdict {
     cx.require_filter()?;
     let user = cx.create_user("lookup-case").await?;
-    let filter = format!("userName eq {}", quote(&str_of(&user, "userName").to_uppercase()));
+    let filter = format!(
+        "userName eq {}",
+        quote(&str_of(&user, "userName").to_uppercase())
+    );
     expect_single_match(&cx, Endpoint::Users, &filter, id_of(&user)).await
 }
 
@@ -120,11 +123,15 @@ async fn filter_operator_case_insensitive(cx: Cx) -> Verdict {
 async fn filter_no_match(cx: Cx) -> Verdict {
     cx.require_filter()?;
     let nobody = format!("{}@example.com", cx.name("nobody"));
-    let reply = cx.filter(Endpoint::Users, &format!("userName eq {}", quote(&nobody))).await?;
+    let reply = cx
+        .filter(Endpoint::Users, &format!("userName eq {}", quote(&nobody)))
+        .await?;
     let list = listing(&reply)?;
-    ensure(list.total == 0 && list.resources.is_empty(), "totalResults 0 and no Resources", || {
-        format!("totalResults {} with ids {:?}", list.total, list.ids())
-    })
+    ensure(
+        list.total == 0 && list.resources.is_empty(),
+        "totalResults 0 and no Resources",
+        || format!("totalResults {} with ids {:?}", list.total, list.ids()),
+    )
 }
 
 async fn filter_and(cx: Cx) -> Verdict {
@@ -144,7 +151,11 @@ async fn filter_and(cx: Cx) -> Verdict {
         quote(str_of(&other, "externalId"))
     );
     let list = listing(&cx.filter(Endpoint::Users, &crossed).await?)?;
-    ensure(list.total == 0, &format!("no match for `{crossed}`"), || format!("totalResults {} with ids {:?}", list.total, list.ids()))
+    ensure(
+        list.total == 0,
+        &format!("no match for `{crossed}`"),
+        || format!("totalResults {} with ids {:?}", list.total, list.ids()),
+    )
 }
 
 async fn filter_value_path(cx: Cx) -> Verdict {
@@ -169,7 +180,11 @@ async fn invalid_filter_400(cx: Cx) -> Verdict {
     let reply = cx.filter(Endpoint::Users, &filter).await?;
     reply.expect_status(&[400])?;
     let error = reply.json()?;
-    ensure(error["scimType"] == "invalidFilter", "scimType `invalidFilter`", || format!("scimType {}", error["scimType"]))
+    ensure(
+        error["scimType"] == "invalidFilter",
+        "scimType `invalidFilter`",
+        || format!("scimType {}", error["scimType"]),
+    )
 }
 
 async fn pagination(cx: Cx) -> Verdict {
@@ -188,28 +203,47 @@ async fn pagination(cx: Cx) -> Verdict {
     for _ in 0..3 {
         let start_text = start.to_string();
         let reply = cx
-            .get("/Users", &[("filter", filter.as_str()), ("startIndex", start_text.as_str()), ("count", "2")])
+            .get(
+                "/Users",
+                &[
+                    ("filter", filter.as_str()),
+                    ("startIndex", start_text.as_str()),
+                    ("count", "2"),
+                ],
+            )
             .await?;
         let page = listing(&reply)?;
-        ensure(page.total == 3, "totalResults 3 on every page", || format!("totalResults {} at startIndex {start}", page.total))?;
-        ensure(page.resources.len() <= 2, "at most 2 resources for count=2", || {
-            format!("{} resources at startIndex {start}", page.resources.len())
+        ensure(page.total == 3, "totalResults 3 on every page", || {
+            format!("totalResults {} at startIndex {start}", page.total)
         })?;
+        ensure(
+            page.resources.len() <= 2,
+            "at most 2 resources for count=2",
+            || format!("{} resources at startIndex {start}", page.resources.len()),
+        )?;
         if let Some(echo) = page.start_index {
-            ensure(echo == start, &format!("startIndex {start} echoed"), || format!("startIndex {echo}"))?;
+            ensure(echo == start, &format!("startIndex {start} echoed"), || {
+                format!("startIndex {echo}")
+            })?;
         }
         if page.resources.is_empty() {
             break;
         }
         for id in page.ids() {
-            ensure(seen.insert(id.to_owned()), "each match on exactly one page", || {
-                format!("{id} returned twice (again at startIndex {start})")
-            })?;
+            ensure(
+                seen.insert(id.to_owned()),
+                "each match on exactly one page",
+                || format!("{id} returned twice (again at startIndex {start})"),
+            )?;
         }
         start += page.resources.len() as u64;
     }
     ensure(seen == wanted, "all 3 matches across the pages", || {
-        format!("saw {} of them: {:?}", seen.intersection(&wanted).count(), seen)
+        format!(
+            "saw {} of them: {:?}",
+            seen.intersection(&wanted).count(),
+            seen
+        )
     })
 }
 
@@ -217,9 +251,19 @@ async fn count_zero(cx: Cx) -> Verdict {
     cx.require_filter()?;
     let user = cx.create_user("count-zero").await?;
     let filter = format!("userName eq {}", quote(str_of(&user, "userName")));
-    let reply = cx.get("/Users", &[("filter", filter.as_str()), ("count", "0")]).await?;
+    let reply = cx
+        .get("/Users", &[("filter", filter.as_str()), ("count", "0")])
+        .await?;
     let list = listing(&reply)?;
-    ensure(list.total == 1 && list.resources.is_empty(), "totalResults 1 with no Resources", || {
-        format!("totalResults {} with {} resources", list.total, list.resources.len())
-    })
+    ensure(
+        list.total == 1 && list.resources.is_empty(),
+        "totalResults 1 with no Resources",
+        || {
+            format!(
+                "totalResults {} with {} resources",
+                list.total,
+                list.resources.len()
+            )
+        },
+    )
 }

@@ -56,11 +56,21 @@ pub(super) fn cases() -> Vec<Case> {
 
 async fn create_group_201(cx: Cx) -> Verdict {
     let name = cx.name("group");
-    let reply = cx.post_group(&json!({"schemas": [GROUP_SCHEMA], "displayName": name})).await?;
+    let reply = cx
+        .post_group(&json!({"schemas": [GROUP_SCHEMA], "displayName": name}))
+        .await?;
     reply.expect_status(&[201])?;
     let group = reply.json()?;
-    ensure(group["id"].as_str().is_some_and(|id| !id.is_empty()), "a non-empty `id` string", || format!("`id` is {}", group["id"]))?;
-    ensure(group["displayName"] == name.as_str(), &format!("displayName {name}"), || format!("displayName {}", group["displayName"]))
+    ensure(
+        group["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "a non-empty `id` string",
+        || format!("`id` is {}", group["id"]),
+    )?;
+    ensure(
+        group["displayName"] == name.as_str(),
+        &format!("displayName {name}"),
+        || format!("displayName {}", group["displayName"]),
+    )
 }
 
 async fn entra_create_group_extra_schema(cx: Cx) -> Verdict {
@@ -81,16 +91,26 @@ async fn group_of_two(cx: &Cx, slug: &str) -> Result<(Value, String, String), Pr
     let second = cx.create_user(&format!("{slug}-m2")).await?;
     let (a, b) = (id_of(&first).to_owned(), id_of(&second).to_owned());
     let group = cx.create_group(slug, &[&a, &b]).await?;
-    let read = cx.read_ok(Endpoint::Groups, id_of(&group)).await.map_err(|p| p.in_setup("read group"))?;
+    let read = cx
+        .read_ok(Endpoint::Groups, id_of(&group))
+        .await
+        .map_err(|p| p.in_setup("read group"))?;
     let mut want = vec![a.clone(), b.clone()];
     want.sort();
     if member_ids(&read) != want {
-        return Err(Problem::error(format!("setup: the group was created with members {want:?} but reads back {:?}", member_ids(&read))));
+        return Err(Problem::error(format!(
+            "setup: the group was created with members {want:?} but reads back {:?}",
+            member_ids(&read)
+        )));
     }
     Ok((group, a, b))
 }
 
-async fn membership_after(cx: &Cx, group_id: &str, operations: Value) -> Result<Vec<String>, Problem> {
+async fn membership_after(
+    cx: &Cx,
+    group_id: &str,
+    operations: Value,
+) -> Result<Vec<String>, Problem> {
     cx.require_patch()?;
     let reply = cx.patch(Endpoint::Groups, group_id, operations).await?;
     reply.expect_status(&[200, 204])?;
@@ -104,10 +124,17 @@ async fn add_member(cx: &Cx, op: &str, member: Value) -> Verdict {
     let newcomer = cx.create_user("member-new").await?;
     let mut value = member;
     value["value"] = json!(id_of(&newcomer));
-    let members = membership_after(cx, id_of(&group), json!([{"op": op, "path": "members", "value": [value]}])).await?;
+    let members = membership_after(
+        cx,
+        id_of(&group),
+        json!([{"op": op, "path": "members", "value": [value]}]),
+    )
+    .await?;
     let mut want = vec![id_of(&existing).to_owned(), id_of(&newcomer).to_owned()];
     want.sort();
-    ensure(members == want, &format!("members {want:?}"), || format!("members {members:?}"))
+    ensure(members == want, &format!("members {want:?}"), || {
+        format!("members {members:?}")
+    })
 }
 
 async fn group_add_member(cx: Cx) -> Verdict {
@@ -121,18 +148,30 @@ async fn entra_add_member_null_ref(cx: Cx) -> Verdict {
 async fn remove_member(cx: &Cx, slug: &str, operation: impl Fn(&str) -> Value) -> Verdict {
     let (group, a, b) = group_of_two(cx, slug).await?;
     let members = membership_after(cx, id_of(&group), json!([operation(&a)])).await?;
-    ensure(members == [b.clone()], &format!("only member {b} left (removed {a}) in group {}", str_of(&group, "displayName")), || {
-        format!("members {members:?}")
-    })
+    ensure(
+        members == [b.clone()],
+        &format!(
+            "only member {b} left (removed {a}) in group {}",
+            str_of(&group, "displayName")
+        ),
+        || format!("members {members:?}"),
+    )
 }
 
 async fn remove_member_value_filter(cx: Cx) -> Verdict {
-    remove_member(&cx, "remove-filter", |id| {
-        json!({"op": "remove", "path": format!("members[value eq {}]", super::quote(id))})
-    })
+    remove_member(
+        &cx,
+        "remove-filter",
+        |id| json!({"op": "remove", "path": format!("members[value eq {}]", super::quote(id))}),
+    )
     .await
 }
 
 async fn entra_remove_member_value_array(cx: Cx) -> Verdict {
-    remove_member(&cx, "remove-entra", |id| json!({"op": "Remove", "path": "members", "value": [{"value": id}]})).await
+    remove_member(
+        &cx,
+        "remove-entra",
+        |id| json!({"op": "Remove", "path": "members", "value": [{"value": id}]}),
+    )
+    .await
 }

@@ -44,32 +44,48 @@ async fn response_media_type(cx: Cx) -> Verdict {
     reply.expect_status(&[200])?;
     let content_type = reply.header("content-type").unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    ensure(essence.eq_ignore_ascii_case("application/scim+json"), "Content-Type application/scim+json", || {
-        format!("Content-Type `{content_type}`")
-    })
+    ensure(
+        essence.eq_ignore_ascii_case("application/scim+json"),
+        "Content-Type application/scim+json",
+        || format!("Content-Type `{content_type}`"),
+    )
 }
 
 async fn accept_application_json(cx: Cx) -> Verdict {
     let user = cx.create_user("accept-json").await?;
-    let mut request = Request::new(reqwest::Method::GET, crate::context::resource_path(Endpoint::Users, id_of(&user)));
-    request.headers.push(("Accept".into(), "application/json".into()));
+    let mut request = Request::new(
+        reqwest::Method::GET,
+        crate::context::resource_path(Endpoint::Users, id_of(&user)),
+    );
+    request
+        .headers
+        .push(("Accept".into(), "application/json".into()));
     let reply = cx.send(request).await?;
     reply.expect_status(&[200])?;
     let body = reply.json()?;
-    ensure(body["id"] == user["id"], "the user read back", || format!("id {}", body["id"]))
+    ensure(body["id"] == user["id"], "the user read back", || {
+        format!("id {}", body["id"])
+    })
 }
 
 async fn post_with_content_type(cx: &Cx, slug: &str, content_type: &str) -> Verdict {
     let body = cx.user_body(slug);
     let mut request = Request::new(reqwest::Method::POST, "/Users");
-    request.headers.push(("Content-Type".into(), content_type.into()));
+    request
+        .headers
+        .push(("Content-Type".into(), content_type.into()));
     request.body = Some(body.to_string());
     let reply = cx.send(request).await?;
-    cx.track_reply(Endpoint::Users, &reply, body["userName"].as_str().unwrap_or_default());
+    cx.track_reply(
+        Endpoint::Users,
+        &reply,
+        body["userName"].as_str().unwrap_or_default(),
+    );
     reply.expect_status(&[201]).map_err(|p| match p {
-        Problem::Broken { expected, actual } => {
-            Problem::broken(format!("{expected} for Content-Type `{content_type}`"), actual)
-        }
+        Problem::Broken { expected, actual } => Problem::broken(
+            format!("{expected} for Content-Type `{content_type}`"),
+            actual,
+        ),
         other => other,
     })
 }

@@ -55,16 +55,26 @@ pub fn listing(reply: &Reply) -> Result<Listing, Problem> {
     let schemas_ok = body["schemas"]
         .as_array()
         .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(LIST_RESPONSE)));
-    ensure(schemas_ok, "`schemas` containing the ListResponse URN", || {
-        format!("`schemas` is {}", body["schemas"])
-    })?;
+    ensure(
+        schemas_ok,
+        "`schemas` containing the ListResponse URN",
+        || format!("`schemas` is {}", body["schemas"]),
+    )?;
     let total = body["totalResults"].as_u64().ok_or_else(|| {
-        Problem::broken("`totalResults` as a JSON integer", format!("`totalResults` is {}", body["totalResults"]))
+        Problem::broken(
+            "`totalResults` as a JSON integer",
+            format!("`totalResults` is {}", body["totalResults"]),
+        )
     })?;
     let resources = match &body["Resources"] {
         Value::Null => Vec::new(),
         Value::Array(items) => items.clone(),
-        other => return Err(Problem::broken("`Resources` as an array", format!("`Resources` is {other}"))),
+        other => {
+            return Err(Problem::broken(
+                "`Resources` as an array",
+                format!("`Resources` is {other}"),
+            ))
+        }
     };
     Ok(Listing {
         total,
@@ -78,9 +88,11 @@ pub fn listing(reply: &Reply) -> Result<Listing, Problem> {
 pub async fn expect_single_match(cx: &Cx, endpoint: Endpoint, filter: &str, id: &str) -> Verdict {
     let reply = cx.filter(endpoint, filter).await?;
     let list = listing(&reply)?;
-    ensure(list.total == 1 && list.ids() == [id], &format!("exactly the resource {id} for filter `{filter}`"), || {
-        format!("totalResults {} with ids {:?}", list.total, list.ids())
-    })
+    ensure(
+        list.total == 1 && list.ids() == [id],
+        &format!("exactly the resource {id} for filter `{filter}`"),
+        || format!("totalResults {} with ids {:?}", list.total, list.ids()),
+    )
 }
 
 /// A filter string literal: the value JSON-quoted (RFC 7644 section 3.4.2.2 compValue).
@@ -92,7 +104,11 @@ pub fn quote(value: &str) -> String {
 pub fn member_ids(group: &Value) -> Vec<String> {
     let mut ids: Vec<String> = group["members"]
         .as_array()
-        .map(|m| m.iter().filter_map(|v| v["value"].as_str().map(str::to_owned)).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|v| v["value"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     ids.sort();
     ids
@@ -110,11 +126,29 @@ mod tests {
         let mut seen = HashSet::new();
         for case in &cases {
             assert!(seen.insert(case.id), "duplicate id {}", case.id);
-            let (section, slug) = case.id.split_once('/').expect("id has a section and a slug");
-            assert!(section.starts_with("rfc764"), "{} does not start with an RFC section", case.id);
-            assert!(!slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "bad slug in {}", case.id);
+            let (section, slug) = case
+                .id
+                .split_once('/')
+                .expect("id has a section and a slug");
+            assert!(
+                section.starts_with("rfc764"),
+                "{} does not start with an RFC section",
+                case.id
+            );
+            assert!(
+                !slug.is_empty()
+                    && slug
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "bad slug in {}",
+                case.id
+            );
             assert!(!case.profiles.is_empty(), "{} has no profile", case.id);
-            assert!(case.requirement.ends_with('.') || case.requirement.ends_with(')'), "{}: requirement is one sentence", case.id);
+            assert!(
+                case.requirement.ends_with('.') || case.requirement.ends_with(')'),
+                "{}: requirement is one sentence",
+                case.id
+            );
         }
     }
 
@@ -133,11 +167,17 @@ mod tests {
         let reply = Reply {
             status: 200,
             headers: vec![],
-            body: format!(r#"{{"schemas":["{LIST_RESPONSE}"],"totalResults":1,"Resources":[{{"id":"a"}}]}}"#),
+            body: format!(
+                r#"{{"schemas":["{LIST_RESPONSE}"],"totalResults":1,"Resources":[{{"id":"a"}}]}}"#
+            ),
         };
         let list = listing(&reply).expect("valid");
         assert_eq!((list.total, list.ids()), (1, vec!["a"]));
-        let bad = Reply { status: 200, headers: vec![], body: format!(r#"{{"schemas":["{LIST_RESPONSE}"],"totalResults":"1"}}"#) };
+        let bad = Reply {
+            status: 200,
+            headers: vec![],
+            body: format!(r#"{{"schemas":["{LIST_RESPONSE}"],"totalResults":"1"}}"#),
+        };
         assert!(matches!(listing(&bad), Err(Problem::Broken { .. })));
     }
 

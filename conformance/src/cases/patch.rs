@@ -75,39 +75,74 @@ async fn patch_ok(cx: &Cx, id: &str, operations: Value) -> Result<Value, crate::
 }
 
 fn expect_inactive(read: &Value) -> Verdict {
-    ensure(read["active"] == false, "`active` false (a JSON boolean) on read", || format!("`active` is {}", read["active"]))
+    ensure(
+        read["active"] == false,
+        "`active` false (a JSON boolean) on read",
+        || format!("`active` is {}", read["active"]),
+    )
 }
 
 async fn replace_active_false(cx: Cx) -> Verdict {
     let user = cx.create_user("deactivate").await?;
-    let read = patch_ok(&cx, id_of(&user), json!([{"op": "replace", "path": "active", "value": false}])).await?;
+    let read = patch_ok(
+        &cx,
+        id_of(&user),
+        json!([{"op": "replace", "path": "active", "value": false}]),
+    )
+    .await?;
     expect_inactive(&read)
 }
 
 async fn entra_deactivate_string_false(cx: Cx) -> Verdict {
     let user = cx.create_user("entra-deactivate").await?;
-    let read = patch_ok(&cx, id_of(&user), json!([{"op": "Replace", "path": "active", "value": "False"}])).await?;
+    let read = patch_ok(
+        &cx,
+        id_of(&user),
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .await?;
     expect_inactive(&read)
 }
 
 async fn entra_op_capitalised(cx: Cx) -> Verdict {
     let user = cx.create_user("entra-op-case").await?;
     let display = cx.name("entra-renamed");
-    let read = patch_ok(&cx, id_of(&user), json!([{"op": "Replace", "path": "displayName", "value": display}])).await?;
-    ensure(read["displayName"] == display.as_str(), &format!("displayName {display}"), || format!("displayName {}", read["displayName"]))
+    let read = patch_ok(
+        &cx,
+        id_of(&user),
+        json!([{"op": "Replace", "path": "displayName", "value": display}]),
+    )
+    .await?;
+    ensure(
+        read["displayName"] == display.as_str(),
+        &format!("displayName {display}"),
+        || format!("displayName {}", read["displayName"]),
+    )
 }
 
 async fn replace_sub_attribute(cx: Cx) -> Verdict {
     let user = cx.create_user("sub-attr").await?;
-    let read = patch_ok(&cx, id_of(&user), json!([{"op": "replace", "path": "name.givenName", "value": "Patched"}])).await?;
-    ensure(read["name"]["givenName"] == "Patched" && read["name"]["familyName"] == "Family", "name.givenName Patched and name.familyName still Family", || {
-        format!("name is {}", read["name"])
-    })
+    let read = patch_ok(
+        &cx,
+        id_of(&user),
+        json!([{"op": "replace", "path": "name.givenName", "value": "Patched"}]),
+    )
+    .await?;
+    ensure(
+        read["name"]["givenName"] == "Patched" && read["name"]["familyName"] == "Family",
+        "name.givenName Patched and name.familyName still Family",
+        || format!("name is {}", read["name"]),
+    )
 }
 
 async fn okta_pathless_replace_active(cx: Cx) -> Verdict {
     let user = cx.create_user("okta-deactivate").await?;
-    let read = patch_ok(&cx, id_of(&user), json!([{"op": "replace", "value": {"active": false}}])).await?;
+    let read = patch_ok(
+        &cx,
+        id_of(&user),
+        json!([{"op": "replace", "value": {"active": false}}]),
+    )
+    .await?;
     expect_inactive(&read)
 }
 
@@ -115,30 +150,56 @@ async fn entra_pathless_dotted_keys(cx: Cx) -> Verdict {
     let user = cx.create_user("dotted").await?;
     let ops = json!([{"op": "replace", "value": {"name.givenName": "Dotted", "name.familyName": "Keys"}}]);
     let read = patch_ok(&cx, id_of(&user), ops).await?;
-    ensure(read.get("name.givenName").is_none(), "no attribute literally named `name.givenName`", || {
-        format!("the resource has `name.givenName`: {}", read["name.givenName"])
-    })?;
-    ensure(read["name"]["givenName"] == "Dotted" && read["name"]["familyName"] == "Keys", "name.givenName Dotted and name.familyName Keys", || {
-        format!("name is {}", read["name"])
-    })
+    ensure(
+        read.get("name.givenName").is_none(),
+        "no attribute literally named `name.givenName`",
+        || {
+            format!(
+                "the resource has `name.givenName`: {}",
+                read["name.givenName"]
+            )
+        },
+    )?;
+    ensure(
+        read["name"]["givenName"] == "Dotted" && read["name"]["familyName"] == "Keys",
+        "name.givenName Dotted and name.familyName Keys",
+        || format!("name is {}", read["name"]),
+    )
 }
 
 async fn add_single_valued(cx: Cx) -> Verdict {
     let user = cx.create_user("add-nick").await?;
     let id = id_of(&user);
-    patch_ok(&cx, id, json!([{"op": "add", "path": "nickName", "value": "First"}])).await?;
-    let read = patch_ok(&cx, id, json!([{"op": "add", "path": "nickName", "value": "Babs"}])).await?;
-    ensure(read["nickName"] == "Babs", "nickName Babs after the second add", || format!("nickName {}", read["nickName"]))
+    patch_ok(
+        &cx,
+        id,
+        json!([{"op": "add", "path": "nickName", "value": "First"}]),
+    )
+    .await?;
+    let read = patch_ok(
+        &cx,
+        id,
+        json!([{"op": "add", "path": "nickName", "value": "Babs"}]),
+    )
+    .await?;
+    ensure(
+        read["nickName"] == "Babs",
+        "nickName Babs after the second add",
+        || format!("nickName {}", read["nickName"]),
+    )
 }
 
 async fn entra_replace_work_email(cx: Cx) -> Verdict {
     let user = cx.create_user("work-email").await?;
     let new_email = format!("{}@example.com", cx.name("work-email-new"));
-    let ops = json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": new_email}]);
+    let ops =
+        json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": new_email}]);
     let read = patch_ok(&cx, id_of(&user), ops).await?;
     let emails = read["emails"].as_array().cloned().unwrap_or_default();
     let work: Vec<&Value> = emails.iter().filter(|e| e["type"] == "work").collect();
-    ensure(work.len() == 1 && work[0]["value"] == new_email.as_str(), &format!("one work email {new_email}"), || {
-        format!("emails {}", read["emails"])
-    })
+    ensure(
+        work.len() == 1 && work[0]["value"] == new_email.as_str(),
+        &format!("one work email {new_email}"),
+        || format!("emails {}", read["emails"]),
+    )
 }

@@ -100,34 +100,59 @@ async fn create_user_201(cx: Cx) -> Verdict {
     let reply = cx.post_user(&body).await?;
     reply.expect_status(&[201])?;
     let created = reply.json()?;
-    ensure(created["id"].as_str().is_some_and(|id| !id.is_empty()), "a non-empty `id` string", || {
-        format!("`id` is {}", created["id"])
-    })?;
+    ensure(
+        created["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "a non-empty `id` string",
+        || format!("`id` is {}", created["id"]),
+    )?;
     let sent = str_of(&body, "userName");
     let got = str_of(&created, "userName");
-    ensure(got.eq_ignore_ascii_case(sent), &format!("`userName` {sent}"), || format!("`userName` {}", created["userName"]))
+    ensure(
+        got.eq_ignore_ascii_case(sent),
+        &format!("`userName` {sent}"),
+        || format!("`userName` {}", created["userName"]),
+    )
 }
 
 async fn create_user_location(cx: Cx) -> Verdict {
     let reply = cx.post_user(&cx.user_body("location")).await?;
     reply.expect_status(&[201])?;
     let created = reply.json()?;
-    let location = reply.header("location").ok_or_else(|| Problem::broken("a Location header", "no Location header"))?;
-    ensure(created["meta"]["location"] == location, "`meta.location` equal to the Location header", || {
-        format!("Location `{location}` but `meta.location` {}", created["meta"]["location"])
-    })?;
+    let location = reply
+        .header("location")
+        .ok_or_else(|| Problem::broken("a Location header", "no Location header"))?;
+    ensure(
+        created["meta"]["location"] == location,
+        "`meta.location` equal to the Location header",
+        || {
+            format!(
+                "Location `{location}` but `meta.location` {}",
+                created["meta"]["location"]
+            )
+        },
+    )?;
     let suffix = format!("/Users/{}", id_of(&created));
-    ensure(location.ends_with(&suffix), &format!("a Location ending in {suffix}"), || format!("Location `{location}`"))
+    ensure(
+        location.ends_with(&suffix),
+        &format!("a Location ending in {suffix}"),
+        || format!("Location `{location}`"),
+    )
 }
 
 async fn create_user_meta(cx: Cx) -> Verdict {
     let user = cx.create_user("meta").await?;
     let meta = &user["meta"];
-    ensure(meta["resourceType"] == "User", "`meta.resourceType` \"User\"", || format!("`meta` is {meta}"))?;
+    ensure(
+        meta["resourceType"] == "User",
+        "`meta.resourceType` \"User\"",
+        || format!("`meta` is {meta}"),
+    )?;
     for field in ["created", "lastModified", "location"] {
-        ensure(meta[field].as_str().is_some_and(|s| !s.is_empty()), &format!("`meta.{field}` as a string"), || {
-            format!("`meta` is {meta}")
-        })?;
+        ensure(
+            meta[field].as_str().is_some_and(|s| !s.is_empty()),
+            &format!("`meta.{field}` as a string"),
+            || format!("`meta` is {meta}"),
+        )?;
     }
     Ok(())
 }
@@ -139,19 +164,27 @@ async fn create_ignores_client_id(cx: Cx) -> Verdict {
     let reply = cx.post_user(&body).await?;
     reply.expect_status(&[201])?;
     let created = reply.json()?;
-    ensure(created["id"].is_string() && created["id"] != client_id.as_str(), "an `id` minted by the server", || {
-        format!("`id` is {} (the client sent {client_id})", created["id"])
-    })
+    ensure(
+        created["id"].is_string() && created["id"] != client_id.as_str(),
+        "an `id` minted by the server",
+        || format!("`id` is {} (the client sent {client_id})", created["id"]),
+    )
 }
 
 async fn get_user_by_id(cx: Cx) -> Verdict {
     let user = cx.create_user("get").await?;
     let read = cx.read_ok(Endpoint::Users, id_of(&user)).await?;
-    ensure(read["id"] == user["id"], &format!("`id` {}", user["id"]), || format!("`id` {}", read["id"]))?;
+    ensure(
+        read["id"] == user["id"],
+        &format!("`id` {}", user["id"]),
+        || format!("`id` {}", read["id"]),
+    )?;
     let want = str_of(&user, "userName");
-    ensure(str_of(&read, "userName").eq_ignore_ascii_case(want), &format!("`userName` {want}"), || {
-        format!("`userName` {}", read["userName"])
-    })
+    ensure(
+        str_of(&read, "userName").eq_ignore_ascii_case(want),
+        &format!("`userName` {want}"),
+        || format!("`userName` {}", read["userName"]),
+    )
 }
 
 async fn get_unknown_user_404(cx: Cx) -> Verdict {
@@ -163,19 +196,27 @@ async fn get_unknown_user_404(cx: Cx) -> Verdict {
 async fn duplicate_username_409(cx: Cx) -> Verdict {
     let body = cx.user_body("duplicate");
     let first = cx.post_user(&body).await?;
-    first.expect_status(&[201]).map_err(|p| p.in_setup("first create"))?;
+    first
+        .expect_status(&[201])
+        .map_err(|p| p.in_setup("first create"))?;
     let mut again = body.clone();
     again["externalId"] = json!(cx.name("duplicate-ext"));
     let second = cx.post_user(&again).await?;
     second.expect_status(&[409])?;
     let error = second.json()?;
-    ensure(error["scimType"] == "uniqueness", "scimType `uniqueness`", || format!("scimType {}", error["scimType"]))
+    ensure(
+        error["scimType"] == "uniqueness",
+        "scimType `uniqueness`",
+        || format!("scimType {}", error["scimType"]),
+    )
 }
 
 async fn duplicate_username_other_case_409(cx: Cx) -> Verdict {
     let body = cx.user_body("dup-case");
     let first = cx.post_user(&body).await?;
-    first.expect_status(&[201]).map_err(|p| p.in_setup("first create"))?;
+    first
+        .expect_status(&[201])
+        .map_err(|p| p.in_setup("first create"))?;
     let mut again = body.clone();
     again["userName"] = json!(str_of(&body, "userName").to_uppercase());
     again["externalId"] = json!(cx.name("dup-case-ext"));
@@ -195,25 +236,53 @@ async fn put_replaces_user(cx: Cx) -> Verdict {
         "name": {"givenName": "Put", "familyName": "Replaced"},
         "active": true
     });
-    let reply = cx.send_json(reqwest::Method::PUT, &resource_path(Endpoint::Users, id), &body).await?;
+    let reply = cx
+        .send_json(
+            reqwest::Method::PUT,
+            &resource_path(Endpoint::Users, id),
+            &body,
+        )
+        .await?;
     reply.expect_status(&[200])?;
     let answered = reply.json()?;
-    ensure(answered["id"] == user["id"], "the same `id` after PUT", || format!("`id` {}", answered["id"]))?;
+    ensure(
+        answered["id"] == user["id"],
+        "the same `id` after PUT",
+        || format!("`id` {}", answered["id"]),
+    )?;
     let read = cx.read_ok(Endpoint::Users, id).await?;
-    ensure(read["displayName"] == new_display.as_str() && read["name"]["familyName"] == "Replaced", "the replaced displayName and name on read", || {
-        format!("displayName {} and name {}", read["displayName"], read["name"])
-    })
+    ensure(
+        read["displayName"] == new_display.as_str() && read["name"]["familyName"] == "Replaced",
+        "the replaced displayName and name on read",
+        || {
+            format!(
+                "displayName {} and name {}",
+                read["displayName"], read["name"]
+            )
+        },
+    )
 }
 
 async fn okta_put_deactivate(cx: Cx) -> Verdict {
     let user = cx.create_user("okta-put").await?;
     let id = id_of(&user);
-    let mut body: Value = cx.read_ok(Endpoint::Users, id).await.map_err(|p| p.in_setup("read before PUT"))?;
+    let mut body: Value = cx
+        .read_ok(Endpoint::Users, id)
+        .await
+        .map_err(|p| p.in_setup("read before PUT"))?;
     body["active"] = json!(false);
-    let reply = cx.send_json(reqwest::Method::PUT, &resource_path(Endpoint::Users, id), &body).await?;
+    let reply = cx
+        .send_json(
+            reqwest::Method::PUT,
+            &resource_path(Endpoint::Users, id),
+            &body,
+        )
+        .await?;
     reply.expect_status(&[200])?;
     let read = cx.read_ok(Endpoint::Users, id).await?;
-    ensure(read["active"] == false, "`active` false on read", || format!("`active` is {}", read["active"]))
+    ensure(read["active"] == false, "`active` false on read", || {
+        format!("`active` is {}", read["active"])
+    })
 }
 
 async fn delete_user_then_404(cx: Cx) -> Verdict {

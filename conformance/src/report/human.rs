@@ -25,7 +25,11 @@ impl<W: Write> HumanReporter<W> {
 
     fn case(&mut self, report: &CaseReport) -> std::io::Result<()> {
         let label = report.outcome.label();
-        writeln!(self.out, "{label:<5} {:>6} ms  {}", report.duration_ms, report.id)?;
+        writeln!(
+            self.out,
+            "{label:<5} {:>6} ms  {}",
+            report.duration_ms, report.id
+        )?;
         match report.outcome {
             Outcome::Pass => Ok(()),
             Outcome::Skip => writeln!(self.out, "      skipped: {}", report.message),
@@ -34,7 +38,11 @@ impl<W: Write> HumanReporter<W> {
     }
 
     fn details(&mut self, report: &CaseReport) -> std::io::Result<()> {
-        writeln!(self.out, "      requirement ({}): {}", report.level, report.requirement)?;
+        writeln!(
+            self.out,
+            "      requirement ({}): {}",
+            report.level, report.requirement
+        )?;
         match (&report.expected, &report.actual) {
             (Some(expected), Some(actual)) => {
                 writeln!(self.out, "      expected: {expected}")?;
@@ -45,7 +53,11 @@ impl<W: Write> HumanReporter<W> {
         // The last exchange is the one that showed the problem; earlier ones are setup.
         if let Some(last) = report.exchanges.last() {
             if report.exchanges.len() > 1 {
-                writeln!(self.out, "      ({} earlier requests in the JSON report)", report.exchanges.len() - 1)?;
+                writeln!(
+                    self.out,
+                    "      ({} earlier requests in the JSON report)",
+                    report.exchanges.len() - 1
+                )?;
             }
             self.exchange(last)?;
         }
@@ -89,9 +101,17 @@ impl<W: Write> Reporter for HumanReporter<W> {
     fn event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         match event {
             Event::RunStarted(info) => {
-                writeln!(self.out, "scim-conformance: {} cases against {} (names prefixed {})", info.selected, info.target, info.prefix)?;
+                writeln!(
+                    self.out,
+                    "scim-conformance: {} cases against {} (names prefixed {})",
+                    info.selected, info.target, info.prefix
+                )?;
                 if !info.deselected.is_empty() {
-                    writeln!(self.out, "{} cases not selected (see `scim-conformance list` or the JSON report)", info.deselected.len())?;
+                    writeln!(
+                        self.out,
+                        "{} cases not selected (see `scim-conformance list` or the JSON report)",
+                        info.deselected.len()
+                    )?;
                 }
                 writeln!(self.out)
             }
@@ -99,7 +119,11 @@ impl<W: Write> Reporter for HumanReporter<W> {
             Event::CaseFinished(report) => self.case(report),
             Event::CleanupFinished(cleanup) => {
                 writeln!(self.out)?;
-                writeln!(self.out, "cleanup: removed {} created resources", cleanup.removed)?;
+                writeln!(
+                    self.out,
+                    "cleanup: removed {} created resources",
+                    cleanup.removed
+                )?;
                 for left in &cleanup.leftovers {
                     writeln!(
                         self.out,

@@ -20,7 +20,12 @@ pub struct JsonReporter {
 impl JsonReporter {
     /// A reporter that will write to `path`.
     pub fn new(path: impl Into<PathBuf>) -> JsonReporter {
-        JsonReporter { path: path.into(), info: None, cases: Vec::new(), cleanup: Value::Null }
+        JsonReporter {
+            path: path.into(),
+            info: None,
+            cases: Vec::new(),
+            cleanup: Value::Null,
+        }
     }
 
     fn document(&self, summary: &crate::runner::Summary) -> Value {
