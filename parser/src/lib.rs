@@ -77,3 +77,4 @@ pub use filter::{
     LiteralValue, ParseOptions,
 };
 pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
+pub use schema::{Attribute, AttributeType, Resolved, ResourceSchema, Schema, SchemaError};

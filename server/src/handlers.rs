@@ -1,0 +1,575 @@
+//! The Users and Groups endpoints (RFC 7644 sections 3.3 to 3.6): thin handlers that
+//! parse with `scim-parser`, call the store inside one transaction, and shape responses.
+
+use crate::error::ScimError;
+use crate::fault::{Fault, Faults};
+use crate::query::Query;
+use crate::resource::{self, etag, MemberRef, Projection, Related, LIST_URN};
+use crate::routes::{AppState, Tenant, SCIM_JSON};
+use crate::store::{self, Kind, Row};
+use crate::{clock, lookup, patching, BASE_PATH};
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, RawQuery};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The page size used when a list request gives no `count`.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest page a list request gets, advertised as `filter.maxResults`.
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// What a handler needs from the request besides its path and body.
+pub(crate) struct Ctx {
+    pub(crate) state: AppState,
+    pub(crate) tenant: String,
+    /// `http://host/scim/v2`, for `meta.location` and `$ref`.
+    pub(crate) base: String,
+    pub(crate) headers: HeaderMap,
+}
+
+impl Ctx {
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ScimError> {
+        let tenant = parts
+            .extensions
+            .get::<Tenant>()
+            .map(|t| t.0.clone())
+            .ok_or_else(|| ScimError::internal("request reached a handler unauthenticated"))?;
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+            .unwrap_or("localhost");
+        Ok(Ctx {
+            state: state.clone(),
+            tenant,
+            base: format!("http://{host}{BASE_PATH}"),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// Reads a JSON request body, accepting `application/scim+json` and `application/json`
+/// with any parameters (RFC 7644 section 3.8; Entra adds `charset=utf-8`, bug-51).
+pub(crate) fn parse_body(ctx: &Ctx, body: &Bytes) -> Result<Value, ScimError> {
+    if let Some(content_type) = ctx.headers.get(header::CONTENT_TYPE) {
+        let text = content_type.to_str().unwrap_or("");
+        let mut parts = text.split(';');
+        let essence = parts.next().unwrap_or("").trim();
+        let accepted = ["application/scim+json", "application/json"]
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(essence));
+        let unsupported = || {
+            ScimError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                None,
+                format!(
+                    "request media type `{text}` is not application/scim+json or application/json"
+                ),
+            )
+        };
+        if !accepted {
+            return Err(unsupported());
+        }
+        // FAULT(charset-rejected): a media-type parameter makes the body unreadable.
+        if ctx.faults().on(Fault::CharsetRejected) && parts.any(|p| !p.trim().is_empty()) {
+            return Err(unsupported());
+        }
+    }
+    if body.is_empty() {
+        return Err(ScimError::invalid_syntax("the request body is empty"));
+    }
+    serde_json::from_slice(body).map_err(|err| {
+        ScimError::invalid_syntax(format!(
+            "the request body is not valid JSON: {err} (line {}, column {})",
+            err.line(),
+            err.column()
+        ))
+    })
+}
+
+fn scim_response(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+}
+
+/// A single resource with its `ETag` (and `Location` when created).
+fn resource_response(status: StatusCode, resource: &Value) -> Response {
+    let mut response = scim_response(status, resource);
+    let headers = response.headers_mut();
+    if let Some(v) = resource["meta"]["version"]
+        .as_str()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        headers.insert(header::ETAG, v);
+    }
+    if status == StatusCode::CREATED {
+        if let Some(loc) = resource["meta"]["location"]
+            .as_str()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(header::LOCATION, loc);
+        }
+    }
+    response
+}
+
+/// The rendered live resource `id`, or `None`.
+pub(crate) fn load(
+    conn: &Connection,
+    tenant: &str,
+    kind: Kind,
+    id: &str,
+    base: &str,
+    faults: &Faults,
+) -> Result<Option<(Row, Value)>, ScimError> {
+    let Some(row) = store::get(conn, tenant, kind, id)? else {
+        return Ok(None);
+    };
+    let value = match kind {
+        Kind::User => {
+            let groups = store::groups_of(conn, id)?;
+            resource::render(kind, &row, base, Related::Groups(&groups))
+        }
+        Kind::Group => {
+            // FAULT(group-members-truncated): only the first members are read, for GET
+            // and for the PATCH that rewrites from this read.
+            let limit = faults
+                .on(Fault::GroupMembersTruncated)
+                .then_some(store::TRUNCATED_MEMBERS);
+            let members = store::members_of(conn, id, limit)?;
+            resource::render(kind, &row, base, Related::Members(&members))
+        }
+    };
+    Ok(Some((row, value)))
+}
+
+fn missing(kind: Kind, id: &str) -> ScimError {
+    ScimError::not_found(format!("{} `{id}` not found", kind.resource_type()))
+}
+
+/// The error for a userName already in use, as the faults shape it.
+fn conflict(faults: &Faults, user_name: &str, existing: &str) -> ScimError {
+    let detail = format!("userName `{user_name}` is already used by User `{existing}`");
+    // FAULT(uniqueness-400): a duplicate answered as a bad value.
+    if faults.on(Fault::Uniqueness400) {
+        ScimError::invalid_value(detail)
+    } else {
+        ScimError::uniqueness(detail)
+    }
+}
+
+/// Checks that the userName in `doc` is free (ignoring case) among the other live users.
+pub(crate) fn check_unique(
+    conn: &Connection,
+    tenant: &str,
+    doc: &Value,
+    except: Option<&str>,
+    faults: &Faults,
+) -> Result<(), ScimError> {
+    let Some(user_name) = doc.get("userName").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    match store::user_name_taken(conn, tenant, user_name, except)? {
+        Some(existing) => Err(conflict(faults, user_name, &existing)),
+        None => Ok(()),
+    }
+}
+
+/// Resolves member references to live users or groups of the tenant. An id that names
+/// neither is 400 `invalidValue` (RFC 7644 section 3.12: the value is not compatible),
+/// and a group may not contain itself.
+pub(crate) fn resolve_members(
+    conn: &Connection,
+    tenant: &str,
+    group_id: &str,
+    members: &[MemberRef],
+) -> Result<Vec<(String, Kind)>, ScimError> {
+    let mut out = Vec::with_capacity(members.len());
+    for member in members {
+        if member.value == group_id {
+            return Err(ScimError::invalid_value(format!(
+                "group `{group_id}` cannot be a member of itself"
+            )));
+        }
+        match store::resolve_member(conn, tenant, &member.value)? {
+            Some(kind) => out.push((member.value.clone(), kind)),
+            None => {
+                return Err(ScimError::invalid_value(format!(
+                    "member `{}` is not a User or Group of this tenant",
+                    member.value
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Makes the group's membership equal `wanted`, touching only the rows that change.
+/// Returns whether anything changed.
+pub(crate) fn sync_members(
+    conn: &Connection,
+    group_id: &str,
+    current: &[String],
+    wanted: &[(String, Kind)],
+) -> Result<bool, ScimError> {
+    let removed: Vec<String> = current
+        .iter()
+        .filter(|id| !wanted.iter().any(|(w, _)| w == *id))
+        .cloned()
+        .collect();
+    let added: Vec<(String, Kind)> = wanted
+        .iter()
+        .filter(|(w, _)| !current.contains(w))
+        .cloned()
+        .collect();
+    store::remove_members(conn, group_id, &removed)?;
+    store::add_members(conn, group_id, &added)?;
+    Ok(!removed.is_empty() || !added.is_empty())
+}
+
+/// Checks `If-Match` (RFC 7644 section 3.14, RFC 9110 section 13.1.1) against the
+/// version; `*` matches any existing resource. Weak and strong forms compare equal.
+pub(crate) fn check_if_match(headers: &HeaderMap, version: i64) -> Result<(), ScimError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("");
+    let current = etag(version);
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let matched = text
+        .split(',')
+        .any(|tag| tag.trim() == "*" || strip(tag) == strip(&current));
+    if matched {
+        Ok(())
+    } else {
+        Err(ScimError::new(
+            StatusCode::PRECONDITION_FAILED,
+            None,
+            format!("If-Match `{text}` does not match the current version {current}"),
+        ))
+    }
+}
+
+/// `GET /Users/{id}`, `GET /Groups/{id}` (RFC 7644 section 3.4.1).
+pub(crate) async fn read(
+    ctx: Ctx,
+    kind: Kind,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ScimError> {
+    let query = Query::parse(raw.as_deref().unwrap_or(""), ctx.faults())?;
+    let projection = Projection::new(
+        kind,
+        query.get("attributes"),
+        query.get("excludedAttributes"),
+    );
+    let (tenant, base, faults) = (
+        ctx.tenant.clone(),
+        ctx.base.clone(),
+        Arc::clone(&ctx.state.faults),
+    );
+    let found = ctx
+        .state
+        .store
+        .call(move |conn| load(conn, &tenant, kind, &id, &base, &faults).map(|r| r.ok_or(id)))
+        .await?;
+    match found {
+        Ok((_, value)) => Ok(resource_response(StatusCode::OK, &projection.apply(value))),
+        Err(id) => Err(missing(kind, &id)),
+    }
+}
+
+/// `POST /Users`, `POST /Groups` (RFC 7644 section 3.3).
+pub(crate) async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Result<Response, ScimError> {
+    let input = parse_body(&ctx, &body)?;
+    let (mut doc, members) = resource::prepare(kind, input, ctx.faults())?;
+    resource::canonical_keys(&mut doc);
+    let (tenant, base, faults) = (
+        ctx.tenant.clone(),
+        ctx.base.clone(),
+        Arc::clone(&ctx.state.faults),
+    );
+    let created = ctx
+        .state
+        .store
+        .call(move |conn| {
+            let tx = store::begin(conn)?;
+            let id = clock::new_id();
+            // FAULT(duplicate-create-allowed): skip the check, and give the row a unique
+            // `fault_dup` so the index lets the duplicate in.
+            let fault_dup = if kind == Kind::User && faults.on(Fault::DuplicateCreateAllowed) {
+                id.clone()
+            } else {
+                check_unique(&tx, &tenant, &doc, None, &faults)?;
+                String::new()
+            };
+            let members = resolve_members(&tx, &tenant, &id, &members)?;
+            let now = clock::now_rfc3339();
+            let row = Row {
+                id: id.clone(),
+                version: 1,
+                created: now.clone(),
+                last_modified: now,
+                doc,
+            };
+            store::insert(&tx, &tenant, kind, &row, &fault_dup)?;
+            store::add_members(&tx, &id, &members)?;
+            let loaded = load(&tx, &tenant, kind, &id, &base, &faults)?;
+            store::commit(tx)?;
+            loaded
+                .map(|(_, v)| v)
+                .ok_or_else(|| ScimError::internal("created resource vanished"))
+        })
+        .await?;
+    tracing::info!(kind = kind.resource_type(), id = %created["id"], "created");
+    Ok(resource_response(StatusCode::CREATED, &created))
+}
+
+/// `PUT /Users/{id}`, `PUT /Groups/{id}` (RFC 7644 section 3.5.1): replaces every
+/// client-owned attribute; `id` and other read-only attributes in the body are ignored.
+pub(crate) async fn replace(
+    ctx: Ctx,
+    kind: Kind,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let input = parse_body(&ctx, &body)?;
+    let (mut doc, members) = resource::prepare(kind, input, ctx.faults())?;
+    resource::canonical_keys(&mut doc);
+    let (tenant, base, faults) = (
+        ctx.tenant.clone(),
+        ctx.base.clone(),
+        Arc::clone(&ctx.state.faults),
+    );
+    let headers = ctx.headers.clone();
+    let replaced = ctx
+        .state
+        .store
+        .call(move |conn| {
+            let tx = store::begin(conn)?;
+            let Some((old, old_value)) = load(&tx, &tenant, kind, &id, &base, &faults)? else {
+                return Err(missing(kind, &id));
+            };
+            check_if_match(&headers, old.version)?;
+            check_unique(&tx, &tenant, &doc, Some(&id), &faults)?;
+            let mut changed = doc != old.doc;
+            if kind == Kind::Group {
+                let wanted = resolve_members(&tx, &tenant, &id, &members)?;
+                changed |= sync_members(&tx, &id, &member_ids(&old_value), &wanted)?;
+            }
+            if changed {
+                let row = Row {
+                    version: old.version + 1,
+                    last_modified: clock::now_rfc3339(),
+                    doc,
+                    ..old
+                };
+                store::update(&tx, &tenant, kind, &row)?;
+            }
+            let loaded = load(&tx, &tenant, kind, &id, &base, &faults)?;
+            store::commit(tx)?;
+            loaded.map(|(_, v)| v).ok_or_else(|| missing(kind, &id))
+        })
+        .await?;
+    Ok(resource_response(StatusCode::OK, &replaced))
+}
+
+/// The member ids of a rendered group.
+pub(crate) fn member_ids(group: &Value) -> Vec<String> {
+    group["members"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|m| m["value"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `PATCH /Users/{id}`, `PATCH /Groups/{id}` (RFC 7644 section 3.5.2).
+pub(crate) async fn patch(
+    ctx: Ctx,
+    kind: Kind,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let input = parse_body(&ctx, &body)?;
+    let patched = patching::patch(&ctx, kind, id, input).await?;
+    Ok(resource_response(StatusCode::OK, &patched))
+}
+
+/// `DELETE /Users/{id}`, `DELETE /Groups/{id}` (RFC 7644 section 3.6): a soft delete;
+/// the id answers 404 afterwards.
+pub(crate) async fn delete(
+    ctx: Ctx,
+    kind: Kind,
+    Path(id): Path<String>,
+) -> Result<Response, ScimError> {
+    let (tenant, faults) = (ctx.tenant.clone(), Arc::clone(&ctx.state.faults));
+    let headers = ctx.headers.clone();
+    let found = ctx
+        .state
+        .store
+        .call(move |conn| {
+            let tx = store::begin(conn)?;
+            let Some(row) = store::get(&tx, &tenant, kind, &id)? else {
+                // FAULT(delete-missing-204): an unknown or deleted id "succeeds".
+                if faults.on(Fault::DeleteMissing204) {
+                    return Ok(Ok(()));
+                }
+                return Ok(Err(id));
+            };
+            check_if_match(&headers, row.version)?;
+            store::soft_delete(&tx, &tenant, kind, &id, &clock::now_rfc3339())?;
+            store::commit(tx)?;
+            Ok(Ok(()))
+        })
+        .await?;
+    match found {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(id) => Err(missing(kind, &id)),
+    }
+}
+
+/// `GET /Users`, `GET /Groups` (RFC 7644 section 3.4.2): filter, paginate, project.
+pub(crate) async fn list(
+    ctx: Ctx,
+    kind: Kind,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ScimError> {
+    let query = Query::parse(raw.as_deref().unwrap_or(""), ctx.faults())?;
+    let projection = Projection::new(
+        kind,
+        query.get("attributes"),
+        query.get("excludedAttributes"),
+    );
+    let filter = lookup::Lookup::from_query(&query, kind, ctx.faults())?;
+    let page = Page::from_query(&query, ctx.faults())?;
+    let (tenant, base) = (ctx.tenant.clone(), ctx.base.clone());
+    let faults = Arc::clone(&ctx.state.faults);
+    let filtered = filter.is_some();
+    let matched = ctx
+        .state
+        .store
+        .call(move |conn| {
+            let rows = store::list(
+                conn,
+                &tenant,
+                kind,
+                filter.as_ref().and_then(|f| f.narrow()),
+            )?;
+            let mut matched = Vec::new();
+            let (groups, members) = match kind {
+                Kind::User => (store::all_groups(conn, &tenant)?, HashMap::new()),
+                Kind::Group => (HashMap::new(), store::all_members(conn, &tenant)?),
+            };
+            for row in rows {
+                let value = match kind {
+                    Kind::User => {
+                        let g = groups.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
+                        resource::render(kind, &row, &base, Related::Groups(g))
+                    }
+                    Kind::Group => {
+                        let all = members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
+                        let limit = if faults.on(Fault::GroupMembersTruncated) {
+                            all.len().min(store::TRUNCATED_MEMBERS)
+                        } else {
+                            all.len()
+                        };
+                        resource::render(kind, &row, &base, Related::Members(&all[..limit]))
+                    }
+                };
+                if filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(kind, &value, &faults))
+                {
+                    matched.push(value);
+                }
+            }
+            Ok(matched)
+        })
+        .await?;
+    // FAULT(no-match-404): an empty filtered result is "not found".
+    if filtered && matched.is_empty() && ctx.faults().on(Fault::NoMatch404) {
+        return Err(ScimError::not_found("no resource matches the filter"));
+    }
+    let total = matched.len();
+    let resources: Vec<Value> = matched
+        .into_iter()
+        .skip(page.offset)
+        .take(page.count)
+        .map(|r| projection.apply(r))
+        .collect();
+    // FAULT(total-results-page-size): the page size reported as the total.
+    let total = if ctx.faults().on(Fault::TotalResultsPageSize) {
+        resources.len()
+    } else {
+        total
+    };
+    let body = json!({
+        "schemas": [LIST_URN],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "startIndex": page.start_index,
+        "Resources": resources,
+    });
+    Ok(scim_response(StatusCode::OK, &body))
+}
+
+/// Pagination parameters (RFC 7644 section 3.4.2.4).
+struct Page {
+    /// The `startIndex` answered (1-based).
+    start_index: i64,
+    /// How many matches to skip.
+    offset: usize,
+    /// How many to return at most.
+    count: usize,
+}
+
+impl Page {
+    fn from_query(query: &Query, faults: &Faults) -> Result<Page, ScimError> {
+        let raw_start = query.int("startIndex")?;
+        // A startIndex below 1 is read as 1.
+        let start_index = raw_start.unwrap_or(1).max(1);
+        let mut offset = usize::try_from(start_index - 1).unwrap_or(0);
+        // FAULT(startindex-zero-based): the index read as an offset.
+        if faults.on(Fault::StartIndexZeroBased) {
+            offset = usize::try_from(raw_start.unwrap_or(0).max(0)).unwrap_or(0);
+        }
+        // A negative count is read as 0; above the maximum, the maximum.
+        let count = match query.int("count")? {
+            None => DEFAULT_PAGE_SIZE,
+            Some(n) => usize::try_from(n.max(0)).unwrap_or(0).min(MAX_PAGE_SIZE),
+        };
+        // FAULT(count-zero-full-page): count=0 treated like an absent count.
+        let count = if count == 0 && faults.on(Fault::CountZeroFullPage) {
+            DEFAULT_PAGE_SIZE
+        } else {
+            count
+        };
+        Ok(Page {
+            start_index,
+            offset,
+            count,
+        })
+    }
+}
