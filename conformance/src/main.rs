@@ -70,7 +70,8 @@ struct RunArgs {
     /// Print which cases would run, without sending anything.
     #[arg(long)]
     dry_run: bool,
-    /// Switch on a reference-server fault (embedded target only; repeatable).
+    /// Switch on a reference-server fault (embedded target only; repeatable); `--fault list`
+    /// prints them.
     #[arg(long, value_name = "NAME")]
     fault: Vec<String>,
 }
@@ -98,7 +99,7 @@ struct ServeArgs {
     /// Environment variable holding the bearer token clients must send.
     #[arg(long, default_value = "SCIM_CONFORMANCE_TOKEN")]
     token_env: String,
-    /// Switch on a fault by name (repeatable); `--fault list` prints them.
+    /// Switch on a reference-server fault by name (repeatable); `--fault list` prints them.
     #[arg(long, value_name = "NAME")]
     fault: Vec<String>,
     /// SQLite file to keep data in (default: memory).
@@ -154,7 +155,9 @@ fn main() -> ExitCode {
     let code = match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("scim-conformance: {}", e.message);
+            if !e.message.is_empty() {
+                eprintln!("scim-conformance: {}", e.message);
+            }
             e.code
         }
     };
