@@ -181,6 +181,16 @@ impl Cx {
         })
     }
 
+    /// Sends a corpus variant (`corpus/idp/<name>.json`) with its placeholders filled.
+    pub async fn send_variant(
+        &self,
+        name: &str,
+        values: &[(&str, &str)],
+    ) -> Result<Reply, Problem> {
+        let request = crate::variants::Variant::load(name)?.request(values)?;
+        self.send(request).await
+    }
+
     /// `GET path` with optional query pairs.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Reply, Problem> {
         let mut request = Request::new(reqwest::Method::GET, path);

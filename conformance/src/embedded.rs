@@ -63,6 +63,7 @@ pub(crate) async fn run_embedded(
         selection,
         target_label,
         prefix: None,
+        interrupt: Some(super::interrupt_flag()),
     };
     let result = run_suite(&options, json).await;
     server.shutdown().await;

@@ -24,6 +24,7 @@ pub mod report;
 pub mod runner;
 pub mod select;
 pub mod token;
+pub mod variants;
 
 pub use case::{Case, Level, Outcome, Profile};
 pub use runner::{run, RunError, RunOptions, RunResult};

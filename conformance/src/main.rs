@@ -12,6 +12,8 @@ use scim_conformance::{Profile, Token};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 mod embedded;
@@ -273,6 +275,7 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
                 selection,
                 target_label: url.clone(),
                 prefix: None,
+                interrupt: Some(interrupt_flag()),
             };
             run_suite(&options, args.json.as_deref()).await
         }
@@ -303,6 +306,23 @@ fn token_from_env(var: &str) -> Result<Token, Exit> {
             "the token variable {var} is not set; export it (or name another with --token-env)"
         ))),
     }
+}
+
+/// A flag set by the first Ctrl-C (the run then skips the remaining cases and cleans up);
+/// a second Ctrl-C exits at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = Arc::clone(&flag);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("scim-conformance: interrupted; skipping the remaining cases and cleaning up (Ctrl-C again to quit now)");
+            set.store(true, Ordering::Relaxed);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    flag
 }
 
 /// Runs the suite with the human reporter on stdout (and the JSON one when asked).

@@ -8,6 +8,8 @@ use crate::report::{Event, Reporter};
 use crate::select::Selection;
 use crate::token::Token;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How to run.
@@ -25,6 +27,9 @@ pub struct RunOptions {
     pub target_label: String,
     /// The name prefix for everything the run creates; `None` picks `scimconf-<random8>-`.
     pub prefix: Option<String>,
+    /// Set to stop before the next case (Ctrl-C); the remaining cases are skipped and the
+    /// cleanup still runs.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// A case left out of the run, and why.
@@ -220,7 +225,15 @@ pub async fn run(
     };
     for case in &selected {
         emit(reporters, &Event::CaseStarted(case));
-        let report = run_case(&cx, case).await;
+        let interrupted = options
+            .interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed));
+        let report = if interrupted {
+            skipped(case, "the run was interrupted before this case")
+        } else {
+            run_case(&cx, case).await
+        };
         result.summary.add(report.outcome);
         emit(reporters, &Event::CaseFinished(&report));
         result.cases.push(report);
@@ -254,10 +267,32 @@ async fn preflight(client: &Client) -> Result<Capabilities, RunError> {
     Ok(caps)
 }
 
+fn skipped(case: &Case, reason: &str) -> CaseReport {
+    CaseReport {
+        id: case.id,
+        level: case.level,
+        profiles: case.profiles,
+        requirement: case.requirement,
+        outcome: Outcome::Skip,
+        message: reason.to_owned(),
+        expected: None,
+        actual: None,
+        duration_ms: 0,
+        exchanges: Vec::new(),
+    }
+}
+
 async fn run_case(cx: &Cx, case: &Case) -> CaseReport {
     let case_cx = cx.for_case();
     let started = Instant::now();
-    let verdict = (case.run)(case_cx.clone()).await;
+    // A task of its own, so a bug that panics inside a case becomes that case's error and
+    // the run (and its cleanup) goes on.
+    let verdict = match tokio::spawn((case.run)(case_cx.clone())).await {
+        Ok(verdict) => verdict,
+        Err(e) => Err(Problem::error(format!(
+            "the case itself failed (a bug in scim-conformance): {e}"
+        ))),
+    };
     let duration_ms = started.elapsed().as_millis() as u64;
     let (outcome, message, expected, actual) = match verdict {
         Ok(()) => (Outcome::Pass, String::new(), None, None),

@@ -43,6 +43,7 @@ async fn garbage_replies_never_pass_and_never_panic() {
         selection: Selection::default(),
         target_label: "garbage".into(),
         prefix: None,
+        interrupt: None,
     };
     let result = run(&catalog(), &options, &mut [])
         .await

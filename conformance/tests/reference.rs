@@ -20,6 +20,7 @@ fn options(server: &RunningServer) -> RunOptions {
         selection: Selection::default(),
         target_label: "reference".into(),
         prefix: None,
+        interrupt: None,
     }
 }
 
@@ -142,6 +143,7 @@ fn fault_table() -> Vec<(&'static str, Vec<(&'static str, Outcome)>)> {
             vec![
                 ("rfc7644-3.5.2/entra-deactivate-string-false", Fail),
                 ("rfc7644-3.5.2/entra-op-capitalised", Fail),
+                ("rfc7644-3.5.2.3/entra-replace-work-email", Fail),
                 ("rfc7644-3.5.2.1/entra-add-member-null-ref", Fail),
                 ("rfc7644-3.5.2.2/entra-remove-member-value-array", Fail),
             ],

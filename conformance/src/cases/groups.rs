@@ -75,13 +75,14 @@ async fn create_group_201(cx: Cx) -> Verdict {
 
 async fn entra_create_group_extra_schema(cx: Cx) -> Verdict {
     let name = cx.name("entra-group");
-    let body = json!({
-        "schemas": [GROUP_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
-        "externalId": cx.name("entra-group-ext"),
-        "displayName": name,
-        "meta": {"resourceType": "Group"}
-    });
-    let reply = cx.post_group(&body).await?;
+    let external_id = cx.name("entra-group-ext");
+    let reply = cx
+        .send_variant(
+            "entra/create-group",
+            &[("name", &name), ("external_id", &external_id)],
+        )
+        .await?;
+    cx.track_reply(Endpoint::Groups, &reply, &name);
     reply.expect_status(&[201])
 }
 
@@ -106,30 +107,31 @@ async fn group_of_two(cx: &Cx, slug: &str) -> Result<(Value, String, String), Pr
     Ok((group, a, b))
 }
 
+/// Sends a membership variant from the corpus and reads the members back.
 async fn membership_after(
     cx: &Cx,
+    variant: &str,
     group_id: &str,
-    operations: Value,
+    member: &str,
 ) -> Result<Vec<String>, Problem> {
     cx.require_patch()?;
-    let reply = cx.patch(Endpoint::Groups, group_id, operations).await?;
+    let display = format!("{}member", cx.prefix());
+    let values = [
+        ("id", group_id),
+        ("member", member),
+        ("name", display.as_str()),
+    ];
+    let reply = cx.send_variant(variant, &values).await?;
     reply.expect_status(&[200, 204])?;
     let read = cx.read_ok(Endpoint::Groups, group_id).await?;
     Ok(member_ids(&read))
 }
 
-async fn add_member(cx: &Cx, op: &str, member: Value) -> Verdict {
+async fn add_member(cx: &Cx, variant: &str) -> Verdict {
     let existing = cx.create_user("member-existing").await?;
     let group = cx.create_group("add-member", &[id_of(&existing)]).await?;
     let newcomer = cx.create_user("member-new").await?;
-    let mut value = member;
-    value["value"] = json!(id_of(&newcomer));
-    let members = membership_after(
-        cx,
-        id_of(&group),
-        json!([{"op": op, "path": "members", "value": [value]}]),
-    )
-    .await?;
+    let members = membership_after(cx, variant, id_of(&group), id_of(&newcomer)).await?;
     let mut want = vec![id_of(&existing).to_owned(), id_of(&newcomer).to_owned()];
     want.sort();
     ensure(members == want, &format!("members {want:?}"), || {
@@ -138,16 +140,16 @@ async fn add_member(cx: &Cx, op: &str, member: Value) -> Verdict {
 }
 
 async fn group_add_member(cx: Cx) -> Verdict {
-    add_member(&cx, "add", json!({})).await
+    add_member(&cx, "okta/group-add-member").await
 }
 
 async fn entra_add_member_null_ref(cx: Cx) -> Verdict {
-    add_member(&cx, "Add", json!({"$ref": null})).await
+    add_member(&cx, "entra/group-add-members").await
 }
 
-async fn remove_member(cx: &Cx, slug: &str, operation: impl Fn(&str) -> Value) -> Verdict {
+async fn remove_member(cx: &Cx, slug: &str, variant: &str) -> Verdict {
     let (group, a, b) = group_of_two(cx, slug).await?;
-    let members = membership_after(cx, id_of(&group), json!([operation(&a)])).await?;
+    let members = membership_after(cx, variant, id_of(&group), &a).await?;
     ensure(
         members == [b.clone()],
         &format!(
@@ -159,19 +161,9 @@ async fn remove_member(cx: &Cx, slug: &str, operation: impl Fn(&str) -> Value) -
 }
 
 async fn remove_member_value_filter(cx: Cx) -> Verdict {
-    remove_member(
-        &cx,
-        "remove-filter",
-        |id| json!({"op": "remove", "path": format!("members[value eq {}]", super::quote(id))}),
-    )
-    .await
+    remove_member(&cx, "remove-filter", "entra/flag-group-remove-member").await
 }
 
 async fn entra_remove_member_value_array(cx: Cx) -> Verdict {
-    remove_member(
-        &cx,
-        "remove-entra",
-        |id| json!({"op": "Remove", "path": "members", "value": [{"value": id}]}),
-    )
-    .await
+    remove_member(&cx, "remove-entra", "entra/default-group-remove-member").await
 }

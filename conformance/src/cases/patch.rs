@@ -1,7 +1,7 @@
 //! PATCH on users, in the RFC's shapes and in the shapes Entra and Okta send
 //! (RFC 7644 section 3.5.2).
 
-use crate::case::{ensure, Case, Level, Profile, Verdict};
+use crate::case::{ensure, Case, Level, Problem, Profile, Verdict};
 use crate::case_fn;
 use crate::context::{id_of, Cx, Endpoint};
 use serde_json::{json, Value};
@@ -60,16 +60,26 @@ pub(super) fn cases() -> Vec<Case> {
         Case {
             id: "rfc7644-3.5.2.3/entra-replace-work-email",
             level: Level::Must,
-            profiles: &[Profile::Entra, Profile::Rfc],
-            requirement: "A replace with path `emails[type eq \"work\"].value` changes the value of the work email only (RFC 7644 section 3.5.2.3; Entra's default update, MS-TUT).",
+            profiles: &[Profile::Entra],
+            requirement: "Entra's default `{\"op\":\"Replace\",\"path\":\"emails[type eq \\\"work\\\"].value\"}` changes the value of the work email only (MS-TUT; RFC 7644 section 3.5.2.3).",
             run: case_fn!(entra_replace_work_email),
         },
     ]
 }
 
-async fn patch_ok(cx: &Cx, id: &str, operations: Value) -> Result<Value, crate::case::Problem> {
+async fn patch_ok(cx: &Cx, id: &str, operations: Value) -> Result<Value, Problem> {
     cx.require_patch()?;
     let reply = cx.patch(Endpoint::Users, id, operations).await?;
+    reply.expect_status(&[200, 204])?;
+    cx.read_ok(Endpoint::Users, id).await
+}
+
+/// Sends an IdP variant from the corpus to user `id` and reads the user back.
+async fn variant_ok(cx: &Cx, variant: &str, id: &str, value: &str) -> Result<Value, Problem> {
+    cx.require_patch()?;
+    let reply = cx
+        .send_variant(variant, &[("id", id), ("value", value)])
+        .await?;
     reply.expect_status(&[200, 204])?;
     cx.read_ok(Endpoint::Users, id).await
 }
@@ -84,33 +94,24 @@ fn expect_inactive(read: &Value) -> Verdict {
 
 async fn replace_active_false(cx: Cx) -> Verdict {
     let user = cx.create_user("deactivate").await?;
-    let read = patch_ok(
-        &cx,
-        id_of(&user),
-        json!([{"op": "replace", "path": "active", "value": false}]),
-    )
-    .await?;
+    let read = variant_ok(&cx, "entra/flag-deactivate", id_of(&user), "").await?;
     expect_inactive(&read)
 }
 
 async fn entra_deactivate_string_false(cx: Cx) -> Verdict {
     let user = cx.create_user("entra-deactivate").await?;
-    let read = patch_ok(
-        &cx,
-        id_of(&user),
-        json!([{"op": "Replace", "path": "active", "value": "False"}]),
-    )
-    .await?;
+    let read = variant_ok(&cx, "entra/default-deactivate", id_of(&user), "").await?;
     expect_inactive(&read)
 }
 
 async fn entra_op_capitalised(cx: Cx) -> Verdict {
     let user = cx.create_user("entra-op-case").await?;
     let display = cx.name("entra-renamed");
-    let read = patch_ok(
+    let read = variant_ok(
         &cx,
+        "entra/default-replace-display-name",
         id_of(&user),
-        json!([{"op": "Replace", "path": "displayName", "value": display}]),
+        &display,
     )
     .await?;
     ensure(
@@ -122,12 +123,8 @@ async fn entra_op_capitalised(cx: Cx) -> Verdict {
 
 async fn replace_sub_attribute(cx: Cx) -> Verdict {
     let user = cx.create_user("sub-attr").await?;
-    let read = patch_ok(
-        &cx,
-        id_of(&user),
-        json!([{"op": "replace", "path": "name.givenName", "value": "Patched"}]),
-    )
-    .await?;
+    let ops = json!([{"op": "replace", "path": "name.givenName", "value": "Patched"}]);
+    let read = patch_ok(&cx, id_of(&user), ops).await?;
     ensure(
         read["name"]["givenName"] == "Patched" && read["name"]["familyName"] == "Family",
         "name.givenName Patched and name.familyName still Family",
@@ -137,19 +134,13 @@ async fn replace_sub_attribute(cx: Cx) -> Verdict {
 
 async fn okta_pathless_replace_active(cx: Cx) -> Verdict {
     let user = cx.create_user("okta-deactivate").await?;
-    let read = patch_ok(
-        &cx,
-        id_of(&user),
-        json!([{"op": "replace", "value": {"active": false}}]),
-    )
-    .await?;
+    let read = variant_ok(&cx, "okta/patch-deactivate", id_of(&user), "").await?;
     expect_inactive(&read)
 }
 
 async fn entra_pathless_dotted_keys(cx: Cx) -> Verdict {
     let user = cx.create_user("dotted").await?;
-    let ops = json!([{"op": "replace", "value": {"name.givenName": "Dotted", "name.familyName": "Keys"}}]);
-    let read = patch_ok(&cx, id_of(&user), ops).await?;
+    let read = variant_ok(&cx, "entra/flag-replace-nopath-dotted", id_of(&user), "").await?;
     ensure(
         read.get("name.givenName").is_none(),
         "no attribute literally named `name.givenName`",
@@ -192,9 +183,13 @@ async fn add_single_valued(cx: Cx) -> Verdict {
 async fn entra_replace_work_email(cx: Cx) -> Verdict {
     let user = cx.create_user("work-email").await?;
     let new_email = format!("{}@example.com", cx.name("work-email-new"));
-    let ops =
-        json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": new_email}]);
-    let read = patch_ok(&cx, id_of(&user), ops).await?;
+    let read = variant_ok(
+        &cx,
+        "entra/default-replace-work-email",
+        id_of(&user),
+        &new_email,
+    )
+    .await?;
     let emails = read["emails"].as_array().cloned().unwrap_or_default();
     let work: Vec<&Value> = emails.iter().filter(|e| e["type"] == "work").collect();
     ensure(
