@@ -198,6 +198,12 @@ pub async fn run(
         .map_err(RunError::Config)?;
     let caps = preflight(&client).await?;
     let prefix = options.prefix.clone().unwrap_or_else(random_prefix);
+    if prefix.trim().len() < 8 {
+        // The prefix is what keeps the run away from everyone else's resources.
+        return Err(RunError::Config(format!(
+            "the name prefix `{prefix}` is too short; use at least 8 characters"
+        )));
+    }
     let mut selected = Vec::new();
     let mut deselected = Vec::new();
     for case in cases {
