@@ -21,6 +21,7 @@ macro_rules! corpus {
 
 corpus![
     "entra/create-group",
+    "entra/create-user",
     "entra/default-deactivate",
     "entra/default-group-remove-member",
     "entra/default-replace-display-name",
@@ -28,8 +29,15 @@ corpus![
     "entra/flag-deactivate",
     "entra/flag-group-remove-member",
     "entra/flag-replace-nopath-dotted",
+    "entra/get-group",
     "entra/group-add-members",
+    "entra/lookup-group",
+    "entra/lookup-username-with-flag",
+    "okta/create-user",
     "okta/group-add-member",
+    "okta/group-membership-delta",
+    "okta/group-rename",
+    "okta/lookup-username-paged",
     "okta/patch-deactivate",
 ];
 

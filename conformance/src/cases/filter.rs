@@ -17,6 +17,20 @@ pub(super) fn cases() -> Vec<Case> {
             run: case_fn!(filter_username_eq),
         },
         Case {
+            id: "rfc7644-3.4.2.2/okta-lookup-username-paged",
+            level: Level::Must,
+            profiles: &[Profile::Okta],
+            requirement: "Okta's lookup `filter=userName%20eq%20\"...\"&startIndex=1&count=100` returns exactly the matching user with numeric paging fields (OKTA-REF; RFC 7644 sections 3.4.2.2 and 3.4.2.4).",
+            run: case_fn!(okta_lookup_username_paged),
+        },
+        Case {
+            id: "rfc7644-3.4.2/entra-flag-query-parameter-tolerated",
+            level: Level::Should,
+            profiles: &[Profile::Entra],
+            requirement: "A lookup whose URL also carries the bare `aadOptscim062020` parameter (pasted into Entra's tenant URL) is answered as without it (MS-COMPAT and SP guides; whether Entra strips it is undocumented, confidence I).",
+            run: case_fn!(entra_flag_query_parameter),
+        },
+        Case {
             id: "rfc7644-3.4.2.2/filter-externalid-eq",
             level: Level::Must,
             profiles: &[Profile::Rfc, Profile::Entra],
@@ -266,4 +280,46 @@ async fn count_zero(cx: Cx) -> Verdict {
             )
         },
     )
+}
+
+async fn single_match_of_variant(
+    cx: &Cx,
+    variant: &str,
+    user: &serde_json::Value,
+) -> Result<super::Listing, crate::case::Problem> {
+    let reply = cx
+        .send_variant(variant, &[("user_name", str_of(user, "userName"))])
+        .await?;
+    let list = listing(&reply)?;
+    let id = id_of(user);
+    ensure(
+        list.total == 1 && list.ids() == [id],
+        &format!("exactly the resource {id}"),
+        || format!("totalResults {} with ids {:?}", list.total, list.ids()),
+    )?;
+    Ok(list)
+}
+
+async fn okta_lookup_username_paged(cx: Cx) -> Verdict {
+    cx.require_filter()?;
+    let user = cx.create_user("okta-lookup").await?;
+    let list = single_match_of_variant(&cx, "okta/lookup-username-paged", &user).await?;
+    ensure(
+        list.start_index == Some(1),
+        "`startIndex` 1 as a JSON integer",
+        || format!("`startIndex` {:?}", list.start_index),
+    )?;
+    ensure(
+        list.items_per_page == Some(1),
+        "`itemsPerPage` 1 as a JSON integer",
+        || format!("`itemsPerPage` {:?}", list.items_per_page),
+    )
+}
+
+async fn entra_flag_query_parameter(cx: Cx) -> Verdict {
+    cx.require_filter()?;
+    let user = cx.create_user("entra-flag").await?;
+    single_match_of_variant(&cx, "entra/lookup-username-with-flag", &user)
+        .await
+        .map(|_| ())
 }

@@ -51,6 +51,41 @@ pub(super) fn cases() -> Vec<Case> {
             requirement: "Entra's default member removal `{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"value\":id}]}` removes only the listed member and keeps the others (MS-COMPAT row 4; RFC 7644 section 3.5.2.2 alone would clear all members).",
             run: case_fn!(entra_remove_member_value_array),
         },
+        Case {
+            id: "rfc7644-3.4.2.5/entra-lookup-group-excludes-members",
+            level: Level::Must,
+            profiles: &[Profile::Entra],
+            requirement: "Entra's group match `GET /Groups?excludedAttributes=members&filter=displayName eq \"...\"` returns the one group without `members` (MS-TUT; RFC 7644 section 3.4.2.5).",
+            run: case_fn!(entra_lookup_group_excludes_members),
+        },
+        Case {
+            id: "rfc7644-3.4.2.5/entra-get-group-excludes-members",
+            level: Level::Must,
+            profiles: &[Profile::Entra],
+            requirement: "`GET /Groups/{id}?excludedAttributes=members` returns the group without `members` (MS-TUT; RFC 7644 section 3.4.2.5).",
+            run: case_fn!(entra_get_group_excludes_members),
+        },
+        Case {
+            id: "rfc7644-3.5.2.3/okta-group-rename-with-id",
+            level: Level::Must,
+            profiles: &[Profile::Okta],
+            requirement: "Okta's rename, a path-less replace whose value repeats the group's own read-only `id`, renames the group and is not refused (OKTA-REF; RFC 7644 section 3.5.2.3).",
+            run: case_fn!(okta_group_rename_with_id),
+        },
+        Case {
+            id: "rfc7644-3.5.2/okta-group-membership-delta",
+            level: Level::Must,
+            profiles: &[Profile::Okta],
+            requirement: "One PATCH with a filtered remove followed by an add applies both, in order (OKTA-REF group push; RFC 7644 section 3.5.2: operations are applied sequentially).",
+            run: case_fn!(okta_group_membership_delta),
+        },
+        Case {
+            id: "rfc7644-3.6/delete-group-then-404",
+            level: Level::Must,
+            profiles: &[Profile::Rfc, Profile::Entra, Profile::Okta],
+            requirement: "DELETE /Groups/{id} answers 204 and the group then answers 404 (RFC 7644 section 3.6; MS-TUT, OKTA-REF).",
+            run: case_fn!(delete_group_then_404),
+        },
     ]
 }
 
@@ -166,4 +201,107 @@ async fn remove_member_value_filter(cx: Cx) -> Verdict {
 
 async fn entra_remove_member_value_array(cx: Cx) -> Verdict {
     remove_member(&cx, "remove-entra", "entra/default-group-remove-member").await
+}
+
+async fn entra_lookup_group_excludes_members(cx: Cx) -> Verdict {
+    cx.require_filter()?;
+    let member = cx.create_user("lookup-group-member").await?;
+    let group = cx.create_group("lookup-group", &[id_of(&member)]).await?;
+    let reply = cx
+        .send_variant(
+            "entra/lookup-group",
+            &[("name", str_of(&group, "displayName"))],
+        )
+        .await?;
+    let list = super::listing(&reply)?;
+    ensure(
+        list.total == 1 && list.ids() == [id_of(&group)],
+        &format!("exactly the group {}", id_of(&group)),
+        || format!("totalResults {} with ids {:?}", list.total, list.ids()),
+    )?;
+    let found = &list.resources[0];
+    ensure(
+        found.get("members").is_none(),
+        "no `members` in the listed group",
+        || format!("`members` is {}", found["members"]),
+    )
+}
+
+async fn entra_get_group_excludes_members(cx: Cx) -> Verdict {
+    let member = cx.create_user("get-group-member").await?;
+    let group = cx.create_group("get-group", &[id_of(&member)]).await?;
+    let reply = cx
+        .send_variant("entra/get-group", &[("id", id_of(&group))])
+        .await?;
+    reply.expect_status(&[200])?;
+    let read = reply.json()?;
+    ensure(read["id"] == group["id"], "the group read back", || {
+        format!("`id` {}", read["id"])
+    })?;
+    ensure(
+        read.get("members").is_none(),
+        "no `members` in the group",
+        || format!("`members` is {}", read["members"]),
+    )
+}
+
+async fn okta_group_rename_with_id(cx: Cx) -> Verdict {
+    cx.require_patch()?;
+    let group = cx.create_group("okta-rename", &[]).await?;
+    let new_name = cx.name("okta-renamed");
+    let reply = cx
+        .send_variant(
+            "okta/group-rename",
+            &[("id", id_of(&group)), ("name", &new_name)],
+        )
+        .await?;
+    reply.expect_status(&[200, 204])?;
+    let read = cx.read_ok(Endpoint::Groups, id_of(&group)).await?;
+    ensure(
+        read["displayName"] == new_name.as_str() && read["id"] == group["id"],
+        &format!("displayName {new_name} and the same id"),
+        || format!("displayName {} and id {}", read["displayName"], read["id"]),
+    )
+}
+
+async fn okta_group_membership_delta(cx: Cx) -> Verdict {
+    cx.require_patch()?;
+    let (group, a, b) = group_of_two(&cx, "okta-delta").await?;
+    let newcomer = cx.create_user("okta-delta-new").await?;
+    let display = format!("{}member", cx.prefix());
+    let values = [
+        ("id", id_of(&group)),
+        ("removed", a.as_str()),
+        ("added", id_of(&newcomer)),
+        ("name", &display),
+    ];
+    let reply = cx
+        .send_variant("okta/group-membership-delta", &values)
+        .await?;
+    reply.expect_status(&[200, 204])?;
+    let members = member_ids(&cx.read_ok(Endpoint::Groups, id_of(&group)).await?);
+    let mut want = vec![b, id_of(&newcomer).to_owned()];
+    want.sort();
+    ensure(
+        members == want,
+        &format!("members {want:?} ({a} removed)"),
+        || format!("members {members:?}"),
+    )
+}
+
+async fn delete_group_then_404(cx: Cx) -> Verdict {
+    let group = cx.create_group("delete-group", &[]).await?;
+    let id = id_of(&group);
+    cx.delete(Endpoint::Groups, id)
+        .await?
+        .expect_status(&[204])?;
+    cx.read(Endpoint::Groups, id)
+        .await?
+        .expect_status(&[404])
+        .map_err(|p| match p {
+            Problem::Broken { actual, .. } => {
+                Problem::broken("status 404 on GET after DELETE", actual)
+            }
+            other => other,
+        })
 }

@@ -64,6 +64,13 @@ pub(super) fn cases() -> Vec<Case> {
             requirement: "Entra's default `{\"op\":\"Replace\",\"path\":\"emails[type eq \\\"work\\\"].value\"}` changes the value of the work email only (MS-TUT; RFC 7644 section 3.5.2.3).",
             run: case_fn!(entra_replace_work_email),
         },
+        Case {
+            id: "rfc7644-3.5.2/invalid-path-400",
+            level: Level::Must,
+            profiles: &[Profile::Rfc],
+            requirement: "A PATCH whose `path` does not parse answers 400 with scimType `invalidPath` and changes nothing (RFC 7644 sections 3.5.2 and 3.12, Table 9).",
+            run: case_fn!(invalid_path_400),
+        },
     ]
 }
 
@@ -197,4 +204,23 @@ async fn entra_replace_work_email(cx: Cx) -> Verdict {
         &format!("one work email {new_email}"),
         || format!("emails {}", read["emails"]),
     )
+}
+
+async fn invalid_path_400(cx: Cx) -> Verdict {
+    cx.require_patch()?;
+    let user = cx.create_user("bad-path").await?;
+    let id = id_of(&user);
+    let ops = json!([{"op": "replace", "path": "name[givenName eq", "value": "Broken"}]);
+    let reply = cx.patch(Endpoint::Users, id, ops).await?;
+    reply.expect_status(&[400])?;
+    let error = reply.json()?;
+    ensure(
+        error["scimType"] == "invalidPath",
+        "scimType `invalidPath`",
+        || format!("scimType {}", error["scimType"]),
+    )?;
+    let read = cx.read_ok(Endpoint::Users, id).await?;
+    ensure(read["name"] == user["name"], "the user unchanged", || {
+        format!("name is {}", read["name"])
+    })
 }

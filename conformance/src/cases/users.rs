@@ -16,6 +16,20 @@ pub(super) fn cases() -> Vec<Case> {
             run: case_fn!(create_user_201),
         },
         Case {
+            id: "rfc7644-3.3/entra-create-user",
+            level: Level::Must,
+            profiles: &[Profile::Entra],
+            requirement: "Entra's create body (enterprise URN listed without enterprise attributes, client-sent `meta`, empty `roles`) answers 201 with an `id` (MS-TUT; RFC 7644 section 3.3).",
+            run: case_fn!(entra_create_user),
+        },
+        Case {
+            id: "rfc7643-4.1.1/okta-create-password-never-returned",
+            level: Level::Must,
+            profiles: &[Profile::Okta, Profile::Rfc],
+            requirement: "Okta's create body (cleartext `password`, read-only `groups: []`) answers 201, and `password` is in neither the reply nor a later read (OKTA-REF; RFC 7643 section 4.1.1: password is returned never; RFC 7644 section 3.3).",
+            run: case_fn!(okta_create_password_never_returned),
+        },
+        Case {
             id: "rfc7644-3.3/create-user-location-header",
             level: Level::Must,
             profiles: &[Profile::Rfc],
@@ -301,4 +315,57 @@ async fn delete_unknown_user_404(cx: Cx) -> Verdict {
     let missing = cx.name("never-existed");
     let reply = cx.delete(Endpoint::Users, &missing).await?;
     reply.expect_status(&[404])
+}
+
+/// Sends a create variant with fresh prefixed names; returns the reply and the userName.
+async fn create_variant(
+    cx: &Cx,
+    variant: &str,
+    slug: &str,
+) -> Result<(crate::client::Reply, String), Problem> {
+    let base = cx.name(slug);
+    let user_name = format!("{base}@example.com");
+    let external_id = format!("{base}-ext");
+    let password = format!("{base}-Pw1!");
+    let values = [
+        ("user_name", user_name.as_str()),
+        ("external_id", &external_id),
+        ("password", &password),
+    ];
+    let reply = cx.send_variant(variant, &values).await?;
+    cx.track_reply(Endpoint::Users, &reply, &user_name);
+    Ok((reply, user_name))
+}
+
+async fn entra_create_user(cx: Cx) -> Verdict {
+    let (reply, user_name) = create_variant(&cx, "entra/create-user", "entra-create").await?;
+    reply.expect_status(&[201])?;
+    let created = reply.json()?;
+    ensure(
+        created["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "a non-empty `id` string",
+        || format!("`id` is {}", created["id"]),
+    )?;
+    ensure(
+        str_of(&created, "userName").eq_ignore_ascii_case(&user_name),
+        &format!("`userName` {user_name}"),
+        || format!("`userName` {}", created["userName"]),
+    )
+}
+
+async fn okta_create_password_never_returned(cx: Cx) -> Verdict {
+    let (reply, _) = create_variant(&cx, "okta/create-user", "okta-create").await?;
+    reply.expect_status(&[201])?;
+    let created = reply.json()?;
+    ensure(
+        created.get("password").is_none(),
+        "no `password` in the 201 reply",
+        || format!("`password` is {}", created["password"]),
+    )?;
+    let read = cx.read_ok(Endpoint::Users, id_of(&created)).await?;
+    ensure(
+        read.get("password").is_none(),
+        "no `password` on read",
+        || format!("`password` is {}", read["password"]),
+    )
 }
