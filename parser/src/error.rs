@@ -131,6 +131,9 @@ pub enum ErrorKind {
         /// What stood there instead.
         found: Found,
     },
+    /// The filter still looks URL-encoded (`+` or `%` where a space belongs):
+    /// `userName+eq+%22bjensen%22`.
+    UrlEncoded,
     /// Not one of the ten operators or `pr`: `meta.lastModified lte "2011"`, `title prand x`.
     UnknownOperator {
         /// The word found.
@@ -295,6 +298,10 @@ impl fmt::Display for ErrorKind {
                 found.escape_debug()
             ),
             NotNeedsParen => f.write_str("expected `(` after `not`"),
+            UrlEncoded => f.write_str(
+                "expected a space, found `+` or `%`; the filter looks URL-encoded, decode the \
+                 query string once before parsing",
+            ),
             ExpectedSpace { after, found } => {
                 write!(f, "expected a space after `{after}`, found {found}")
             }
@@ -344,9 +351,11 @@ impl fmt::Display for ErrorKind {
                 "expected `and`, `or` or {}, found {found}",
                 closer_text(*closer)
             ),
-            UnclosedParen { open } => write!(f, "expected `)` to close the `(` at byte {open}"),
+            UnclosedParen { open } => {
+                write!(f, "the `(` at byte {open} is never closed; expected `)`")
+            }
             UnclosedBracket { open } => {
-                write!(f, "expected `]` to close the `[` at byte {open}")
+                write!(f, "the `[` at byte {open} is never closed; expected `]`")
             }
             UnmatchedParen => f.write_str("unmatched `)`"),
             UnmatchedBracket => f.write_str("unmatched `]`"),
@@ -552,5 +561,104 @@ mod render {
             to += 1;
         }
         (from, to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_filter, parse_filter_with, parse_patch_path, ParseOptions};
+    use insta::assert_snapshot;
+
+    fn filter_error(input: &str) -> String {
+        parse_filter(input).expect_err(input).to_string()
+    }
+
+    fn render(input: &str) -> String {
+        parse_filter(input).expect_err(input).render(input)
+    }
+
+    #[test]
+    fn messages_name_what_was_expected_and_where() {
+        assert_snapshot!(filter_error(r#"userName eq"x""#), @r#"expected a space after `eq`, found `"` at byte 11"#);
+        assert_snapshot!(filter_error("userName eq bjensen"), @"expected a value, found the bare word `bjensen`; strings need double quotes at byte 12");
+        assert_snapshot!(filter_error("not userName pr"), @"expected `(` after `not` at byte 4");
+        assert_snapshot!(filter_error(r#"(userName eq "john""#), @"the `(` at byte 0 is never closed; expected `)` at byte 19");
+        assert_snapshot!(filter_error(r#"emails[type eq "work"].value eq "x""#), @"a sub-attribute after `]` is not allowed in a filter (the Entra form `a[f].b op v`); `ParseOptions::interop()` accepts it at byte 22");
+        assert_snapshot!(filter_error("x eq 1e400"), @"number is out of range for a 64-bit float at byte 5");
+        assert_snapshot!(filter_error(r#"a eq "\uD800""#), @r"lone surrogate `\uD800`; a surrogate escape needs its pair at byte 6");
+        assert_snapshot!(filter_error("title pr\tand\nx pr"), @r"expected a space after `and`, found `\n` at byte 12");
+        let strict = parse_filter_with("a  pr", &ParseOptions::strict()).unwrap_err();
+        assert_snapshot!(strict, @"only a single space is allowed here in strict mode at byte 1");
+    }
+
+    #[test]
+    fn scim_type_follows_the_grammar() {
+        assert_eq!(parse_filter("a eq").unwrap_err().scim_type(), "invalidFilter");
+        assert_eq!(parse_patch_path("a[b eq]").unwrap_err().scim_type(), "invalidPath");
+        assert_eq!(parse_patch_path("").unwrap_err().scim_type(), "invalidPath");
+    }
+
+    #[test]
+    fn caret_under_the_token() {
+        assert_snapshot!(render(r#"userName eq "x" garbage"#), @r#"
+        error: expected `and`, `or` or end of input, found `garbage` (byte 16)
+          userName eq "x" garbage
+                          ^^^^^^^
+        "#);
+    }
+
+    #[test]
+    fn caret_at_the_end_of_input() {
+        assert_snapshot!(render(r#"(userName eq "john""#), @r#"
+        error: the `(` at byte 0 is never closed; expected `)` (byte 19)
+          (userName eq "john"
+                             ^
+        "#);
+    }
+
+    #[test]
+    fn caret_counts_wide_and_combining_characters() {
+        assert_snapshot!(render("displayName eq \"名前😀e\u{301}\" garbage"), @r#"
+        error: expected `and`, `or` or end of input, found `garbage` (byte 31)
+          displayName eq "名前😀é" garbage
+                                   ^^^^^^^
+        "#);
+    }
+
+    #[test]
+    fn caret_stays_aligned_after_escaped_control_characters() {
+        assert_snapshot!(render("a pr\tand\tb eq 1 x"), @r"
+        error: expected `and`, `or` or end of input, found `x` (byte 16)
+          a pr\tand\tb eq 1 x
+                            ^
+        ");
+    }
+
+    #[test]
+    fn long_inputs_show_a_window() {
+        let input = format!("userName eq \"{}\" and {} x", "a".repeat(150), "b pr and ".repeat(5));
+        let out = parse_filter(&input).unwrap_err().render(&input);
+        assert_snapshot!(out, @r"
+        error: expected a space and an operator (`eq`, `ne`, `co`, `sw`, `ew`, `gt`, `lt`, `ge`, `le` or `pr`), found end of input (byte 216)
+          …d b pr and b pr and b pr and b pr and  x
+                                                   ^
+        ");
+        let input = format!("{}x zzz {}", "a pr and ".repeat(20), "b pr and ".repeat(20));
+        let out = parse_filter(&input).unwrap_err().render(&input);
+        assert_snapshot!(out, @r"
+        error: unknown operator `zzz`; expected `eq`, `ne`, `co`, `sw`, `ew`, `gt`, `lt`, `ge`, `le` or `pr` (byte 182)
+          …d a pr and a pr and a pr and a pr and x zzz b pr and b pr and b pr and b pr and …
+                                                   ^^^
+        ");
+    }
+
+    #[test]
+    fn render_survives_a_span_beyond_the_input() {
+        let err = parse_filter("a pr)").unwrap_err();
+        assert_snapshot!(err.render("a"), @r"
+        error: unmatched `)` (byte 4)
+          a
+           ^
+        ");
     }
 }

@@ -122,7 +122,7 @@ pub enum FilterKind {
 /// The hard ceiling on [`ParseOptions::max_depth`]: deeper limits are clamped to this, so
 /// that parsing, `Drop`, `Debug`, `Display` and comparison of any tree the parser returns
 /// stay far inside a 2 MiB thread stack.
-pub const MAX_DEPTH_CEILING: usize = 256;
+pub const MAX_DEPTH_CEILING: usize = 128;
 
 /// Limits and leniencies for parsing. `ParseOptions::default()` is the documented default
 /// profile; see the crate docs for each choice.
@@ -213,6 +213,95 @@ fn is_value_word_byte(b: u8) -> bool {
 
 fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
+}
+
+/// What opened a [`Frame`].
+enum FrameKind {
+    /// The whole filter; ends at the end of the input.
+    Top,
+    /// `(`
+    Group,
+    /// `not (`, starting at byte `start`.
+    Not {
+        /// Where `not` stands.
+        start: usize,
+    },
+    /// The `[` of a value path in a filter.
+    Bracket {
+        /// The attribute path before `[`.
+        path: AttrPath,
+    },
+    /// The `[` of a PATCH path; the bottom frame of [`Parser::bracket_filter`].
+    PathBracket,
+}
+
+/// How a term begins.
+enum TermStart {
+    /// With an opener: `(`, `not (` or `attrPath [`.
+    Open(FrameKind),
+    /// With the attribute path of an `attrExp`.
+    Attr(AttrPath),
+}
+
+/// One open level of nesting: what opened it, where, and the operands read so far.
+struct Frame {
+    kind: FrameKind,
+    /// Byte offset of the `(` or `[`.
+    at: usize,
+    /// Finished `or` operands.
+    ors: Chain,
+    /// `and` operands of the `or` operand being read.
+    ands: Chain,
+}
+
+impl Frame {
+    fn new(kind: FrameKind, at: usize) -> Frame {
+        Frame {
+            kind,
+            at,
+            ors: Chain::default(),
+            ands: Chain::default(),
+        }
+    }
+}
+
+/// The operands of one n-ary `and` or `or`; allocates only from the second operand on.
+#[derive(Default)]
+struct Chain {
+    first: Option<Filter>,
+    rest: Vec<Filter>,
+}
+
+impl Chain {
+    fn push(&mut self, f: Filter) {
+        if self.first.is_none() {
+            self.first = Some(f);
+        } else {
+            self.rest.push(f);
+        }
+    }
+
+    /// The single operand, or a node `make(operands)` spanning them all.
+    fn finish(self, make: fn(Vec<Filter>) -> FilterKind) -> Filter {
+        let Some(first) = self.first else {
+            // never reached: a chain is finished only after a push
+            return Filter {
+                kind: make(Vec::new()),
+                span: Span::default(),
+            };
+        };
+        if self.rest.is_empty() {
+            return first;
+        }
+        let mut items = Vec::with_capacity(self.rest.len() + 1);
+        items.push(first);
+        items.extend(self.rest);
+        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
+        Filter {
+            kind: make(items),
+            span,
+        }
+    }
 }
 
 /// The parser state shared by the filter and PATCH-path grammars.
@@ -422,42 +511,161 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The `or` level: `orExp = andExp *(SP "or" SP andExp)`.
+    /// `FILTER`, read without recursion.
     ///
-    /// RFC 7644 section 3.4.2.2 writes `logExp = FILTER SP ("and" / "or") SP FILTER` and
-    /// states that `and` takes precedence over `or`; this and [`Parser::and_expr`] encode
-    /// that precedence.
+    /// ```abnf
+    /// FILTER    = attrExp / logExp / valuePath / *1"not" "(" FILTER ")"
+    /// logExp    = FILTER SP ("and" / "or") SP FILTER
+    /// valuePath = attrPath "[" valFilter "]"
+    /// ```
+    ///
+    /// read as `orExp = andExp *(SP "or" SP andExp)`, `andExp = term *(SP "and" SP term)`,
+    /// `term = "(" FILTER ")" / "not" *1SP "(" FILTER ")" / valuePath / attrExp`, since
+    /// RFC 7644 section 3.4.2.2 gives `and` precedence over `or`. Every `(`, `not (` and
+    /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
+    /// costs heap, never call stack; the depth limit is charged at each push.
     pub(crate) fn or_expr(&mut self) -> Result<Filter, Error> {
-        let first = self.and_expr()?;
-        if !self.keyword("or")? {
-            return Ok(first);
-        }
-        let mut items = vec![first, self.and_expr()?];
-        while self.keyword("or")? {
-            items.push(self.and_expr()?);
-        }
-        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
-        Ok(Filter {
-            kind: FilterKind::Or(items),
-            span,
-        })
+        self.expression(Frame::new(FrameKind::Top, self.pos))
     }
 
-    /// The `and` level: `andExp = term *(SP "and" SP term)`.
-    fn and_expr(&mut self) -> Result<Filter, Error> {
-        let first = self.term()?;
-        if !self.keyword("and")? {
-            return Ok(first);
+    /// `"[" valFilter "]"` where
+    /// `valFilter = attrExp / valLogExp / *1"not" "(" valFilter ")"` and
+    /// `valLogExp = valFilter SP ("and" / "or") SP valFilter` (errata 7322): the full
+    /// filter grammar minus value paths. Used by PATCH paths.
+    pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
+        let at = self.pos;
+        self.open_bracket()?;
+        self.expression(Frame::new(FrameKind::PathBracket, at))
+    }
+
+    /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
+    /// opens and closes frames, until the bottom frame `bottom` is complete.
+    fn expression(&mut self, bottom: Frame) -> Result<Filter, Error> {
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut cur = bottom;
+        'term: loop {
+            let mut term = match self.term_start()? {
+                TermStart::Open(kind) => {
+                    let at = self.pos - 1;
+                    stack.push(std::mem::replace(&mut cur, Frame::new(kind, at)));
+                    continue 'term;
+                }
+                TermStart::Attr(path) => self.attr_exp(path)?,
+            };
+            loop {
+                cur.ands.push(term);
+                if self.keyword("and")? {
+                    continue 'term;
+                }
+                let and = std::mem::take(&mut cur.ands).finish(FilterKind::And);
+                cur.ors.push(and);
+                if self.keyword("or")? {
+                    continue 'term;
+                }
+                let expr = std::mem::take(&mut cur.ors).finish(FilterKind::Or);
+                let Some(parent) = stack.pop() else {
+                    return self.close_bottom(cur, expr);
+                };
+                let done = std::mem::replace(&mut cur, parent);
+                term = self.close_frame(done, expr)?;
+            }
         }
-        let mut items = vec![first, self.term()?];
-        while self.keyword("and")? {
-            items.push(self.term()?);
+    }
+
+    /// The start of a `term`: opens a group, `not (` or value-path bracket (the opener
+    /// consumed), or reads the attribute path of an `attrExp`.
+    fn term_start(&mut self) -> Result<TermStart, Error> {
+        match self.peek() {
+            Some(b'(') => {
+                self.open_paren()?;
+                Ok(TermStart::Open(FrameKind::Group))
+            }
+            Some(b) if is_path_byte(b) => {
+                if self.at_not() {
+                    let start = self.pos;
+                    self.pos += 3;
+                    let ws = self.pos;
+                    let n = self.skip_ws();
+                    if n > 0 {
+                        self.check_ws(ws, n)?;
+                    }
+                    self.open_paren()?;
+                    return Ok(TermStart::Open(FrameKind::Not { start }));
+                }
+                let path = self.attr_path()?;
+                if self.peek() == Some(b'[') {
+                    self.open_bracket()?;
+                    return Ok(TermStart::Open(FrameKind::Bracket { path }));
+                }
+                Ok(TermStart::Attr(path))
+            }
+            _ => Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found })),
         }
-        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
-        Ok(Filter {
-            kind: FilterKind::And(items),
-            span,
-        })
+    }
+
+    /// `"("`: charges the depth limit, and refuses an empty group.
+    fn open_paren(&mut self) -> Result<(), Error> {
+        self.enter(self.pos)?;
+        self.pos += 1;
+        self.ws_inside()?;
+        if self.peek() == Some(b')') {
+            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
+        }
+        Ok(())
+    }
+
+    /// `"["` of a value path: charges the depth limit, refuses a nested value path and an
+    /// empty filter.
+    fn open_bracket(&mut self) -> Result<(), Error> {
+        let at = self.pos;
+        if self.in_brackets {
+            return Err(self.error(ErrorKind::NestedValuePath, Span::new(at, at + 1)));
+        }
+        self.enter(at)?;
+        self.pos += 1;
+        self.in_brackets = true;
+        self.ws_inside()?;
+        if self.peek() == Some(b']') {
+            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
+        }
+        Ok(())
+    }
+
+    /// Closes `frame`, whose contents are `expr`, and returns the finished term.
+    fn close_frame(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
+        match frame.kind {
+            FrameKind::Group => {
+                self.close(b')', frame.at)?;
+                self.depth -= 1;
+                Ok(expr)
+            }
+            FrameKind::Not { start } => {
+                self.close(b')', frame.at)?;
+                self.depth -= 1;
+                let span = Span::new(start, self.pos);
+                Ok(Filter {
+                    kind: FilterKind::Not(Box::new(expr)),
+                    span,
+                })
+            }
+            FrameKind::Bracket { path } => {
+                self.close(b']', frame.at)?;
+                self.depth -= 1;
+                self.in_brackets = false;
+                self.after_value_path(path, expr)
+            }
+            FrameKind::Top | FrameKind::PathBracket => self.close_bottom(frame, expr),
+        }
+    }
+
+    /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
+    fn close_bottom(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
+        if matches!(frame.kind, FrameKind::PathBracket) {
+            self.close(b']', frame.at)?;
+            self.depth -= 1;
+            self.in_brackets = false;
+        }
+        Ok(expr)
     }
 
     /// `SP kw SP`: consumes a logical keyword (case-insensitive, a whole word) and the
@@ -483,26 +691,6 @@ impl<'a> Parser<'a> {
         Ok(true)
     }
 
-    /// `term = "(" FILTER ")" / *1"not" "(" FILTER ")" / attrExp / valuePath`
-    fn term(&mut self) -> Result<Filter, Error> {
-        match self.peek() {
-            Some(b'(') => self.group(),
-            Some(b) if is_path_byte(b) => {
-                if self.at_not() {
-                    self.not_group()
-                } else {
-                    let path = self.attr_path()?;
-                    if self.peek() == Some(b'[') {
-                        self.value_path(path)
-                    } else {
-                        self.attr_exp(path)
-                    }
-                }
-            }
-            _ => Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found })),
-        }
-    }
-
     /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
     /// Otherwise `not` is an ordinary attribute name, as in `not pr`.
     fn at_not(&self) -> bool {
@@ -511,39 +699,6 @@ impl<'a> Parser<'a> {
             return false;
         }
         self.bytes.get(self.scan(word_end, is_ws)) == Some(&b'(')
-    }
-
-    /// `"not" *1SP "(" FILTER ")"`: `not(` and `not (` are both accepted (RFC 7644 ABNF
-    /// and Figure 2 disagree; errata 7319).
-    fn not_group(&mut self) -> Result<Filter, Error> {
-        let start = self.pos;
-        self.pos += 3;
-        let ws = self.pos;
-        let n = self.skip_ws();
-        if n > 0 {
-            self.check_ws(ws, n)?;
-        }
-        let inner = self.group()?;
-        let span = Span::new(start, self.pos);
-        Ok(Filter {
-            kind: FilterKind::Not(Box::new(inner)),
-            span,
-        })
-    }
-
-    /// `"(" FILTER ")"`: the group leaves no node, its contents are returned.
-    fn group(&mut self) -> Result<Filter, Error> {
-        let open = self.pos;
-        self.enter(open)?;
-        self.pos += 1;
-        self.ws_inside()?;
-        if self.peek() == Some(b')') {
-            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
-        }
-        let inner = self.or_expr()?;
-        self.close(b')', open)?;
-        self.depth -= 1;
-        Ok(inner)
     }
 
     /// The `)` or `]` that ends the group or bracket opened at `open`.
@@ -582,31 +737,20 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `valuePath = attrPath "[" valFilter "]"`
-    ///
-    /// In a filter, `]` may be followed only by the end, `SP logOp` or a closer; the Entra
-    /// form `]` `"." ATTRNAME SP compareOp SP compValue` is read when
+    /// After `]` in a filter: the end, `SP logOp` or a closer; the Entra form
+    /// `]` `"." ATTRNAME SP compareOp SP compValue` is read when
     /// [`ParseOptions::entra_value_path_compare`] is on.
-    fn value_path(&mut self, path: AttrPath) -> Result<Filter, Error> {
-        let filter = self.bracket_filter()?;
+    fn after_value_path(&mut self, path: AttrPath, filter: Filter) -> Result<Filter, Error> {
         match self.peek() {
             Some(b'[') => Err(self.error(
                 ErrorKind::SecondValueFilter,
                 Span::new(self.pos, self.pos + 1),
             )),
             Some(b'.') => self.entra_compare(path, filter),
-            Some(b) if is_ws(b) => {
-                self.refuse_compare_after_bracket()?;
-                let span = Span::new(path.span.start, self.pos);
-                Ok(Filter {
-                    kind: FilterKind::ValuePath {
-                        path,
-                        filter: Box::new(filter),
-                    },
-                    span,
-                })
-            }
-            _ => {
+            next => {
+                if next.is_some_and(is_ws) {
+                    self.refuse_compare_after_bracket()?;
+                }
                 let span = Span::new(path.span.start, self.pos);
                 Ok(Filter {
                     kind: FilterKind::ValuePath {
@@ -626,34 +770,11 @@ impl<'a> Parser<'a> {
         let word = &self.src[at..word_end];
         if compare_op(word).is_some() || word.eq_ignore_ascii_case("pr") {
             let kind = ErrorKind::ComparisonAfterValuePath {
-                op: word.to_owned(),
+                op: snippet(word),
             };
             return Err(self.error(kind, Span::new(at, word_end)));
         }
         Ok(())
-    }
-
-    /// `"[" valFilter "]"` where
-    /// `valFilter = attrExp / valLogExp / *1"not" "(" valFilter ")"` and
-    /// `valLogExp = valFilter SP ("and" / "or") SP valFilter` (errata 7322): the full
-    /// filter grammar minus value paths.
-    pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
-        let open = self.pos;
-        if self.in_brackets {
-            return Err(self.error(ErrorKind::NestedValuePath, Span::new(open, open + 1)));
-        }
-        self.enter(open)?;
-        self.pos += 1;
-        self.in_brackets = true;
-        self.ws_inside()?;
-        if self.peek() == Some(b']') {
-            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
-        }
-        let inner = self.or_expr()?;
-        self.close(b']', open)?;
-        self.in_brackets = false;
-        self.depth -= 1;
-        Ok(inner)
     }
 
     /// Interop only: `attrPath "[" valFilter "]" "." ATTRNAME SP (compareOp SP compValue /
@@ -814,6 +935,10 @@ impl<'a> Parser<'a> {
         let n = self.skip_ws();
         let op_end = self.scan(self.pos, is_path_byte);
         if n == 0 || op_end == self.pos {
+            if n == 0 && matches!(self.peek(), Some(b'+' | b'%')) {
+                let span = Span::new(self.pos, self.pos + 1);
+                return Err(self.error(ErrorKind::UrlEncoded, span));
+            }
             if is_not {
                 return Err(self.error(ErrorKind::NotNeedsParen, Span::new(ws, self.pos + 1)));
             }
@@ -830,7 +955,7 @@ impl<'a> Parser<'a> {
             return Err(self.error(ErrorKind::NotNeedsParen, op_span));
         } else {
             let kind = ErrorKind::UnknownOperator {
-                found: word.to_owned(),
+                found: snippet(word),
             };
             return Err(self.error(kind, op_span));
         };
@@ -885,11 +1010,11 @@ impl<'a> Parser<'a> {
                     .any(|l| word.eq_ignore_ascii_case(l))
                 {
                     ErrorKind::MiscasedLiteral {
-                        found: word.to_owned(),
+                        found: snippet(word),
                     }
                 } else {
                     ErrorKind::UnquotedValue {
-                        found: word.to_owned(),
+                        found: snippet(word),
                     }
                 };
                 return Err(self.error(kind, Span::new(start, end)));
@@ -916,7 +1041,7 @@ impl<'a> Parser<'a> {
             }
             _ if looks_unquoted(word) => {
                 let kind = ErrorKind::UnquotedValue {
-                    found: text.to_owned(),
+                    found: snippet(text),
                 };
                 Err(self.error(kind, Span::new(start, end)))
             }
@@ -929,7 +1054,7 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let kind = ErrorKind::InvalidNumber {
-                    found: text.to_owned(),
+                    found: snippet(text),
                 };
                 Err(self.error(kind, Span::new(start, end)))
             }
@@ -1047,6 +1172,18 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// `word` for an error message: at most 32 bytes, cut at a character boundary.
+fn snippet(word: &str) -> String {
+    if word.len() <= 32 {
+        return word.to_owned();
+    }
+    let mut end = 32;
+    while !word.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &word[..end])
 }
 
 /// Whether a word that failed as a number reads better as an unquoted string: it has a
@@ -1329,4 +1466,361 @@ fn write_chain(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind as K;
+
+    fn parse(s: &str) -> Filter {
+        parse_filter(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    fn fail(s: &str) -> Error {
+        match parse_filter(s) {
+            Ok(f) => panic!("{s:?} parsed as {f}"),
+            Err(e) => e,
+        }
+    }
+
+    fn strict(s: &str) -> Result<Filter, Error> {
+        parse_filter_with(s, &ParseOptions::strict())
+    }
+
+    fn path(name: &str) -> AttrPath {
+        AttrPath { uri: None, name: name.into(), sub_attr: None, span: Span::default() }
+    }
+
+    fn pr(name: &str) -> Filter {
+        Filter { kind: FilterKind::Present { path: path(name) }, span: Span::default() }
+    }
+
+    fn eq(name: &str, value: LiteralValue) -> Filter {
+        let value = Literal { value, span: Span::default() };
+        let kind = FilterKind::Compare { path: path(name), op: CompareOp::Eq, value };
+        Filter { kind, span: Span::default() }
+    }
+
+    fn str_(s: &str) -> LiteralValue {
+        LiteralValue::String(s.into())
+    }
+
+    fn and(items: Vec<Filter>) -> Filter {
+        Filter { kind: FilterKind::And(items), span: Span::default() }
+    }
+
+    fn or(items: Vec<Filter>) -> Filter {
+        Filter { kind: FilterKind::Or(items), span: Span::default() }
+    }
+
+    fn not(inner: Filter) -> Filter {
+        Filter { kind: FilterKind::Not(Box::new(inner)), span: Span::default() }
+    }
+
+    fn vp(name: &str, inner: Filter) -> Filter {
+        let kind = FilterKind::ValuePath { path: path(name), filter: Box::new(inner) };
+        Filter { kind, span: Span::default() }
+    }
+
+    fn value(s: &str) -> LiteralValue {
+        match parse(s).kind {
+            FilterKind::Compare { value, .. } => value.value,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn kind(s: &str) -> K {
+        fail(s).kind
+    }
+
+    // attrPath
+
+    #[test]
+    fn attr_path_splits_the_uri_at_the_last_colon() {
+        let FilterKind::Present { path } = parse("urn:a-b:2.0:User:name.givenName pr").kind else {
+            panic!()
+        };
+        assert_eq!(path.uri.as_deref(), Some("urn:a-b:2.0:User"));
+        assert_eq!((path.name.as_str(), path.sub_attr.as_deref()), ("name", Some("givenName")));
+        assert_eq!(path.span, Span::new(0, 31));
+    }
+
+    #[test]
+    fn attr_path_keeps_case_and_allows_name_chars() {
+        assert_eq!(parse("My-Attr_2 pr").without_spans(), pr("My-Attr_2"));
+    }
+
+    #[test]
+    fn attr_path_refuses_bad_names() {
+        assert_eq!(kind("_abc pr"), K::ExpectedAttrName { found: Found::Text("_abc".into()) });
+        assert!(matches!(kind("9x pr"), K::ExpectedAttrName { .. }));
+        assert!(matches!(kind("name. pr"), K::ExpectedAttrName { found: Found::Text(_) }));
+        assert!(matches!(kind("urn:x: pr"), K::ExpectedAttrName { .. }));
+        assert!(matches!(kind(":x pr"), K::InvalidUri { .. }));
+        assert!(matches!(kind("1urn:x pr"), K::InvalidUri { .. }));
+        assert_eq!(kind("a.b.c pr"), K::TooManySubAttrs);
+    }
+
+    #[test]
+    fn dollar_policy() {
+        assert!(parse_filter("myCu$tom pr").is_ok());
+        assert!(parse_filter("members.$ref pr").is_ok());
+        assert!(parse_filter("members[$ref pr]").is_ok());
+        assert_eq!(kind("$ref pr"), K::LeadingDollar);
+        assert_eq!(strict("members.$ref pr").unwrap_err().kind, K::DollarInName);
+        assert_eq!(strict("a$b pr").unwrap_err().kind, K::DollarInName);
+        assert!(matches!(kind("urn:$x:a pr"), K::InvalidUri { .. }));
+    }
+
+    // attrExp and compareOp
+
+    #[test]
+    fn every_operator_in_any_case() {
+        let ops = ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
+        for op in ops {
+            for spelled in [op.to_owned(), op.to_uppercase(), format!("{}{}", &op[..1].to_uppercase(), &op[1..])] {
+                let f = parse(&format!("a {spelled} 1"));
+                let FilterKind::Compare { op: got, .. } = f.kind else { panic!() };
+                assert_eq!(got.as_str(), op);
+            }
+        }
+        assert_eq!(parse("a PR").without_spans(), pr("a"));
+    }
+
+    #[test]
+    fn operators_are_whole_words() {
+        assert_eq!(kind("a eqx 1"), K::UnknownOperator { found: "eqx".into() });
+        assert_eq!(kind("a lte 1"), K::UnknownOperator { found: "lte".into() });
+        assert!(matches!(kind("a"), K::ExpectedOperator { found: Found::End }));
+        assert!(matches!(kind("a=1"), K::ExpectedOperator { .. }));
+        assert_eq!(kind("a+eq+1"), K::UrlEncoded);
+    }
+
+    #[test]
+    fn space_is_required_around_operators() {
+        let e = fail("a eq\"x\"");
+        assert_eq!(
+            e.kind,
+            K::ExpectedSpace { after: "eq".into(), found: Found::Text("\"".into()) }
+        );
+        assert_eq!(e.span, Span::new(4, 5));
+        assert!(matches!(kind("a eq"), K::ExpectedSpace { found: Found::End, .. }));
+    }
+
+    // compValue
+
+    #[test]
+    fn json_literals_are_lowercase() {
+        assert_eq!(value("a eq true"), LiteralValue::Bool(true));
+        assert_eq!(value("a eq false"), LiteralValue::Bool(false));
+        assert_eq!(value("a eq null"), LiteralValue::Null);
+        assert_eq!(kind("a eq Null"), K::MiscasedLiteral { found: "Null".into() });
+        assert_eq!(kind("a eq bob"), K::UnquotedValue { found: "bob".into() });
+        assert_eq!(kind("a eq truex"), K::UnquotedValue { found: "truex".into() });
+    }
+
+    #[test]
+    fn numbers_keep_their_text() {
+        for n in ["0", "-0", "12", "-1.50", "1e5", "1E+5", "2.5e-3", "12345678901234567890", "1e-400"] {
+            assert_eq!(value(&format!("a eq {n}")), LiteralValue::Number(n.into()), "{n}");
+        }
+    }
+
+    #[test]
+    fn numbers_follow_rfc_8259() {
+        assert_eq!(kind("a eq 01"), K::LeadingZero);
+        assert_eq!(kind("a eq -01"), K::LeadingZero);
+        assert!(matches!(kind("a eq 1."), K::ExpectedDigit { found: Found::End }));
+        assert!(matches!(kind("a eq 1e"), K::ExpectedDigit { .. }));
+        assert!(matches!(kind("a eq 1e+"), K::ExpectedDigit { .. }));
+        assert!(matches!(kind("a eq -"), K::ExpectedDigit { .. }));
+        assert_eq!(kind("a eq +1"), K::InvalidNumber { found: "+1".into() });
+        assert_eq!(kind("a eq .5"), K::InvalidNumber { found: ".5".into() });
+        assert_eq!(kind("a eq 1.5.3"), K::InvalidNumber { found: "1.5.3".into() });
+        assert_eq!(kind("a eq 1e400"), K::NumberOutOfRange);
+        assert_eq!(kind("a eq -1e400"), K::NumberOutOfRange);
+        assert_eq!(kind("a eq 0x10"), K::UnquotedValue { found: "0x10".into() });
+    }
+
+    #[test]
+    fn strings_decode_every_escape() {
+        let v = value(r#"a eq "\"\\\/\b\f\n\r\t\u00e9\u00C9\uD83D\uDE00 x""#);
+        assert_eq!(v, str_("\"\\/\u{8}\u{c}\n\r\té\u{c9}😀 x"));
+        assert_eq!(value(r#"a eq "é 名""#), str_("é 名"));
+        assert_eq!(value(r#"a eq "a]b)c(""#), str_("a]b)c("));
+    }
+
+    #[test]
+    fn strings_refuse_what_json_refuses() {
+        assert_eq!(kind(r#"a eq "\a""#), K::InvalidEscape { found: 'a' });
+        assert_eq!(kind(r#"a eq "\é""#), K::InvalidEscape { found: 'é' });
+        assert_eq!(kind(r#"a eq "\u12"#), K::InvalidUnicodeEscape);
+        assert_eq!(kind(r#"a eq "\u12g4""#), K::InvalidUnicodeEscape);
+        assert_eq!(kind(r#"a eq "abc"#), K::UnterminatedString);
+        assert_eq!(kind(r#"a eq "abc\"#), K::UnterminatedString);
+        assert_eq!(kind("a eq \"a\u{1}b\""), K::ControlCharacter { byte: 1 });
+        assert_eq!(kind("a eq 'x'"), K::ExpectedValue { found: Found::Text("'".into()) });
+    }
+
+    #[test]
+    fn lone_surrogates_are_refused() {
+        assert_eq!(kind(r#"a eq "\uD800""#), K::LoneSurrogate { unit: 0xD800 });
+        assert_eq!(kind(r#"a eq "\uDC00""#), K::LoneSurrogate { unit: 0xDC00 });
+        assert_eq!(kind(r#"a eq "\uD800\u0041""#), K::LoneSurrogate { unit: 0xD800 });
+        assert_eq!(kind(r#"a eq "\uD800x""#), K::LoneSurrogate { unit: 0xD800 });
+        assert_eq!(fail(r#"a eq "\uD800""#).span, Span::new(6, 12));
+    }
+
+    // logExp, precedence and grouping
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        let f = parse("a pr or b pr and c pr or d pr").without_spans();
+        assert_eq!(f, or(vec![pr("a"), and(vec![pr("b"), pr("c")]), pr("d")]));
+    }
+
+    #[test]
+    fn chains_are_n_ary_and_written_grouping_is_kept() {
+        assert_eq!(parse("a pr and b pr and c pr").without_spans(), and(vec![pr("a"), pr("b"), pr("c")]));
+        assert_eq!(
+            parse("(a pr and b pr) and c pr").without_spans(),
+            and(vec![and(vec![pr("a"), pr("b")]), pr("c")])
+        );
+        assert_eq!(parse("((a pr))").without_spans(), pr("a"));
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive_whole_words() {
+        assert_eq!(parse("a pr AND b pr Or c pr").without_spans(), or(vec![and(vec![pr("a"), pr("b")]), pr("c")]));
+        assert_eq!(parse("orders pr or andy pr").without_spans(), or(vec![pr("orders"), pr("andy")]));
+        assert_eq!(parse("and pr and or pr").without_spans(), and(vec![pr("and"), pr("or")]));
+        assert_eq!(kind("a pr andb pr"), K::ExpectedLogicalOperator {
+            closer: Closer::End,
+            found: Found::Text("andb".into())
+        });
+    }
+
+    #[test]
+    fn logical_keywords_need_spaces() {
+        assert_eq!(kind("(a pr)and b pr"), K::ExpectedSpaceBefore { keyword: "and" });
+        assert!(matches!(kind("a pr and(b pr)"), K::ExpectedSpace { .. }));
+        assert!(matches!(kind("a pr or"), K::ExpectedFilter { found: Found::End }));
+    }
+
+    #[test]
+    fn not_forms() {
+        assert_eq!(parse("not(a pr)").without_spans(), not(pr("a")));
+        assert_eq!(parse("NOT  (a pr)").without_spans(), not(pr("a")));
+        assert_eq!(strict("not (a pr)").unwrap().without_spans(), not(pr("a")));
+        assert_eq!(strict("not(a pr)").unwrap().without_spans(), not(pr("a")));
+        assert_eq!(strict("not  (a pr)").unwrap_err().kind, K::StrictWhitespace);
+        assert_eq!(parse("not pr").without_spans(), pr("not"));
+        assert_eq!(kind("not a pr"), K::NotNeedsParen);
+        assert_eq!(kind("not"), K::NotNeedsParen);
+        let f = parse("x pr and not (a pr)");
+        let FilterKind::And(items) = &f.kind else { panic!() };
+        assert_eq!(items[1].span, Span::new(9, 19));
+    }
+
+    #[test]
+    fn groups_must_balance_and_hold_a_filter() {
+        assert_eq!(kind("(a pr"), K::UnclosedParen { open: 0 });
+        assert_eq!(kind("a pr)"), K::UnmatchedParen);
+        assert_eq!(kind("a pr]"), K::UnmatchedBracket);
+        assert!(matches!(kind("( )"), K::ExpectedFilter { .. }));
+        assert!(matches!(kind("(a pr ]"), K::ExpectedLogicalOperator { closer: Closer::Paren, .. }));
+    }
+
+    // valuePath
+
+    #[test]
+    fn value_paths_take_a_full_value_filter() {
+        let f = parse(r#"emails[type eq "work" or not (value pr)]"#).without_spans();
+        assert_eq!(f, vp("emails", or(vec![eq("type", str_("work")), not(pr("value"))])));
+        assert_eq!(kind("a[b[c pr]]"), K::NestedValuePath);
+        assert_eq!(kind("a[(b[c pr])]"), K::NestedValuePath);
+        assert_eq!(kind("a[b pr][c pr]"), K::SecondValueFilter);
+        assert_eq!(kind("a[b pr"), K::UnclosedBracket { open: 1 });
+        assert!(matches!(kind("a[]"), K::ExpectedFilter { .. }));
+        assert_eq!(kind("a[b pr] pr"), K::ComparisonAfterValuePath { op: "pr".into() });
+        assert_eq!(parse("a[b pr] and c[d pr]").without_spans(), and(vec![vp("a", pr("b")), vp("c", pr("d"))]));
+    }
+
+    #[test]
+    fn entra_form_only_with_interop() {
+        let input = r#"emails[type eq "work"].value eq "x""#;
+        assert_eq!(kind(input), K::EntraValuePathCompare);
+        assert_eq!(strict(input).unwrap_err().kind, K::EntraValuePathCompare);
+        let f = parse_filter_with(input, &ParseOptions::interop()).unwrap();
+        assert_eq!(f.without_spans(), vp("emails", and(vec![eq("type", str_("work")), eq("value", str_("x"))])));
+        assert_eq!(f.span, Span::new(0, input.len()));
+        let f = parse_filter_with("a[b pr or c pr].d pr", &ParseOptions::interop()).unwrap();
+        assert_eq!(f.to_string(), "a[(b pr or c pr) and d pr]");
+        let f = parse_filter_with("a[b pr and c pr].d pr", &ParseOptions::interop()).unwrap();
+        assert_eq!(f.to_string(), "a[b pr and c pr and d pr]");
+        let e = parse_filter_with("a[b pr].d.e pr", &ParseOptions::interop()).unwrap_err();
+        assert_eq!(e.kind, K::TooManySubAttrs);
+    }
+
+    // whitespace
+
+    #[test]
+    fn default_whitespace_is_lenient_but_never_zero() {
+        assert_eq!(parse(" \ta \t eq\t\t1 \r\n").without_spans(), eq("a", LiteralValue::Number("1".into())));
+        assert_eq!(parse("( a pr )").without_spans(), pr("a"));
+        assert_eq!(parse("a[ b pr ]").without_spans(), vp("a", pr("b")));
+        assert!(matches!(kind("a pr\nand b pr"), K::ExpectedLogicalOperator { .. }));
+        assert_eq!(kind(" \t\r\n"), K::EmptyInput);
+    }
+
+    #[test]
+    fn strict_whitespace_is_one_space() {
+        assert!(strict("a eq 1 and (b pr)").is_ok());
+        for bad in ["a  eq 1", "a\teq 1", " a pr", "a pr ", "( a pr)", "(a pr )", "a[ b pr]", "a pr  and b pr"] {
+            assert_eq!(strict(bad).unwrap_err().kind, K::StrictWhitespace, "{bad:?}");
+        }
+    }
+
+    // spans and Display
+
+    #[test]
+    fn spans_cover_each_node() {
+        let f = parse(r#"  a eq "x" or b[c pr]"#);
+        assert_eq!(f.span, Span::new(2, 21));
+        let FilterKind::Or(items) = &f.kind else { panic!() };
+        let FilterKind::Compare { path, value, .. } = &items[0].kind else { panic!() };
+        assert_eq!((path.span, value.span, items[0].span), (Span::new(2, 3), Span::new(7, 10), Span::new(2, 10)));
+        let FilterKind::ValuePath { path, filter } = &items[1].kind else { panic!() };
+        assert_eq!((path.span, filter.span, items[1].span), (Span::new(14, 15), Span::new(16, 20), Span::new(14, 21)));
+    }
+
+    #[test]
+    fn display_is_canonical() {
+        let cases = [
+            ("a  EQ  \"x\"", "a eq \"x\""),
+            ("NOT(a pr)", "not (a pr)"),
+            ("(a pr or b pr) and c pr", "(a pr or b pr) and c pr"),
+            ("a pr or (b pr and c pr)", "a pr or b pr and c pr"),
+            ("a pr or (b pr or c pr)", "a pr or (b pr or c pr)"),
+            ("(a pr and b pr) and c pr", "(a pr and b pr) and c pr"),
+            ("a eq \"q\\\"\\u0001\\/\"", "a eq \"q\\\"\\u0001/\""),
+            ("x eq -0.0E+1", "x eq -0.0E+1"),
+            ("urn:x:a.b pr", "urn:x:a.b pr"),
+        ];
+        for (input, want) in cases {
+            let f = parse(input);
+            assert_eq!(f.to_string(), want);
+            assert!(parse(want).eq_ignore_spans(&f));
+        }
+    }
+
+    #[test]
+    fn eq_ignore_spans_compares_structure() {
+        assert!(parse("a pr").eq_ignore_spans(&parse(" a  pr")));
+        assert!(!parse("a pr").eq_ignore_spans(&parse("A pr")));
+        assert!(!parse("a eq 1").eq_ignore_spans(&parse("a eq \"1\"")));
+        assert!(!parse("a pr and b pr").eq_ignore_spans(&parse("a pr or b pr")));
+        assert_ne!(parse("a pr"), parse(" a pr"), "== compares spans");
+    }
 }

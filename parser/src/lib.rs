@@ -78,3 +78,6 @@ pub use filter::{
 };
 pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
 pub use schema::{Attribute, AttributeType, Resolved, ResourceSchema, Schema, SchemaError};
+pub use eval::{matches, EvalError};
+pub use patch::{apply, Mode, PatchDocument, PatchError};
+pub mod project;

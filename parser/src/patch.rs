@@ -794,6 +794,48 @@ impl<'s> Cx<'s> {
         Ok(())
     }
 
+    /// Sub-attributes given in a complex value: a `readOnly` one must not change, an
+    /// `immutable` one must not change once set.
+    fn check_subs(
+        &self,
+        attr: &Attribute,
+        old: Option<&Map<String, Value>>,
+        new: &Value,
+    ) -> Result<(), PatchError> {
+        let Value::Object(new) = new else {
+            return Ok(());
+        };
+        for (k, v) in new {
+            let Some(sub) = attr.sub_attribute(k) else {
+                continue;
+            };
+            let before = old.and_then(|o| get_ci(o, &sub.name)).map(|(_, v)| v);
+            let changes = before != Some(v);
+            let set = before.is_some_and(crate::eval::is_present);
+            match sub.mutability {
+                Mutability::ReadOnly if changes => {
+                    return Err(self.err(
+                        MutabilityError,
+                        "value",
+                        format!("`{}.{}` is readOnly", attr.name, sub.name),
+                    ))
+                }
+                Mutability::Immutable if changes && set => {
+                    return Err(self.err(
+                        MutabilityError,
+                        "value",
+                        format!(
+                            "`{}.{}` is immutable and already has a value",
+                            attr.name, sub.name
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn check_writable(&self, attr: &Attribute, has_value: bool) -> Result<(), PatchError> {
         match attr.mutability {
             Mutability::ReadOnly => Err(self.err(
@@ -848,7 +890,12 @@ impl<'s> Cx<'s> {
                 ));
             }
             if op == Op::Remove && attr.multi_valued {
-                if let Some(listed) = value.and_then(Value::as_array).filter(|a| !a.is_empty()) {
+                let listed = match value {
+                    Some(Value::Array(items)) if !items.is_empty() => Some(items.clone()),
+                    Some(single @ Value::Object(_)) => Some(vec![single.clone()]),
+                    _ => None,
+                };
+                if let Some(listed) = listed {
                     // See: bug-28 (Entra removes members with a value array).
                     self.diag(
                         "entra",
@@ -909,6 +956,7 @@ impl<'s> Cx<'s> {
                     Some((_, Value::Object(o))) => o.clone(),
                     _ => Map::new(),
                 };
+                self.check_subs(attr, Some(&merged), &coerced)?;
                 if let Value::Object(new) = coerced {
                     for (k, v) in new {
                         put(&mut merged, &k, v);
@@ -1133,6 +1181,7 @@ impl<'s> Cx<'s> {
                 }
                 (Op::Add, None) => {
                     for &i in &hits {
+                        self.check_subs(attr, items[i].as_object(), &coerced)?;
                         if let (Value::Object(obj), Value::Object(new)) = (&mut items[i], &coerced)
                         {
                             for (k, v) in new {
@@ -1143,6 +1192,7 @@ impl<'s> Cx<'s> {
                 }
                 (_, None) => {
                     for &i in &hits {
+                        self.check_subs(attr, items[i].as_object(), &coerced)?;
                         items[i] = coerced.clone();
                     }
                 }
@@ -1356,7 +1406,13 @@ fn same_value(attr: &Attribute, a: &Value, b: &Value) -> bool {
 
 fn scalar_eq(case_exact: bool, a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::String(s), Value::String(t)) if !case_exact => s.to_lowercase() == t.to_lowercase(),
+        (Value::String(s), Value::String(t)) if !case_exact => {
+            if s.is_ascii() && t.is_ascii() {
+                s.eq_ignore_ascii_case(t)
+            } else {
+                s.to_lowercase() == t.to_lowercase()
+            }
+        }
         _ => a == b,
     }
 }

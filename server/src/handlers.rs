@@ -222,14 +222,17 @@ pub(crate) fn resolve_members(
     Ok(out)
 }
 
-/// Makes the group's membership equal `wanted`, touching only the rows that change.
-/// Returns whether anything changed.
+/// Makes the group's stored membership equal `wanted`, touching only the rows that
+/// change. Returns whether anything changed.
 pub(crate) fn sync_members(
     conn: &Connection,
     group_id: &str,
-    current: &[String],
     wanted: &[(String, Kind)],
 ) -> Result<bool, ScimError> {
+    let current: Vec<String> = store::members_of(conn, group_id, None)?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     let removed: Vec<String> = current
         .iter()
         .filter(|id| !wanted.iter().any(|(w, _)| w == *id))
@@ -253,11 +256,7 @@ pub(crate) fn check_if_match(headers: &HeaderMap, version: i64) -> Result<(), Sc
     };
     let text = value.to_str().unwrap_or("");
     let current = etag(version);
-    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let matched = text
-        .split(',')
-        .any(|tag| tag.trim() == "*" || strip(tag) == strip(&current));
-    if matched {
+    if tag_listed(text, version) {
         Ok(())
     } else {
         Err(ScimError::new(
@@ -292,9 +291,36 @@ pub(crate) async fn read(
         .call(move |conn| load(conn, &tenant, kind, &id, &base, &faults).map(|r| r.ok_or(id)))
         .await?;
     match found {
+        Ok((row, _)) if if_none_match(&ctx.headers, row.version) => {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            if let Ok(tag) = HeaderValue::from_str(&etag(row.version)) {
+                response.headers_mut().insert(header::ETAG, tag);
+            }
+            Ok(response)
+        }
         Ok((_, value)) => Ok(resource_response(StatusCode::OK, &projection.apply(value))),
         Err(id) => Err(missing(kind, &id)),
     }
+}
+
+/// Does `If-None-Match` name the current version (RFC 9110 section 13.1.2, weak
+/// comparison)? Then a GET answers 304 (RFC 7644 section 3.14).
+fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
+    let Some(text) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    tag_listed(text, version)
+}
+
+/// Does a comma-separated entity-tag list name `version` (weak comparison) or say `*`?
+fn tag_listed(list: &str, version: i64) -> bool {
+    let current = etag(version);
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    list.split(',')
+        .any(|tag| tag.trim() == "*" || strip(tag) == strip(&current))
 }
 
 /// `POST /Users`, `POST /Groups` (RFC 7644 section 3.3).
@@ -365,7 +391,7 @@ pub(crate) async fn replace(
         .store
         .call(move |conn| {
             let tx = store::begin(conn)?;
-            let Some((old, old_value)) = load(&tx, &tenant, kind, &id, &base, &faults)? else {
+            let Some((old, _)) = load(&tx, &tenant, kind, &id, &base, &faults)? else {
                 return Err(missing(kind, &id));
             };
             check_if_match(&headers, old.version)?;
@@ -373,7 +399,7 @@ pub(crate) async fn replace(
             let mut changed = doc != old.doc;
             if kind == Kind::Group {
                 let wanted = resolve_members(&tx, &tenant, &id, &members)?;
-                changed |= sync_members(&tx, &id, &member_ids(&old_value), &wanted)?;
+                changed |= sync_members(&tx, &id, &wanted)?;
             }
             if changed {
                 let row = Row {
@@ -390,19 +416,6 @@ pub(crate) async fn replace(
         })
         .await?;
     Ok(resource_response(StatusCode::OK, &replaced))
-}
-
-/// The member ids of a rendered group.
-pub(crate) fn member_ids(group: &Value) -> Vec<String> {
-    group["members"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|m| m["value"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// `PATCH /Users/{id}`, `PATCH /Groups/{id}` (RFC 7644 section 3.5.2).
@@ -450,20 +463,117 @@ pub(crate) async fn delete(
     }
 }
 
-/// `GET /Users`, `GET /Groups` (RFC 7644 section 3.4.2): filter, paginate, project.
+/// The parameters of a list or search request (RFC 7644 sections 3.4.2 and 3.4.3).
+#[derive(Default)]
+struct Search {
+    filter: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    attributes: Option<String>,
+    excluded: Option<String>,
+}
+
+impl Search {
+    fn from_query(query: &Query) -> Result<Search, ScimError> {
+        Ok(Search {
+            filter: query.get("filter").map(str::to_string),
+            start_index: query.int("startIndex")?,
+            count: query.int("count")?,
+            attributes: query.get("attributes").map(str::to_string),
+            excluded: query.get("excludedAttributes").map(str::to_string),
+        })
+    }
+
+    /// A SearchRequest body (RFC 7644 section 3.4.3); `attributes` may be a string or an
+    /// array of strings.
+    fn from_body(body: &Value) -> Result<Search, ScimError> {
+        let Some(obj) = body.as_object() else {
+            return Err(ScimError::invalid_syntax(
+                "a SearchRequest must be a JSON object",
+            ));
+        };
+        let has_urn = obj
+            .get("schemas")
+            .and_then(Value::as_array)
+            .is_some_and(|items| {
+                items.iter().any(|u| {
+                    u.as_str()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(SEARCH_URN))
+                })
+            });
+        if !has_urn {
+            return Err(ScimError::invalid_syntax(format!(
+                "`schemas` must include {SEARCH_URN}"
+            )));
+        }
+        let get = |name: &str| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) if name != "filter" => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .map(|v| Some(v.join(",")))
+                    .ok_or_else(|| ScimError::invalid_value(format!("`{name}` must hold strings"))),
+                Some(other) => Err(ScimError::invalid_value(format!(
+                    "`{name}` must be a string, found {other}"
+                ))),
+            }
+        };
+        let int = |name: &str| -> Result<Option<i64>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::invalid_value(format!("`{name}` must be an integer, found {v}"))
+                }),
+            }
+        };
+        Ok(Search {
+            filter: text("filter")?,
+            start_index: int("startIndex")?,
+            count: int("count")?,
+            attributes: text("attributes")?,
+            excluded: text("excludedAttributes")?,
+        })
+    }
+}
+
+/// The SearchRequest message URN (RFC 7644 section 3.4.3).
+const SEARCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// `GET /Users`, `GET /Groups` (RFC 7644 section 3.4.2).
 pub(crate) async fn list(
     ctx: Ctx,
     kind: Kind,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ScimError> {
     let query = Query::parse(raw.as_deref().unwrap_or(""), ctx.faults())?;
+    let search = Search::from_query(&query)?;
+    run_search(ctx, kind, search).await
+}
+
+/// `POST /Users/.search`, `POST /Groups/.search` (RFC 7644 section 3.4.3).
+pub(crate) async fn search(ctx: Ctx, kind: Kind, body: Bytes) -> Result<Response, ScimError> {
+    let body = parse_body(&ctx, &body)?;
+    let search = Search::from_body(&body)?;
+    run_search(ctx, kind, search).await
+}
+
+/// Filters, paginates and projects.
+async fn run_search(ctx: Ctx, kind: Kind, search: Search) -> Result<Response, ScimError> {
     let projection = Projection::new(
         kind,
-        query.get("attributes"),
-        query.get("excludedAttributes"),
+        search.attributes.as_deref(),
+        search.excluded.as_deref(),
     );
-    let filter = lookup::Lookup::from_query(&query, kind, ctx.faults())?;
-    let page = Page::from_query(&query, ctx.faults())?;
+    let filter = lookup::Lookup::new(search.filter.as_deref(), kind, ctx.faults())?;
+    let page = Page::new(search.start_index, search.count, ctx.faults());
     let (tenant, base) = (ctx.tenant.clone(), ctx.base.clone());
     let faults = Arc::clone(&ctx.state.faults);
     let filtered = filter.is_some();
@@ -546,8 +656,7 @@ struct Page {
 }
 
 impl Page {
-    fn from_query(query: &Query, faults: &Faults) -> Result<Page, ScimError> {
-        let raw_start = query.int("startIndex")?;
+    fn new(raw_start: Option<i64>, raw_count: Option<i64>, faults: &Faults) -> Page {
         // A startIndex below 1 is read as 1.
         let start_index = raw_start.unwrap_or(1).max(1);
         let mut offset = usize::try_from(start_index - 1).unwrap_or(0);
@@ -556,7 +665,7 @@ impl Page {
             offset = usize::try_from(raw_start.unwrap_or(0).max(0)).unwrap_or(0);
         }
         // A negative count is read as 0; above the maximum, the maximum.
-        let count = match query.int("count")? {
+        let count = match raw_count {
             None => DEFAULT_PAGE_SIZE,
             Some(n) => usize::try_from(n.max(0)).unwrap_or(0).min(MAX_PAGE_SIZE),
         };
@@ -566,10 +675,10 @@ impl Page {
         } else {
             count
         };
-        Ok(Page {
+        Page {
             start_index,
             offset,
             count,
-        })
+        }
     }
 }

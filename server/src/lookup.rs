@@ -10,7 +10,7 @@
 
 use crate::error::{ScimError, ScimType};
 use crate::fault::{Fault, Faults};
-use crate::query::{form_decode, Query};
+use crate::query::form_decode;
 use crate::store::{Column, Kind};
 use scim_parser::schema::ResourceSchema;
 use scim_parser::{eval, parse_filter_with, Filter, FilterKind, LiteralValue, ParseOptions};
@@ -53,13 +53,13 @@ fn invalid_filter(text: &str, detail: impl std::fmt::Display) -> ScimError {
 }
 
 impl Lookup {
-    /// The filter of a list request, or `None` when there is none.
-    pub(crate) fn from_query(
-        query: &Query,
+    /// The filter of a list or search request, or `None` when there is none.
+    pub(crate) fn new(
+        text: Option<&str>,
         kind: Kind,
         faults: &Faults,
     ) -> Result<Option<Lookup>, ScimError> {
-        let Some(text) = query.get("filter") else {
+        let Some(text) = text else {
             return Ok(None);
         };
         let mut text = text.to_string();

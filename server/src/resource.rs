@@ -2,9 +2,11 @@
 //! attributes are ignored), rendering what the store holds (`id`, `meta`, `members`,
 //! `groups`), and `attributes` / `excludedAttributes` projection (section 3.4.2.5).
 
-use crate::error::ScimError;
+use crate::error::{ScimError, ScimType};
 use crate::fault::{Fault, Faults};
 use crate::store::{Kind, Member, Membership, Row};
+use scim_parser::patch::{apply, Mode, PatchDocument, PatchError};
+use scim_parser::AttrPath;
 use serde_json::{json, Map, Value};
 
 /// Core User schema (RFC 7643 section 4.1).
@@ -60,7 +62,7 @@ fn remove_key(obj: &mut Map<String, Value>, name: &str) -> Option<Value> {
 /// Checks that `schemas` names the core schema, that the required attribute is there
 /// (`userName` for a User, RFC 7643 section 4.1.1; `displayName` for a Group, section
 /// 4.2), and drops read-only attributes (`id`, `meta`, `groups`) and `password`, which is
-/// write-only and which this server does not keep. Attributes it does not know are kept.
+/// write-only and which this server does not keep. The rest is checked by [`conform`].
 pub(crate) fn prepare(
     kind: Kind,
     body: Value,
@@ -81,15 +83,68 @@ pub(crate) fn prepare(
         remove_key(&mut obj, read_only);
     }
     let members = match kind {
-        Kind::Group => take_members(&mut obj, faults)?,
+        Kind::Group => prepare_members(&mut obj, faults)?,
         Kind::User => Vec::new(),
     };
+    let obj = conform(kind, obj)?;
     validate(kind, &obj)?;
     Ok((Value::Object(obj), members))
 }
 
-/// The `schemas` value to store: the core URN, the enterprise URN when the extension is
-/// present, and any other URNs the client sent (Entra sends a private one).
+/// Checks a client's attributes against the resource type's schema with the parser:
+/// attributes the schema does not define are dropped (RFC 7644 section 3.3 lets a
+/// server ignore them), the rest go through `scim-parser`'s PATCH `add` onto an empty
+/// resource in interop mode, which checks every value's type, rewrites names to the
+/// schema's spelling, and accepts what Entra sends in create bodies (`"True"` strings,
+/// `manager` as a bare id).
+fn conform(kind: Kind, mut obj: Map<String, Value>) -> Result<Map<String, Value>, ScimError> {
+    let schema = crate::lookup::schema_for(kind, &Faults::default());
+    let schemas = obj.remove("schemas").unwrap_or_else(|| json!([]));
+    let mut known = Map::new();
+    for (key, value) in obj {
+        let path = AttrPath {
+            uri: None,
+            name: key.clone(),
+            sub_attr: None,
+            span: Default::default(),
+        };
+        if schema.extension(&key).is_some() || schema.resolve(&path).is_some() {
+            known.insert(key, value);
+        } else {
+            tracing::debug!(attribute = %key, "ignored an attribute the schema does not define");
+        }
+    }
+    let empty = json!({ "schemas": schemas });
+    if known.is_empty() {
+        return Ok(empty.as_object().cloned().unwrap_or_default());
+    }
+    let body = json!({
+        "schemas": [PATCH_URN],
+        "Operations": [{"op": "add", "value": Value::Object(known)}],
+    });
+    let conform_error = |err: PatchError| {
+        let scim_type = ScimType::from_keyword(err.scim_type()).unwrap_or(ScimType::InvalidValue);
+        ScimError::bad_request(scim_type, err.message)
+    };
+    let doc = PatchDocument::parse(&body, Mode::Interop).map_err(conform_error)?;
+    let applied = apply(&doc, &empty, schema).map_err(conform_error)?;
+    for diagnostic in &applied.diagnostics {
+        tracing::info!(
+            dialect = diagnostic.dialect,
+            "request body tolerance: {}",
+            diagnostic.message
+        );
+    }
+    match applied.resource {
+        Value::Object(obj) => Ok(obj),
+        _ => Err(ScimError::internal(
+            "schema check produced a resource that is not an object",
+        )),
+    }
+}
+
+/// The `schemas` value to store: the core URN, and the enterprise URN when the extension
+/// is present.
 fn canonical_schemas(
     kind: Kind,
     schemas: Option<Value>,
@@ -139,16 +194,22 @@ fn canonical_schemas(
             "`schemas` must include {core}"
         )));
     }
-    out.retain(|urn| !urn.eq_ignore_ascii_case(core) && !urn.eq_ignore_ascii_case(ENTERPRISE_URN));
+    // URNs this server does not define are ignored (Entra sends a private Group URN).
+    for urn in &out {
+        if !urn.eq_ignore_ascii_case(core) && !urn.eq_ignore_ascii_case(ENTERPRISE_URN) {
+            tracing::debug!(%urn, "ignored a schema URN this server does not define");
+        }
+    }
     let mut result = vec![json!(core)];
     if kind == Kind::User && key_of(obj, ENTERPRISE_URN).is_some() {
         result.push(json!(ENTERPRISE_URN));
     }
-    result.extend(out.into_iter().map(Value::String));
     Ok(result)
 }
 
-fn take_members(
+/// Takes and checks the `members` of a Group body: each an object with a string `value`;
+/// `$ref`, `display` and `type` are the server's to fill, so they are not kept.
+pub(crate) fn prepare_members(
     obj: &mut Map<String, Value>,
     faults: &Faults,
 ) -> Result<Vec<MemberRef>, ScimError> {

@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{any, get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -65,6 +65,16 @@ pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
             get(|c, q| handlers::list(c, Kind::User, q))
                 .post(|c, b| handlers::create(c, Kind::User, b)),
         )
+        // A trailing slash is read as the collection itself (bug-18 saw one from Entra).
+        .route(
+            "/Users/",
+            get(|c, q| handlers::list(c, Kind::User, q))
+                .post(|c, b| handlers::create(c, Kind::User, b)),
+        )
+        .route(
+            "/Users/.search",
+            post(|c, b| handlers::search(c, Kind::User, b)),
+        )
         .route(
             "/Users/{id}",
             get(|c, p, q| handlers::read(c, Kind::User, p, q))
@@ -77,12 +87,30 @@ pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
             get(|c, q| handlers::list(c, Kind::Group, q))
                 .post(|c, b| handlers::create(c, Kind::Group, b)),
         )
+        // A trailing slash is read as the collection itself (bug-18 saw one from Entra).
+        .route(
+            "/Groups/",
+            get(|c, q| handlers::list(c, Kind::Group, q))
+                .post(|c, b| handlers::create(c, Kind::Group, b)),
+        )
+        .route(
+            "/Groups/.search",
+            post(|c, b| handlers::search(c, Kind::Group, b)),
+        )
         .route(
             "/Groups/{id}",
             get(|c, p, q| handlers::read(c, Kind::Group, p, q))
                 .put(|c, p, b| handlers::replace(c, Kind::Group, p, b))
                 .patch(|c, p, b| handlers::patch(c, Kind::Group, p, b))
                 .delete(|c, p| handlers::delete(c, Kind::Group, p)),
+        )
+        .route(
+            "/Bulk",
+            any(|| unsupported("bulk operations (RFC 7644 section 3.7)")),
+        )
+        .route(
+            "/Me",
+            any(|| unsupported("the /Me alias (RFC 7644 section 3.11)")),
         )
         .route(
             "/ServiceProviderConfig",
@@ -99,6 +127,15 @@ pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), finish))
         .with_state(state))
+}
+
+/// 501 for an optional feature this server does not offer (RFC 7644 sections 3.7, 3.11).
+async fn unsupported(what: &'static str) -> ScimError {
+    ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        format!("this server does not support {what}"),
+    )
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ScimError {
@@ -151,7 +188,9 @@ async fn auth(State(state): State<AppState>, mut request: Request, next: Next) -
 /// on, and gives framework errors (405, 413, rejected path parameters) a SCIM body.
 async fn finish(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let faults = Arc::clone(&state.faults);
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
     let mut response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
     let status = response.status();
     if let Some(err) = response.extensions().get::<ScimError>().cloned() {
         let headers = response.headers().clone();
@@ -173,7 +212,10 @@ async fn finish(State(state): State<AppState>, request: Request, next: Next) -> 
             response.headers_mut().insert(header::ALLOW, allow);
         }
     }
-    if response.status() != StatusCode::NO_CONTENT {
+    if !matches!(
+        response.status(),
+        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
+    ) {
         // FAULT(content-type-reversed): the media type spelled backwards.
         let media = if faults.on(Fault::ContentTypeReversed) {
             "application/json+scim"
