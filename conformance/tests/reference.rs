@@ -105,7 +105,10 @@ fn fault_table() -> Vec<(&'static str, Vec<(&'static str, Outcome)>)> {
         ),
         (
             "startindex-zero-based",
-            vec![("rfc7644-3.4.2.4/pagination-start-index-count", Fail)],
+            vec![
+                ("rfc7644-3.4.2.4/pagination-start-index-count", Fail),
+                ("rfc7644-3.4.2.2/okta-lookup-username-paged", Fail),
+            ],
         ),
         (
             "count-zero-full-page",
