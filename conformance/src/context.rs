@@ -28,6 +28,14 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The attribute that names a resource here: `userName` or `displayName`.
+    pub fn name_attr(self) -> &'static str {
+        match self {
+            Endpoint::Users => "userName",
+            Endpoint::Groups => "displayName",
+        }
+    }
+
     /// The path, e.g. `/Users`.
     pub fn path(self) -> &'static str {
         match self {
@@ -44,8 +52,11 @@ pub struct Created {
     pub endpoint: Endpoint,
     /// The id the server minted.
     pub id: String,
-    /// The prefixed userName or displayName it was created with.
+    /// The prefixed name it was created with.
     pub name: String,
+    /// The attribute holding `name` (`userName`, `externalId` or `displayName`); the
+    /// cleanup filters on it when the id is unknown.
+    pub name_attr: String,
 }
 
 /// What `/ServiceProviderConfig` said (RFC 7643 section 5); unknown means "assume yes".
@@ -55,6 +66,8 @@ pub struct Capabilities {
     pub filter: bool,
     /// `patch.supported`.
     pub patch: bool,
+    /// `etag.supported`.
+    pub etag: bool,
 }
 
 impl Default for Capabilities {
@@ -62,6 +75,7 @@ impl Default for Capabilities {
         Capabilities {
             filter: true,
             patch: true,
+            etag: true,
         }
     }
 }
@@ -73,6 +87,7 @@ impl Capabilities {
         Capabilities {
             filter: flag("filter"),
             patch: flag("patch"),
+            etag: flag("etag"),
         }
     }
 }
@@ -157,6 +172,17 @@ impl Cx {
         } else {
             Err(Problem::skip(
                 "the target's ServiceProviderConfig says filter.supported is false",
+            ))
+        }
+    }
+
+    /// Skips the case unless the target advertises ETags.
+    pub fn require_etag(&self) -> Result<(), Problem> {
+        if self.shared.caps.etag {
+            Ok(())
+        } else {
+            Err(Problem::skip(
+                "the target's ServiceProviderConfig says etag.supported is false",
             ))
         }
     }
@@ -260,18 +286,29 @@ impl Cx {
         self.send(request).await
     }
 
-    /// Remembers a created resource so the run deletes it at the end.
+    /// Remembers a created resource so the run deletes it at the end; `name` is its
+    /// userName (Users) or displayName (Groups).
     pub fn track(&self, endpoint: Endpoint, id: &str, name: &str) {
+        self.track_as(endpoint, id, endpoint.name_attr(), name);
+    }
+
+    fn track_as(&self, endpoint: Endpoint, id: &str, name_attr: &str, name: &str) {
         lock(&self.shared.created).push(Created {
             endpoint,
             id: id.to_owned(),
             name: name.to_owned(),
+            name_attr: name_attr.to_owned(),
         });
     }
 
-    /// Tracks whatever a create's reply says was created. A 2xx without a readable id is
-    /// tracked by name, and the cleanup looks it up by that name.
+    /// Tracks whatever a create's reply says was created; `name` is the userName (Users)
+    /// or displayName (Groups) sent. A 2xx without a readable id is tracked by name, and
+    /// the cleanup looks it up by that name.
     pub fn track_reply(&self, endpoint: Endpoint, reply: &Reply, name: &str) {
+        self.track_reply_as(endpoint, reply, endpoint.name_attr(), name);
+    }
+
+    fn track_reply_as(&self, endpoint: Endpoint, reply: &Reply, name_attr: &str, name: &str) {
         if !(200..300).contains(&reply.status) {
             return;
         }
@@ -281,7 +318,7 @@ impl Cx {
         if id.is_none() {
             tracing::warn!(%name, "a create succeeded without a readable id; cleanup will look it up by name");
         }
-        self.track(endpoint, id.as_deref().unwrap_or(""), name);
+        self.track_as(endpoint, id.as_deref().unwrap_or(""), name_attr, name);
     }
 
     /// Forgets a resource that is already gone.
@@ -311,26 +348,26 @@ impl Cx {
     /// POSTs a User body, tracking whatever the server creates. Returns the reply; when it
     /// is a 201 with an id, the resource is tracked for cleanup.
     pub async fn post_user(&self, body: &Value) -> Result<Reply, Problem> {
-        self.post_tracked(Endpoint::Users, body, "userName").await
+        self.post_tracked(Endpoint::Users, body).await
     }
 
     /// POSTs a Group body, tracking whatever the server creates.
     pub async fn post_group(&self, body: &Value) -> Result<Reply, Problem> {
-        self.post_tracked(Endpoint::Groups, body, "displayName")
-            .await
+        self.post_tracked(Endpoint::Groups, body).await
     }
 
-    async fn post_tracked(
-        &self,
-        endpoint: Endpoint,
-        body: &Value,
-        name_attr: &str,
-    ) -> Result<Reply, Problem> {
+    async fn post_tracked(&self, endpoint: Endpoint, body: &Value) -> Result<Reply, Problem> {
         let reply = self.post(endpoint.path(), body).await?;
-        self.track_reply(
+        // A body without its usual name (a negative case) is tracked by externalId.
+        let attr = [endpoint.name_attr(), "externalId"]
+            .into_iter()
+            .find(|attr| body[*attr].is_string())
+            .unwrap_or(endpoint.name_attr());
+        self.track_reply_as(
             endpoint,
             &reply,
-            body[name_attr].as_str().unwrap_or_default(),
+            attr,
+            body[attr].as_str().unwrap_or_default(),
         );
         Ok(reply)
     }
@@ -343,6 +380,13 @@ impl Cx {
             .await
             .map_err(|p| p.in_setup("create user"))?;
         Ok(created)
+    }
+
+    /// Creates a user from a caller-built body (its names must carry the run prefix).
+    pub async fn create_user_with(&self, body: &Value) -> Result<Value, Problem> {
+        self.create_checked(Endpoint::Users, body)
+            .await
+            .map_err(|p| p.in_setup("create user"))
     }
 
     /// Creates a group with the given member ids for a case's setup.

@@ -384,10 +384,7 @@ async fn lookup_ids(cx: &Cx, resource: &Created) -> Result<Vec<String>, String> 
     if resource.name.is_empty() || !resource.name.starts_with(cx.prefix()) {
         return Err("created without a readable id or a run-prefixed name".into());
     }
-    let attr = match resource.endpoint {
-        Endpoint::Users => "userName",
-        Endpoint::Groups => "displayName",
-    };
+    let attr = resource.name_attr.as_str();
     let filter = format!("{attr} eq {}", crate::cases::quote(&resource.name));
     let reply = cx
         .filter(resource.endpoint, &filter)

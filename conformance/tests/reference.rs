@@ -74,18 +74,24 @@ async fn clean_reference_server_passes_every_case() {
     assert!(!result.must_broken());
 }
 
-/// Each fault with the cases it must break, and how.
+/// Each fault with the cases it must break, and how. `Error` marks cases whose setup the
+/// fault breaks (a group with members cannot be created), so they cannot run.
 fn fault_table() -> Vec<(&'static str, Vec<(&'static str, Outcome)>)> {
-    use Outcome::{Fail, Warn};
+    use Outcome::{Error, Fail, Warn};
     vec![
         (
             "filter-case-sensitive",
             vec![("rfc7644-3.4.2.2/filter-eq-value-case-insensitive", Fail)],
         ),
         (
+            "entra-remove-ignored",
+            vec![("rfc7644-3.5.2.2/entra-remove-member-value-array", Fail)],
+        ),
+        (
             "error-status-number",
             vec![
                 ("rfc7644-3.12/error-object-shape", Fail),
+                ("rfc7644-3.12/missing-username-400", Fail),
                 ("rfc7644-3.12/okta-wrong-token-401", Fail),
             ],
         ),
@@ -104,44 +110,6 @@ fn fault_table() -> Vec<(&'static str, Vec<(&'static str, Outcome)>)> {
             ],
         ),
         (
-            "startindex-zero-based",
-            vec![
-                ("rfc7644-3.4.2.4/pagination-start-index-count", Fail),
-                ("rfc7644-3.4.2.2/okta-lookup-username-paged", Fail),
-            ],
-        ),
-        (
-            "count-zero-full-page",
-            vec![("rfc7644-3.4.2.4/count-zero-total-only", Warn)],
-        ),
-        (
-            "content-type-reversed",
-            vec![("rfc7644-3.8/response-media-type", Warn)],
-        ),
-        (
-            "charset-rejected",
-            vec![("rfc7644-3.8/entra-request-charset-parameter", Fail)],
-        ),
-        (
-            "delete-missing-204",
-            vec![("rfc7644-3.6/delete-unknown-user-404", Fail)],
-        ),
-        (
-            "invalid-filter-returns-all",
-            vec![("rfc7644-3.4.2.2/invalid-filter-400", Fail)],
-        ),
-        (
-            "externalid-filter-rejected",
-            vec![
-                ("rfc7644-3.4.2.2/filter-externalid-eq", Fail),
-                ("rfc7644-3.4.2.2/filter-and", Fail),
-            ],
-        ),
-        (
-            "entra-remove-ignored",
-            vec![("rfc7644-3.5.2.2/entra-remove-member-value-array", Fail)],
-        ),
-        (
             "patch-op-case-sensitive",
             vec![
                 ("rfc7644-3.5.2/entra-deactivate-string-false", Fail),
@@ -155,7 +123,132 @@ fn fault_table() -> Vec<(&'static str, Vec<(&'static str, Outcome)>)> {
             "bool-string-rejected",
             vec![("rfc7644-3.5.2/entra-deactivate-string-false", Fail)],
         ),
+        (
+            "startindex-zero-based",
+            vec![
+                ("rfc7644-3.4.2.2/okta-lookup-username-paged", Fail),
+                ("rfc7644-3.4.2.4/pagination-start-index-count", Fail),
+            ],
+        ),
+        (
+            "count-zero-full-page",
+            vec![("rfc7644-3.4.2.4/count-zero-total-only", Warn)],
+        ),
+        (
+            "total-results-page-size",
+            vec![
+                ("rfc7644-3.4.2.4/pagination-start-index-count", Fail),
+                ("rfc7644-3.4.2.4/count-zero-total-only", Warn),
+            ],
+        ),
+        (
+            "delete-missing-204",
+            vec![("rfc7644-3.6/delete-unknown-user-404", Fail)],
+        ),
+        (
+            "error-wrapped",
+            vec![
+                ("rfc7644-3.3/duplicate-username-409", Fail),
+                ("rfc7644-3.4.2.2/invalid-filter-400", Fail),
+                ("rfc7644-3.5.2/invalid-path-400", Fail),
+                ("rfc7644-3.12/error-object-shape", Fail),
+                ("rfc7644-3.12/missing-username-400", Fail),
+                ("rfc7644-3.12/okta-wrong-token-401", Fail),
+            ],
+        ),
+        (
+            "scimtype-nonstandard",
+            vec![
+                ("rfc7644-3.12/error-object-shape", Fail),
+                ("rfc7644-3.12/missing-username-400", Fail),
+                ("rfc7644-3.12/okta-wrong-token-401", Fail),
+            ],
+        ),
+        (
+            "content-type-reversed",
+            vec![("rfc7644-3.8/response-media-type", Warn)],
+        ),
+        (
+            "charset-rejected",
+            vec![("rfc7644-3.8/entra-request-charset-parameter", Fail)],
+        ),
+        (
+            "uniqueness-400",
+            vec![
+                ("rfc7644-3.3/duplicate-username-409", Fail),
+                ("rfc7643-4.1.1/duplicate-username-other-case-409", Warn),
+            ],
+        ),
+        (
+            "conflict-bare",
+            vec![("rfc7644-3.3/duplicate-username-409", Fail)],
+        ),
+        (
+            "etag-checked-after-patch",
+            vec![("rfc7644-3.14/patch-if-match", Fail)],
+        ),
+        (
+            "invalid-filter-returns-all",
+            vec![("rfc7644-3.4.2.2/invalid-filter-400", Fail)],
+        ),
+        (
+            "empty-query-rejected",
+            vec![("rfc7644-3.4.2/empty-query-component-ignored", Warn)],
+        ),
+        (
+            "filter-double-decoded",
+            vec![("rfc7644-3.4.2.2/filter-value-with-plus-sign", Fail)],
+        ),
+        (
+            "members-ref-required",
+            vec![
+                ("rfc7643-4.2/create-group-with-members", Fail),
+                ("rfc7644-3.5.2.1/group-add-member", Error),
+                ("rfc7644-3.5.2.1/entra-add-member-null-ref", Error),
+                ("rfc7644-3.5.2.2/remove-member-value-filter", Error),
+                ("rfc7644-3.5.2.2/entra-remove-member-value-array", Error),
+                ("rfc7644-3.4.2.5/entra-lookup-group-excludes-members", Error),
+                ("rfc7644-3.4.2.5/entra-get-group-excludes-members", Error),
+                ("rfc7644-3.5.2/okta-group-membership-delta", Error),
+            ],
+        ),
+        (
+            "externalid-filter-rejected",
+            vec![
+                ("rfc7644-3.4.2.2/filter-externalid-eq", Fail),
+                ("rfc7644-3.4.2.2/filter-and", Fail),
+            ],
+        ),
+        (
+            "pathless-patch-ignored",
+            vec![
+                ("rfc7644-3.5.2.3/okta-pathless-replace-active", Fail),
+                ("rfc7644-3.5.2.3/entra-pathless-dotted-keys", Fail),
+                ("rfc7644-3.5.2.3/okta-group-rename-with-id", Fail),
+            ],
+        ),
     ]
+}
+
+/// Faults the suite does not catch yet, with the reason; every other fault the server
+/// offers must be in [`fault_table`].
+const NOT_YET_CAUGHT: &[(&str, &str)] = &[(
+    "group-members-truncated",
+    "needs a group of more than 100 members; no case creates one yet",
+)];
+
+#[test]
+fn every_server_fault_is_accounted_for() {
+    let table = fault_table();
+    for fault in Fault::all() {
+        let listed = table.iter().any(|(name, _)| *name == fault.name());
+        let excused = NOT_YET_CAUGHT.iter().any(|(name, _)| *name == fault.name());
+        assert!(
+            listed != excused,
+            "fault {} must be in exactly one of fault_table and NOT_YET_CAUGHT",
+            fault.name()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,8 +12,15 @@ pub(super) fn cases() -> Vec<Case> {
             id: "rfc7644-3.12/error-object-shape",
             level: Level::Must,
             profiles: &[Profile::Rfc, Profile::Entra, Profile::Okta],
-            requirement: "An error body is a top-level SCIM Error object: `schemas` holds the Error URN and `status` is the HTTP code as a JSON string (RFC 7644 section 3.12; OKTA-SPEC compares status with \"404\").",
+            requirement: "An error body is a top-level SCIM Error object: `schemas` holds the Error URN, `status` is the HTTP code as a JSON string, and a scimType, if any, is from Table 9 (RFC 7644 section 3.12; OKTA-SPEC compares status with \"404\").",
             run: case_fn!(error_object_shape),
+        },
+        Case {
+            id: "rfc7644-3.12/missing-username-400",
+            level: Level::Must,
+            profiles: &[Profile::Rfc],
+            requirement: "A User create without the required userName answers 400 with a SCIM Error whose scimType is `invalidValue` or `invalidSyntax` (RFC 7644 sections 3.3 and 3.12, RFC 7643 section 4.1.1: userName is REQUIRED).",
+            run: case_fn!(missing_username_400),
         },
         Case {
             id: "rfc7644-3.12/missing-token-401",
@@ -32,6 +39,22 @@ pub(super) fn cases() -> Vec<Case> {
     ]
 }
 
+/// The scimType keywords of RFC 7644 section 3.12, Table 9.
+const SCIM_TYPES: [&str; 10] = [
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
+];
+
+/// Checks the Error object: the Error URN, `status` as a string equal to the HTTP code,
+/// and a `scimType`, when present, from Table 9.
 fn check_error_body(reply: &crate::client::Reply) -> Verdict {
     let error = reply.json()?;
     let has_schema = error["schemas"]
@@ -45,7 +68,15 @@ fn check_error_body(reply: &crate::client::Reply) -> Verdict {
         error["status"] == want.as_str(),
         &format!("`status` the string \"{want}\""),
         || format!("`status` is {}", error["status"]),
-    )
+    )?;
+    match &error["scimType"] {
+        serde_json::Value::Null => Ok(()),
+        value => ensure(
+            value.as_str().is_some_and(|t| SCIM_TYPES.contains(&t)),
+            "a `scimType`, when present, from RFC 7644 Table 9",
+            || format!("`scimType` is {value}"),
+        ),
+    }
 }
 
 async fn error_object_shape(cx: Cx) -> Verdict {
@@ -73,4 +104,23 @@ async fn wrong_token_401(cx: Cx) -> Verdict {
     let reply = cx.send_with_auth(probe(&cx), Auth::Raw(wrong)).await?;
     reply.expect_status(&[401])?;
     check_error_body(&reply)
+}
+
+async fn missing_username_400(cx: Cx) -> Verdict {
+    let mut body = cx.user_body("no-username");
+    if let Some(object) = body.as_object_mut() {
+        object.remove("userName");
+    }
+    let reply = cx.post_user(&body).await?;
+    reply.expect_status(&[400])?;
+    check_error_body(&reply)?;
+    let error = reply.json()?;
+    ensure(
+        matches!(
+            error["scimType"].as_str(),
+            Some("invalidValue" | "invalidSyntax")
+        ),
+        "scimType `invalidValue` or `invalidSyntax`",
+        || format!("scimType {}", error["scimType"]),
+    )
 }

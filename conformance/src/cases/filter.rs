@@ -31,6 +31,20 @@ pub(super) fn cases() -> Vec<Case> {
             run: case_fn!(entra_flag_query_parameter),
         },
         Case {
+            id: "rfc7644-3.4.2.2/filter-value-with-plus-sign",
+            level: Level::Must,
+            profiles: &[Profile::Rfc, Profile::Entra, Profile::Okta],
+            requirement: "A filter value holding `+` (a plus-addressed email, sent as `%2B`) matches that user: the query is decoded once (RFC 7644 section 3.4.2.2; Entra and Okta encode filters, MS-TUT, OKTA-REF).",
+            run: case_fn!(filter_value_with_plus_sign),
+        },
+        Case {
+            id: "rfc7644-3.4.2/empty-query-component-ignored",
+            level: Level::Should,
+            profiles: &[Profile::Rfc],
+            requirement: "A lookup URL ending in a stray `&` is answered as without it, since empty query components carry nothing (RFC 7644 section 3.4.2 with RFC 3986 section 3.4; OneLogin sends a trailing `&`).",
+            run: case_fn!(empty_query_component_ignored),
+        },
+        Case {
             id: "rfc7644-3.4.2.2/filter-externalid-eq",
             level: Level::Must,
             profiles: &[Profile::Rfc, Profile::Entra],
@@ -322,4 +336,30 @@ async fn entra_flag_query_parameter(cx: Cx) -> Verdict {
     single_match_of_variant(&cx, "entra/lookup-username-with-flag", &user)
         .await
         .map(|_| ())
+}
+
+async fn filter_value_with_plus_sign(cx: Cx) -> Verdict {
+    cx.require_filter()?;
+    let mut body = cx.user_body("plus");
+    let plus = format!("{}+tag@example.com", cx.name("plus"));
+    body["userName"] = serde_json::json!(plus);
+    let user = cx.create_user_with(&body).await?;
+    let filter = format!("userName eq {}", quote(&plus));
+    expect_single_match(&cx, Endpoint::Users, &filter, id_of(&user)).await
+}
+
+async fn empty_query_component_ignored(cx: Cx) -> Verdict {
+    cx.require_filter()?;
+    let user = cx.create_user("trailing-amp").await?;
+    let filter = format!("userName eq {}", quote(str_of(&user, "userName")));
+    let path = format!("/Users?filter={}&", crate::client::encode_segment(&filter));
+    let reply = cx
+        .send(crate::client::Request::new(reqwest::Method::GET, path))
+        .await?;
+    let list = listing(&reply)?;
+    ensure(
+        list.total == 1 && list.ids() == [id_of(&user)],
+        &format!("exactly the resource {}", id_of(&user)),
+        || format!("totalResults {} with ids {:?}", list.total, list.ids()),
+    )
 }

@@ -17,6 +17,13 @@ pub(super) fn cases() -> Vec<Case> {
             run: case_fn!(create_group_201),
         },
         Case {
+            id: "rfc7643-4.2/create-group-with-members",
+            level: Level::Must,
+            profiles: &[Profile::Rfc, Profile::Okta],
+            requirement: "A group created with `members: [{\"value\": id}]` (no `$ref`, which clients may omit) holds those members on read (RFC 7643 sections 4.2 and 8.7.1; RFC 7644 section 3.3).",
+            run: case_fn!(create_group_with_members),
+        },
+        Case {
             id: "rfc7644-3.3/entra-create-group-extra-schema",
             level: Level::Must,
             profiles: &[Profile::Entra],
@@ -304,4 +311,25 @@ async fn delete_group_then_404(cx: Cx) -> Verdict {
             }
             other => other,
         })
+}
+
+async fn create_group_with_members(cx: Cx) -> Verdict {
+    let first = cx.create_user("with-members-1").await?;
+    let second = cx.create_user("with-members-2").await?;
+    let name = cx.name("with-members");
+    let body = json!({
+        "schemas": [GROUP_SCHEMA],
+        "displayName": name,
+        "members": [{"value": id_of(&first)}, {"value": id_of(&second)}]
+    });
+    let reply = cx.post_group(&body).await?;
+    reply.expect_status(&[201])?;
+    let group = reply.json()?;
+    let read = cx.read_ok(Endpoint::Groups, id_of(&group)).await?;
+    let mut want = vec![id_of(&first).to_owned(), id_of(&second).to_owned()];
+    want.sort();
+    let members = member_ids(&read);
+    ensure(members == want, &format!("members {want:?}"), || {
+        format!("members {members:?}")
+    })
 }

@@ -93,6 +93,13 @@ pub(super) fn cases() -> Vec<Case> {
             run: case_fn!(okta_put_deactivate),
         },
         Case {
+            id: "rfc7644-3.14/patch-if-match",
+            level: Level::Must,
+            profiles: &[Profile::Rfc],
+            requirement: "When ETags are supported, a PATCH with the current ETag in If-Match succeeds and the same request with the now stale ETag answers 412 and changes nothing (RFC 7644 section 3.14, RFC 9110 section 13.1.1).",
+            run: case_fn!(patch_if_match),
+        },
+        Case {
             id: "rfc7644-3.6/delete-user-then-404",
             level: Level::Must,
             profiles: &[Profile::Rfc, Profile::Entra],
@@ -367,5 +374,49 @@ async fn okta_create_password_never_returned(cx: Cx) -> Verdict {
         read.get("password").is_none(),
         "no `password` on read",
         || format!("`password` is {}", read["password"]),
+    )
+}
+
+async fn patch_with_if_match(
+    cx: &Cx,
+    id: &str,
+    etag: &str,
+    display: &str,
+) -> Result<crate::client::Reply, Problem> {
+    let body = json!({
+        "schemas": [crate::context::PATCH_OP],
+        "Operations": [{"op": "replace", "path": "displayName", "value": display}]
+    });
+    let mut request =
+        crate::client::Request::new(reqwest::Method::PATCH, resource_path(Endpoint::Users, id));
+    request.headers.push(("If-Match".into(), etag.to_owned()));
+    request.body = Some(body.to_string());
+    cx.send(request).await
+}
+
+async fn patch_if_match(cx: Cx) -> Verdict {
+    cx.require_patch()?;
+    cx.require_etag()?;
+    let user = cx.create_user("etag").await?;
+    let id = id_of(&user);
+    let read = cx.read(Endpoint::Users, id).await?;
+    read.expect_status(&[200]).map_err(|p| p.in_setup("read"))?;
+    let etag = read.header("etag").map(str::to_owned).ok_or_else(|| {
+        Problem::broken(
+            "an ETag header on GET (etag.supported is true)",
+            "no ETag header",
+        )
+    })?;
+    let first = cx.name("etag-first");
+    patch_with_if_match(&cx, id, &etag, &first)
+        .await?
+        .expect_status(&[200, 204])?;
+    let stale = patch_with_if_match(&cx, id, &etag, &cx.name("etag-stale")).await?;
+    stale.expect_status(&[412])?;
+    let after = cx.read_ok(Endpoint::Users, id).await?;
+    ensure(
+        after["displayName"] == first.as_str(),
+        &format!("displayName still {first}"),
+        || format!("displayName {}", after["displayName"]),
     )
 }
