@@ -1,7 +1,14 @@
 //! The filter AST (every node with a byte span), the filter parser and a `Display` that
 //! round-trips.
+//!
+//! The parser is a hand-written recursive descent over bytes, one method per grammar
+//! production, each with its ABNF (RFC 7644 section 3.4.2.2, read with errata 4690 and
+//! 7322) in its doc comment. Recursion happens only through groups, `not` and value-path
+//! brackets, and each of those is charged against the depth limit before recursing, so no
+//! input can overflow the stack. See the crate docs, "Grammar policy", for every choice
+//! the RFC leaves open.
 
-use crate::error::{Error, Span};
+use crate::error::{Closer, Error, ErrorKind, Found, Grammar, Span};
 use std::fmt;
 
 /// An attribute path: `[URI ":"] ATTRNAME *1subAttr` (RFC 7644 section 3.4.2.2).
@@ -112,13 +119,19 @@ pub enum FilterKind {
     },
 }
 
+/// The hard ceiling on [`ParseOptions::max_depth`]: deeper limits are clamped to this, so
+/// that parsing, `Drop`, `Debug`, `Display` and comparison of any tree the parser returns
+/// stay far inside a 2 MiB thread stack.
+pub const MAX_DEPTH_CEILING: usize = 128;
+
 /// Limits and leniencies for parsing. `ParseOptions::default()` is the documented default
 /// profile; see the crate docs for each choice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Longest input accepted, in bytes.
     pub max_len: usize,
-    /// Deepest nesting of groups, `not` and valuePath brackets.
+    /// Deepest nesting of groups, `not` and valuePath brackets (clamped to
+    /// [`MAX_DEPTH_CEILING`]).
     pub max_depth: usize,
     /// Most comparisons and presence tests in one filter.
     pub max_terms: usize,
@@ -147,27 +160,1209 @@ impl Default for ParseOptions {
 impl ParseOptions {
     /// Exactly the published grammar: single spaces, no `$`, no Entra form.
     pub fn strict() -> Self {
-        ParseOptions { strict_whitespace: true, allow_dollar: false, ..Self::default() }
+        ParseOptions {
+            strict_whitespace: true,
+            allow_dollar: false,
+            ..Self::default()
+        }
     }
 
     /// The default profile plus the leniencies real identity providers need.
     pub fn interop() -> Self {
-        ParseOptions { entra_value_path_compare: true, ..Self::default() }
+        ParseOptions {
+            entra_value_path_compare: true,
+            ..Self::default()
+        }
     }
 }
 
 /// Parses a filter with the default options.
+///
+/// ```
+/// use scim_parser::{parse_filter, FilterKind};
+/// let f = parse_filter(r#"title pr or userType eq "Intern""#).unwrap();
+/// assert!(matches!(f.kind, FilterKind::Or(ref v) if v.len() == 2));
+/// ```
 pub fn parse_filter(input: &str) -> Result<Filter, Error> {
     parse_filter_with(input, &ParseOptions::default())
 }
 
 /// Parses a filter with the given options.
 pub fn parse_filter_with(input: &str, options: &ParseOptions) -> Result<Filter, Error> {
-    let _ = (input, options);
-    Err(Error {
-        kind: crate::error::ErrorKind::Unsupported("filter grammar not written yet"),
-        span: Span::new(0, 0),
+    let mut p = Parser::new(input, options, Grammar::Filter)?;
+    let filter = p.or_expr().map_err(|e| e.with_grammar(Grammar::Filter))?;
+    p.finish()?;
+    Ok(filter)
+}
+
+/// An attribute-path byte: `nameChar` plus the `:` and `.` that join URI, name and
+/// sub-attribute.
+fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'$' | b':' | b'.')
+}
+
+/// `nameChar = "-" / "_" / DIGIT / ALPHA`, plus `$` (RFC 7643 section 2.1).
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'$')
+}
+
+/// Bytes of a word in value position, read whole so errors can quote it.
+fn is_value_word_byte(b: u8) -> bool {
+    is_path_byte(b) || b == b'+'
+}
+
+fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// What opened a [`Frame`].
+enum FrameKind {
+    /// The whole filter; ends at the end of the input.
+    Top,
+    /// `(`
+    Group,
+    /// `not (`, starting at byte `start`.
+    Not {
+        /// Where `not` stands.
+        start: usize,
+    },
+    /// The `[` of a value path in a filter.
+    Bracket {
+        /// The attribute path before `[`.
+        path: AttrPath,
+    },
+    /// The `[` of a PATCH path; the bottom frame of [`Parser::bracket_filter`].
+    PathBracket,
+}
+
+/// How a term begins.
+enum TermStart {
+    /// With an opener: `(`, `not (` or `attrPath [`.
+    Open(FrameKind),
+    /// With the attribute path of an `attrExp`.
+    Attr(AttrPath),
+}
+
+/// One open level of nesting: what opened it, where, and the operands read so far.
+struct Frame {
+    kind: FrameKind,
+    /// Byte offset of the `(` or `[`.
+    at: usize,
+    /// Finished `or` operands.
+    ors: Chain,
+    /// `and` operands of the `or` operand being read.
+    ands: Chain,
+}
+
+impl Frame {
+    fn new(kind: FrameKind, at: usize) -> Frame {
+        Frame {
+            kind,
+            at,
+            ors: Chain::default(),
+            ands: Chain::default(),
+        }
+    }
+}
+
+/// The operands of one n-ary `and` or `or`; allocates only from the second operand on.
+#[derive(Default)]
+struct Chain {
+    first: Option<Filter>,
+    rest: Vec<Filter>,
+}
+
+impl Chain {
+    fn push(&mut self, f: Filter) {
+        if self.first.is_none() {
+            self.first = Some(f);
+        } else {
+            self.rest.push(f);
+        }
+    }
+
+    /// The single operand, or a node `make(operands)` spanning them all.
+    fn finish(self, make: fn(Vec<Filter>) -> FilterKind) -> Filter {
+        let Some(first) = self.first else {
+            // never reached: a chain is finished only after a push
+            return Filter {
+                kind: make(Vec::new()),
+                span: Span::default(),
+            };
+        };
+        if self.rest.is_empty() {
+            return first;
+        }
+        let mut items = Vec::with_capacity(self.rest.len() + 1);
+        items.push(first);
+        items.extend(self.rest);
+        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
+        Filter {
+            kind: make(items),
+            span,
+        }
+    }
+}
+
+/// The parser state shared by the filter and PATCH-path grammars.
+pub(crate) struct Parser<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    /// The next byte to read.
+    pub(crate) pos: usize,
+    /// One past the last byte to read (the input is trimmed by moving `pos` and `end`).
+    pub(crate) end: usize,
+    opts: &'a ParseOptions,
+    max_depth: usize,
+    depth: usize,
+    terms: usize,
+    /// Inside `[...]`: names are sub-attributes and a second `[` is a nested value path.
+    in_brackets: bool,
+    grammar: Grammar,
+}
+
+impl<'a> Parser<'a> {
+    /// Checks the length limit and trims (or, in strict mode, refuses) whitespace at both
+    /// ends.
+    pub(crate) fn new(
+        src: &'a str,
+        opts: &'a ParseOptions,
+        grammar: Grammar,
+    ) -> Result<Parser<'a>, Error> {
+        let bytes = src.as_bytes();
+        let err = |kind, span| Err(Error::new(kind, span).with_grammar(grammar));
+        if src.len() > opts.max_len {
+            let kind = ErrorKind::InputTooLong {
+                len: src.len(),
+                max: opts.max_len,
+            };
+            return err(kind, Span::new(opts.max_len, src.len()));
+        }
+        let is_end_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+        let (mut pos, mut end) = (0, bytes.len());
+        if opts.strict_whitespace {
+            if bytes.first().is_some_and(is_end_ws) {
+                return err(ErrorKind::StrictWhitespace, Span::new(0, 1));
+            }
+            if bytes.last().is_some_and(is_end_ws) {
+                return err(ErrorKind::StrictWhitespace, Span::new(end - 1, end));
+            }
+        } else {
+            while pos < end && is_end_ws(&bytes[pos]) {
+                pos += 1;
+            }
+            while end > pos && is_end_ws(&bytes[end - 1]) {
+                end -= 1;
+            }
+        }
+        if pos == end {
+            return err(ErrorKind::EmptyInput, Span::new(0, src.len()));
+        }
+        Ok(Parser {
+            src,
+            bytes,
+            pos,
+            end,
+            opts,
+            max_depth: opts.max_depth.min(MAX_DEPTH_CEILING),
+            depth: 0,
+            terms: 0,
+            in_brackets: false,
+            grammar,
+        })
+    }
+
+    pub(crate) fn error(&self, kind: ErrorKind, span: Span) -> Error {
+        Error::new(kind, span).with_grammar(self.grammar)
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
+        if self.pos < self.end {
+            Some(self.bytes[self.pos])
+        } else {
+            None
+        }
+    }
+
+    /// The end of the run of `class` bytes starting at `from`.
+    pub(crate) fn scan(&self, from: usize, class: fn(u8) -> bool) -> usize {
+        let mut i = from;
+        while i < self.end && class(self.bytes[i]) {
+            i += 1;
+        }
+        i
+    }
+
+    /// The input between two byte offsets.
+    pub(crate) fn text(&self, start: usize, end: usize) -> &'a str {
+        &self.src[start..end]
+    }
+
+    /// The token at `at`, for an error message: a word, one character, or the end.
+    pub(crate) fn found_at(&self, at: usize) -> (Found, Span) {
+        if at >= self.end {
+            return (Found::End, Span::new(at, at));
+        }
+        let word_end = self.scan(at, is_value_word_byte);
+        let mut stop = if word_end > at {
+            word_end.min(at + 32)
+        } else {
+            at + self.src[at..].chars().next().map_or(1, char::len_utf8)
+        };
+        while !self.src.is_char_boundary(stop) {
+            stop += 1;
+        }
+        (
+            Found::Text(self.src[at..stop].to_owned()),
+            Span::new(at, stop),
+        )
+    }
+
+    /// An error whose span is the token at `at`.
+    pub(crate) fn error_found(&self, at: usize, kind: impl FnOnce(Found) -> ErrorKind) -> Error {
+        let (found, span) = self.found_at(at);
+        self.error(kind(found), span)
+    }
+
+    /// Skips a run of SP/HTAB and returns its length.
+    pub(crate) fn skip_ws(&mut self) -> usize {
+        let start = self.pos;
+        self.pos = self.scan(start, is_ws);
+        self.pos - start
+    }
+
+    /// In strict mode, refuses whitespace `start..start+len` unless it is exactly one SP.
+    fn check_ws(&self, start: usize, len: usize) -> Result<(), Error> {
+        if self.opts.strict_whitespace && (len != 1 || self.bytes[start] != b' ') {
+            return Err(self.error(ErrorKind::StrictWhitespace, Span::new(start, start + len)));
+        }
+        Ok(())
+    }
+
+    /// `SP`, required after `after`: one or more SP/HTAB (exactly one SP in strict mode).
+    fn sp(&mut self, after: &str) -> Result<(), Error> {
+        let start = self.pos;
+        let n = self.skip_ws();
+        if n == 0 {
+            return Err(self.error_found(start, |found| ErrorKind::ExpectedSpace {
+                after: after.to_owned(),
+                found,
+            }));
+        }
+        self.check_ws(start, n)
+    }
+
+    /// Whitespace just inside `(` or `[`: allowed by default, refused in strict mode.
+    fn ws_inside(&mut self) -> Result<(), Error> {
+        let start = self.pos;
+        let n = self.skip_ws();
+        if n > 0 && self.opts.strict_whitespace {
+            return Err(self.error(ErrorKind::StrictWhitespace, Span::new(start, start + n)));
+        }
+        Ok(())
+    }
+
+    /// Enters a group, `not` or bracket at `at`, charging the depth limit.
+    fn enter(&mut self, at: usize) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            let kind = ErrorKind::NestingTooDeep {
+                max: self.max_depth,
+            };
+            return Err(self.error(kind, Span::new(at, at + 1)));
+        }
+        Ok(())
+    }
+
+    /// Charges one comparison or presence test against the term limit.
+    fn count_term(&mut self, span: Span) -> Result<(), Error> {
+        self.terms += 1;
+        if self.terms > self.opts.max_terms {
+            return Err(self.error(
+                ErrorKind::TooManyTerms {
+                    max: self.opts.max_terms,
+                },
+                span,
+            ));
+        }
+        Ok(())
+    }
+
+    /// After the top-level expression: only trailing whitespace may remain.
+    pub(crate) fn finish(&mut self) -> Result<(), Error> {
+        self.skip_ws();
+        match self.peek() {
+            None => Ok(()),
+            Some(b')') => {
+                Err(self.error(ErrorKind::UnmatchedParen, Span::new(self.pos, self.pos + 1)))
+            }
+            Some(b']') => Err(self.error(
+                ErrorKind::UnmatchedBracket,
+                Span::new(self.pos, self.pos + 1),
+            )),
+            Some(_) => {
+                Err(
+                    self.error_found(self.pos, |found| ErrorKind::ExpectedLogicalOperator {
+                        closer: Closer::End,
+                        found,
+                    }),
+                )
+            }
+        }
+    }
+
+    /// `FILTER`, read without recursion.
+    ///
+    /// ```abnf
+    /// FILTER    = attrExp / logExp / valuePath / *1"not" "(" FILTER ")"
+    /// logExp    = FILTER SP ("and" / "or") SP FILTER
+    /// valuePath = attrPath "[" valFilter "]"
+    /// ```
+    ///
+    /// read as `orExp = andExp *(SP "or" SP andExp)`, `andExp = term *(SP "and" SP term)`,
+    /// `term = "(" FILTER ")" / "not" *1SP "(" FILTER ")" / valuePath / attrExp`, since
+    /// RFC 7644 section 3.4.2.2 gives `and` precedence over `or`. Every `(`, `not (` and
+    /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
+    /// costs heap, never call stack; the depth limit is charged at each push.
+    pub(crate) fn or_expr(&mut self) -> Result<Filter, Error> {
+        self.expression(Frame::new(FrameKind::Top, self.pos))
+    }
+
+    /// `"[" valFilter "]"` where
+    /// `valFilter = attrExp / valLogExp / *1"not" "(" valFilter ")"` and
+    /// `valLogExp = valFilter SP ("and" / "or") SP valFilter` (errata 7322): the full
+    /// filter grammar minus value paths. Used by PATCH paths.
+    pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
+        let at = self.pos;
+        self.open_bracket()?;
+        self.expression(Frame::new(FrameKind::PathBracket, at))
+    }
+
+    /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
+    /// opens and closes frames, until the bottom frame `bottom` is complete.
+    fn expression(&mut self, bottom: Frame) -> Result<Filter, Error> {
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut cur = bottom;
+        'term: loop {
+            let mut term = match self.term_start()? {
+                TermStart::Open(kind) => {
+                    let at = self.pos - 1;
+                    stack.push(std::mem::replace(&mut cur, Frame::new(kind, at)));
+                    continue 'term;
+                }
+                TermStart::Attr(path) => self.attr_exp(path)?,
+            };
+            loop {
+                cur.ands.push(term);
+                if self.keyword("and")? {
+                    continue 'term;
+                }
+                let and = std::mem::take(&mut cur.ands).finish(FilterKind::And);
+                cur.ors.push(and);
+                if self.keyword("or")? {
+                    continue 'term;
+                }
+                let expr = std::mem::take(&mut cur.ors).finish(FilterKind::Or);
+                let Some(parent) = stack.pop() else {
+                    return self.close_bottom(cur, expr);
+                };
+                let done = std::mem::replace(&mut cur, parent);
+                term = self.close_frame(done, expr)?;
+            }
+        }
+    }
+
+    /// The start of a `term`: opens a group, `not (` or value-path bracket (the opener
+    /// consumed), or reads the attribute path of an `attrExp`.
+    fn term_start(&mut self) -> Result<TermStart, Error> {
+        match self.peek() {
+            Some(b'(') => {
+                self.open_paren()?;
+                Ok(TermStart::Open(FrameKind::Group))
+            }
+            Some(b) if is_path_byte(b) => {
+                if self.at_not() {
+                    let start = self.pos;
+                    self.pos += 3;
+                    let ws = self.pos;
+                    let n = self.skip_ws();
+                    if n > 0 {
+                        self.check_ws(ws, n)?;
+                    }
+                    self.open_paren()?;
+                    return Ok(TermStart::Open(FrameKind::Not { start }));
+                }
+                let path = self.attr_path()?;
+                if self.peek() == Some(b'[') {
+                    self.open_bracket()?;
+                    return Ok(TermStart::Open(FrameKind::Bracket { path }));
+                }
+                Ok(TermStart::Attr(path))
+            }
+            _ => Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found })),
+        }
+    }
+
+    /// `"("`: charges the depth limit, and refuses an empty group.
+    fn open_paren(&mut self) -> Result<(), Error> {
+        self.enter(self.pos)?;
+        self.pos += 1;
+        self.ws_inside()?;
+        if self.peek() == Some(b')') {
+            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
+        }
+        Ok(())
+    }
+
+    /// `"["` of a value path: charges the depth limit, refuses a nested value path and an
+    /// empty filter.
+    fn open_bracket(&mut self) -> Result<(), Error> {
+        let at = self.pos;
+        if self.in_brackets {
+            return Err(self.error(ErrorKind::NestedValuePath, Span::new(at, at + 1)));
+        }
+        self.enter(at)?;
+        self.pos += 1;
+        self.in_brackets = true;
+        self.ws_inside()?;
+        if self.peek() == Some(b']') {
+            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
+        }
+        Ok(())
+    }
+
+    /// Closes `frame`, whose contents are `expr`, and returns the finished term.
+    fn close_frame(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
+        match frame.kind {
+            FrameKind::Group => {
+                self.close(b')', frame.at)?;
+                self.depth -= 1;
+                Ok(expr)
+            }
+            FrameKind::Not { start } => {
+                self.close(b')', frame.at)?;
+                self.depth -= 1;
+                let span = Span::new(start, self.pos);
+                Ok(Filter {
+                    kind: FilterKind::Not(Box::new(expr)),
+                    span,
+                })
+            }
+            FrameKind::Bracket { path } => {
+                self.close(b']', frame.at)?;
+                self.depth -= 1;
+                self.in_brackets = false;
+                self.after_value_path(path, expr)
+            }
+            FrameKind::Top | FrameKind::PathBracket => self.close_bottom(frame, expr),
+        }
+    }
+
+    /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
+    fn close_bottom(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
+        if matches!(frame.kind, FrameKind::PathBracket) {
+            self.close(b']', frame.at)?;
+            self.depth -= 1;
+            self.in_brackets = false;
+        }
+        Ok(expr)
+    }
+
+    /// `SP kw SP`: consumes a logical keyword (case-insensitive, a whole word) and the
+    /// spaces around it, or nothing if the next word is not `kw`.
+    fn keyword(&mut self, kw: &'static str) -> Result<bool, Error> {
+        let save = self.pos;
+        let n = self.skip_ws();
+        let word_end = self.scan(self.pos, is_path_byte);
+        if !self.bytes[self.pos..word_end].eq_ignore_ascii_case(kw.as_bytes()) {
+            self.pos = save;
+            return Ok(false);
+        }
+        if n == 0 {
+            let span = Span::new(self.pos, word_end);
+            return Err(self.error(ErrorKind::ExpectedSpaceBefore { keyword: kw }, span));
+        }
+        self.check_ws(save, n)?;
+        self.pos = word_end;
+        if self.pos >= self.end {
+            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
+        }
+        self.sp(kw)?;
+        Ok(true)
+    }
+
+    /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
+    /// Otherwise `not` is an ordinary attribute name, as in `not pr`.
+    fn at_not(&self) -> bool {
+        let word_end = self.scan(self.pos, is_path_byte);
+        if !self.bytes[self.pos..word_end].eq_ignore_ascii_case(b"not") {
+            return false;
+        }
+        self.bytes.get(self.scan(word_end, is_ws)) == Some(&b'(')
+    }
+
+    /// The `)` or `]` that ends the group or bracket opened at `open`.
+    fn close(&mut self, closer: u8, open: usize) -> Result<(), Error> {
+        let ws = self.pos;
+        let n = self.skip_ws();
+        match self.peek() {
+            Some(b) if b == closer => {
+                if n > 0 && self.opts.strict_whitespace {
+                    return Err(self.error(ErrorKind::StrictWhitespace, Span::new(ws, ws + n)));
+                }
+                self.pos += 1;
+                Ok(())
+            }
+            None => {
+                let kind = if closer == b')' {
+                    ErrorKind::UnclosedParen { open }
+                } else {
+                    ErrorKind::UnclosedBracket { open }
+                };
+                Err(self.error(kind, Span::new(self.pos, self.pos)))
+            }
+            Some(_) => {
+                let closer = if closer == b')' {
+                    Closer::Paren
+                } else {
+                    Closer::Bracket
+                };
+                Err(
+                    self.error_found(self.pos, |found| ErrorKind::ExpectedLogicalOperator {
+                        closer,
+                        found,
+                    }),
+                )
+            }
+        }
+    }
+
+    /// After `]` in a filter: the end, `SP logOp` or a closer; the Entra form
+    /// `]` `"." ATTRNAME SP compareOp SP compValue` is read when
+    /// [`ParseOptions::entra_value_path_compare`] is on.
+    fn after_value_path(&mut self, path: AttrPath, filter: Filter) -> Result<Filter, Error> {
+        match self.peek() {
+            Some(b'[') => Err(self.error(
+                ErrorKind::SecondValueFilter,
+                Span::new(self.pos, self.pos + 1),
+            )),
+            Some(b'.') => self.entra_compare(path, filter),
+            next => {
+                if next.is_some_and(is_ws) {
+                    self.refuse_compare_after_bracket()?;
+                }
+                let span = Span::new(path.span.start, self.pos);
+                Ok(Filter {
+                    kind: FilterKind::ValuePath {
+                        path,
+                        filter: Box::new(filter),
+                    },
+                    span,
+                })
+            }
+        }
+    }
+
+    /// `emails[type eq "work"] eq "x"`: an operator after `]` gets its own error.
+    fn refuse_compare_after_bracket(&self) -> Result<(), Error> {
+        let at = self.scan(self.pos, is_ws);
+        let word_end = self.scan(at, is_path_byte);
+        let word = &self.src[at..word_end];
+        if compare_op(word).is_some() || word.eq_ignore_ascii_case("pr") {
+            let kind = ErrorKind::ComparisonAfterValuePath {
+                op: snippet(word),
+            };
+            return Err(self.error(kind, Span::new(at, word_end)));
+        }
+        Ok(())
+    }
+
+    /// Interop only: `attrPath "[" valFilter "]" "." ATTRNAME SP (compareOp SP compValue /
+    /// "pr")`, rewritten to `attrPath "[" valFilter SP "and" SP ATTRNAME ... "]"` so the
+    /// two conditions must hold for the same value.
+    fn entra_compare(&mut self, path: AttrPath, filter: Filter) -> Result<Filter, Error> {
+        let dot = self.pos;
+        if !self.opts.entra_value_path_compare {
+            return Err(self.error(ErrorKind::EntraValuePathCompare, Span::new(dot, dot + 1)));
+        }
+        self.pos += 1;
+        let sub = self.sub_attr_name()?;
+        self.in_brackets = true;
+        let compare = self.attr_exp(sub)?;
+        self.in_brackets = false;
+        let span = Span::new(filter.span.start, compare.span.end);
+        let kind = match filter.kind {
+            FilterKind::And(mut items) => {
+                items.push(compare);
+                FilterKind::And(items)
+            }
+            kind => FilterKind::And(vec![
+                Filter {
+                    kind,
+                    span: filter.span,
+                },
+                compare,
+            ]),
+        };
+        let inner = Filter { kind, span };
+        let span = Span::new(path.span.start, self.pos);
+        Ok(Filter {
+            kind: FilterKind::ValuePath {
+                path,
+                filter: Box::new(inner),
+            },
+            span,
+        })
+    }
+
+    /// `subAttr = "." ATTRNAME` after `]`, the `.` already read: a lone name, which may
+    /// start with `$` (`members[...].$ref`).
+    pub(crate) fn sub_attr_name(&mut self) -> Result<AttrPath, Error> {
+        let start = self.pos;
+        let end = self.scan(start, is_name_byte);
+        match self.bytes.get(end) {
+            Some(b'.') if end < self.end => {
+                return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(end, end + 1)));
+            }
+            _ => {}
+        }
+        let name = self.attr_name(start, end, true)?;
+        self.pos = end;
+        Ok(AttrPath {
+            uri: None,
+            name,
+            sub_attr: None,
+            span: Span::new(start, end),
+        })
+    }
+
+    /// `attrPath = [URI ":"] ATTRNAME *1subAttr` and `subAttr = "." ATTRNAME`.
+    ///
+    /// The path is read as one token of name characters, `:` and `.`; the URI is
+    /// everything before the token's last `:` (so the dots of `...:2.0:User:` belong to
+    /// the URI), and at most one `.` may follow the attribute name.
+    pub(crate) fn attr_path(&mut self) -> Result<AttrPath, Error> {
+        let start = self.pos;
+        let end = self.scan(start, is_path_byte);
+        let tok = &self.bytes[start..end];
+        let (uri, name_start) = match tok.iter().rposition(|&b| b == b':') {
+            Some(i) => {
+                self.check_uri(start, start + i)?;
+                (Some(self.src[start..start + i].to_owned()), start + i + 1)
+            }
+            None => (None, start),
+        };
+        let dot = self.bytes[name_start..end].iter().position(|&b| b == b'.');
+        let name_end = dot.map_or(end, |d| name_start + d);
+        let name = self.attr_name(name_start, name_end, false)?;
+        let sub_attr = match dot {
+            None => None,
+            Some(_) => {
+                let sub_start = name_end + 1;
+                if let Some(d) = self.bytes[sub_start..end].iter().position(|&b| b == b'.') {
+                    let at = sub_start + d;
+                    return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(at, at + 1)));
+                }
+                Some(self.attr_name(sub_start, end, true)?)
+            }
+        };
+        self.pos = end;
+        Ok(AttrPath {
+            uri,
+            name,
+            sub_attr,
+            span: Span::new(start, end),
+        })
+    }
+
+    /// `ATTRNAME = ALPHA *(nameChar)` with `nameChar = "$" / "-" / "_" / DIGIT / ALPHA`
+    /// (RFC 7643 section 2.1); a leading `$` only for sub-attributes (`sub`, or any name
+    /// inside brackets), and no `$` at all unless [`ParseOptions::allow_dollar`].
+    fn attr_name(&self, start: usize, end: usize, sub: bool) -> Result<String, Error> {
+        let name = &self.bytes[start..end];
+        match name.first() {
+            Some(b) if b.is_ascii_alphabetic() => {}
+            Some(b'$') if self.opts.allow_dollar && !(sub || self.in_brackets) => {
+                return Err(self.error(ErrorKind::LeadingDollar, Span::new(start, start + 1)));
+            }
+            Some(b'$') if self.opts.allow_dollar => {}
+            Some(b'$') => {
+                return Err(self.error(ErrorKind::DollarInName, Span::new(start, start + 1)));
+            }
+            _ => {
+                let (found, span) = self.found_at(start);
+                let found = match found {
+                    Found::Text(_) if end > start => Found::Text(self.src[start..end].to_owned()),
+                    f => f,
+                };
+                let span = if end > start {
+                    Span::new(start, end)
+                } else {
+                    span
+                };
+                return Err(self.error(ErrorKind::ExpectedAttrName { found }, span));
+            }
+        }
+        if !self.opts.allow_dollar {
+            if let Some(i) = name.iter().position(|&b| b == b'$') {
+                let at = start + i;
+                return Err(self.error(ErrorKind::DollarInName, Span::new(at, at + 1)));
+            }
+        }
+        Ok(self.src[start..end].to_owned())
+    }
+
+    /// `URI` (RFC 3986 Appendix A), restricted to what SCIM schema URIs use: a scheme
+    /// letter first, then letters, digits, `-`, `_`, `.` and `:`.
+    fn check_uri(&self, start: usize, end: usize) -> Result<(), Error> {
+        let uri = &self.bytes[start..end];
+        let ok = uri.first().is_some_and(u8::is_ascii_alphabetic) && !uri.contains(&b'$');
+        if !ok {
+            let found = Found::Text(self.src[start..end + 1].to_owned());
+            return Err(self.error(ErrorKind::InvalidUri { found }, Span::new(start, end + 1)));
+        }
+        Ok(())
+    }
+
+    /// `attrExp = (attrPath SP "pr") / (attrPath SP compareOp SP compValue)`
+    ///
+    /// `compareOp = "eq" / "ne" / "co" / "sw" / "ew" / "gt" / "lt" / "ge" / "le"`,
+    /// case-insensitive and read as a whole word (`prand` is not `pr`).
+    fn attr_exp(&mut self, path: AttrPath) -> Result<Filter, Error> {
+        let is_not =
+            path.uri.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("not");
+        let ws = self.pos;
+        let n = self.skip_ws();
+        let op_end = self.scan(self.pos, is_path_byte);
+        if n == 0 || op_end == self.pos {
+            if n == 0 && matches!(self.peek(), Some(b'+' | b'%')) {
+                let span = Span::new(self.pos, self.pos + 1);
+                return Err(self.error(ErrorKind::UrlEncoded, span));
+            }
+            if is_not {
+                let (_, span) = self.found_at(self.pos);
+                return Err(self.error(ErrorKind::NotNeedsParen, span));
+            }
+            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedOperator { found }));
+        }
+        self.check_ws(ws, n)?;
+        let word = &self.src[self.pos..op_end];
+        let op_span = Span::new(self.pos, op_end);
+        let op = if word.eq_ignore_ascii_case("pr") {
+            None
+        } else if let Some(op) = compare_op(word) {
+            Some(op)
+        } else if is_not {
+            return Err(self.error(ErrorKind::NotNeedsParen, op_span));
+        } else {
+            let kind = ErrorKind::UnknownOperator {
+                found: snippet(word),
+            };
+            return Err(self.error(kind, op_span));
+        };
+        self.pos = op_end;
+        let start = path.span.start;
+        let Some(op) = op else {
+            let span = Span::new(start, self.pos);
+            self.count_term(span)?;
+            return Ok(Filter {
+                kind: FilterKind::Present { path },
+                span,
+            });
+        };
+        self.sp(word)?;
+        let value = self.comp_value()?;
+        let span = Span::new(start, self.pos);
+        self.count_term(span)?;
+        Ok(Filter {
+            kind: FilterKind::Compare { path, op, value },
+            span,
+        })
+    }
+
+    /// `compValue = false / null / true / number / string` (JSON, RFC 8259).
+    fn comp_value(&mut self) -> Result<Literal, Error> {
+        let start = self.pos;
+        let value = match self.peek() {
+            Some(b'"') => LiteralValue::String(self.json_string()?),
+            Some(b'-' | b'+' | b'.' | b'0'..=b'9') => LiteralValue::Number(self.json_number()?),
+            Some(b) if b.is_ascii_alphabetic() => self.json_word()?,
+            _ => return Err(self.error_found(start, |found| ErrorKind::ExpectedValue { found })),
+        };
+        Ok(Literal {
+            value,
+            span: Span::new(start, self.pos),
+        })
+    }
+
+    /// `false = %x66.61.6c.73.65`, `null = %x6e.75.6c.6c`, `true = %x74.72.75.65`:
+    /// lowercase only (RFC 8259 section 3).
+    fn json_word(&mut self) -> Result<LiteralValue, Error> {
+        let start = self.pos;
+        let end = self.scan(start, is_value_word_byte);
+        let word = &self.src[start..end];
+        let value = match word {
+            "true" => LiteralValue::Bool(true),
+            "false" => LiteralValue::Bool(false),
+            "null" => LiteralValue::Null,
+            _ => {
+                let kind = if ["true", "false", "null"]
+                    .iter()
+                    .any(|l| word.eq_ignore_ascii_case(l))
+                {
+                    ErrorKind::MiscasedLiteral {
+                        found: snippet(word),
+                    }
+                } else {
+                    ErrorKind::UnquotedValue {
+                        found: snippet(word),
+                    }
+                };
+                return Err(self.error(kind, Span::new(start, end)));
+            }
+        };
+        self.pos = end;
+        Ok(value)
+    }
+
+    /// `number = [ minus ] int [ frac ] [ exp ]` (RFC 8259 section 6), kept as written;
+    /// a number beyond the binary64 range is refused.
+    fn json_number(&mut self) -> Result<String, Error> {
+        let start = self.pos;
+        let end = self.scan(start, is_value_word_byte);
+        let word = &self.bytes[start..end];
+        let text = &self.src[start..end];
+        match scan_number(word) {
+            Ok(len) if len == word.len() => {
+                if text.parse::<f64>().map_or(true, f64::is_infinite) {
+                    return Err(self.error(ErrorKind::NumberOutOfRange, Span::new(start, end)));
+                }
+                self.pos = end;
+                Ok(text.to_owned())
+            }
+            _ if looks_unquoted(word) => {
+                let kind = ErrorKind::UnquotedValue {
+                    found: snippet(text),
+                };
+                Err(self.error(kind, Span::new(start, end)))
+            }
+            Err((NumberError::LeadingZero, at)) => Err(self.error(
+                ErrorKind::LeadingZero,
+                Span::new(start + at, start + at + 1),
+            )),
+            Err((NumberError::Digit, at)) if at > 0 => {
+                Err(self.error_found(start + at, |found| ErrorKind::ExpectedDigit { found }))
+            }
+            _ => {
+                let kind = ErrorKind::InvalidNumber {
+                    found: snippet(text),
+                };
+                Err(self.error(kind, Span::new(start, end)))
+            }
+        }
+    }
+
+    /// `string = quotation-mark *char quotation-mark` (RFC 8259 section 7): every escape
+    /// is decoded, raw control characters and lone surrogates are refused.
+    fn json_string(&mut self) -> Result<String, Error> {
+        let open = self.pos;
+        self.pos += 1;
+        let mut out = String::new();
+        let mut run = self.pos;
+        while self.pos < self.end {
+            match self.bytes[self.pos] {
+                b'"' => {
+                    out.push_str(&self.src[run..self.pos]);
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    out.push_str(&self.src[run..self.pos]);
+                    out.push(self.escape()?);
+                    run = self.pos;
+                }
+                byte @ 0x00..=0x1f => {
+                    let span = Span::new(self.pos, self.pos + 1);
+                    return Err(self.error(ErrorKind::ControlCharacter { byte }, span));
+                }
+                _ => self.pos += 1,
+            }
+        }
+        Err(self.error(ErrorKind::UnterminatedString, Span::new(open, self.end)))
+    }
+
+    /// `escape = "\" ( %x22 / %x5C / %x2F / %x62 / %x66 / %x6E / %x72 / %x74 / %x75 4HEXDIG )`;
+    /// a `\uD800`-`\uDBFF` escape must be followed by a `\uDC00`-`\uDFFF` escape.
+    fn escape(&mut self) -> Result<char, Error> {
+        let start = self.pos;
+        self.pos += 1;
+        let Some(&b) = self.bytes.get(self.pos).filter(|_| self.pos < self.end) else {
+            return Err(self.error(ErrorKind::UnterminatedString, Span::new(start, self.end)));
+        };
+        self.pos += 1;
+        let c = match b {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => return self.unicode_escape(start),
+            _ => {
+                let found = self.src[self.pos - 1..].chars().next().unwrap_or('\\');
+                let span = Span::new(start, self.pos - 1 + found.len_utf8());
+                return Err(self.error(ErrorKind::InvalidEscape { found }, span));
+            }
+        };
+        Ok(c)
+    }
+
+    /// The `4HEXDIG` of a `\u` escape at `start`, and its low surrogate if one is needed.
+    fn unicode_escape(&mut self, start: usize) -> Result<char, Error> {
+        let unit = self.hex4(start)?;
+        let code = match unit {
+            0xD800..=0xDBFF => {
+                let low_start = self.pos;
+                let has_pair = self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u")
+                    && self.pos + 2 <= self.end;
+                if !has_pair {
+                    let span = Span::new(start, self.pos);
+                    return Err(self.error(ErrorKind::LoneSurrogate { unit }, span));
+                }
+                self.pos += 2;
+                let low = self.hex4(low_start)?;
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    let span = Span::new(start, low_start);
+                    return Err(self.error(ErrorKind::LoneSurrogate { unit }, span));
+                }
+                0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00)
+            }
+            0xDC00..=0xDFFF => {
+                let span = Span::new(start, self.pos);
+                return Err(self.error(ErrorKind::LoneSurrogate { unit }, span));
+            }
+            _ => u32::from(unit),
+        };
+        // every value left is a Unicode scalar value
+        Ok(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER))
+    }
+
+    /// Four hex digits (either case) of the escape that began at `start`.
+    fn hex4(&mut self, start: usize) -> Result<u16, Error> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .filter(|_| self.pos + 4 <= self.end);
+        let parsed = digits.and_then(|d| {
+            d.iter().try_fold(0u16, |acc, &b| {
+                Some(acc * 16 + (b as char).to_digit(16)? as u16)
+            })
+        });
+        match parsed {
+            Some(v) => {
+                self.pos += 4;
+                Ok(v)
+            }
+            None => {
+                let stop = self
+                    .scan(self.pos, |b| b.is_ascii_hexdigit())
+                    .min(self.pos + 4);
+                Err(self.error(ErrorKind::InvalidUnicodeEscape, Span::new(start, stop)))
+            }
+        }
+    }
+}
+
+/// `word` for an error message: at most 32 bytes, cut at a character boundary.
+fn snippet(word: &str) -> String {
+    if word.len() <= 32 {
+        return word.to_owned();
+    }
+    let mut end = 32;
+    while !word.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &word[..end])
+}
+
+/// Whether a word that failed as a number reads better as an unquoted string: it has a
+/// byte no number has, or a `-` in the middle (`00000000-0000-4000-...`).
+fn looks_unquoted(word: &[u8]) -> bool {
+    word.iter().enumerate().any(|(i, &b)| match b {
+        b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' => false,
+        b'-' => i > 0 && !matches!(word[i - 1], b'e' | b'E'),
+        _ => true,
     })
+}
+
+/// Why a word is not a JSON number.
+enum NumberError {
+    /// A digit was required.
+    Digit,
+    /// `0` followed by a digit.
+    LeadingZero,
+}
+
+/// The length of the longest JSON number at the start of `b`, or where it goes wrong.
+fn scan_number(b: &[u8]) -> Result<usize, (NumberError, usize)> {
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let digits = |mut i: usize| {
+        while digit(i) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    if !digit(i) {
+        return Err((NumberError::Digit, i));
+    }
+    if b[i] == b'0' {
+        i += 1;
+        if digit(i) {
+            return Err((NumberError::LeadingZero, i - 1));
+        }
+    } else {
+        i = digits(i);
+    }
+    if b.get(i) == Some(&b'.') {
+        if !digit(i + 1) {
+            return Err((NumberError::Digit, i + 1));
+        }
+        i = digits(i + 1);
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digit(i) {
+            return Err((NumberError::Digit, i));
+        }
+        i = digits(i);
+    }
+    Ok(i)
+}
+
+/// The comparison operator spelled `word`, in any case.
+fn compare_op(word: &str) -> Option<CompareOp> {
+    let b = word.as_bytes();
+    if b.len() != 2 {
+        return None;
+    }
+    Some(
+        match [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase()] {
+            [b'e', b'q'] => CompareOp::Eq,
+            [b'n', b'e'] => CompareOp::Ne,
+            [b'c', b'o'] => CompareOp::Co,
+            [b's', b'w'] => CompareOp::Sw,
+            [b'e', b'w'] => CompareOp::Ew,
+            [b'g', b't'] => CompareOp::Gt,
+            [b'l', b't'] => CompareOp::Lt,
+            [b'g', b'e'] => CompareOp::Ge,
+            [b'l', b'e'] => CompareOp::Le,
+            _ => return None,
+        },
+    )
+}
+
+impl CompareOp {
+    /// The operator in lowercase, as printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Co => "co",
+            CompareOp::Sw => "sw",
+            CompareOp::Ew => "ew",
+            CompareOp::Gt => "gt",
+            CompareOp::Lt => "lt",
+            CompareOp::Ge => "ge",
+            CompareOp::Le => "le",
+        }
+    }
+}
+
+impl AttrPath {
+    /// Whether `self` and `other` are the same path as written, ignoring spans.
+    pub fn eq_ignore_spans(&self, other: &AttrPath) -> bool {
+        self.uri == other.uri && self.name == other.name && self.sub_attr == other.sub_attr
+    }
+
+    /// A copy with every span set to `0..0`.
+    pub fn without_spans(&self) -> AttrPath {
+        AttrPath {
+            span: Span::default(),
+            ..self.clone()
+        }
+    }
+}
+
+impl Filter {
+    /// Whether two trees are the same, ignoring spans.
+    pub fn eq_ignore_spans(&self, other: &Filter) -> bool {
+        use FilterKind::*;
+        match (&self.kind, &other.kind) {
+            (
+                Compare {
+                    path: p1,
+                    op: o1,
+                    value: v1,
+                },
+                Compare {
+                    path: p2,
+                    op: o2,
+                    value: v2,
+                },
+            ) => p1.eq_ignore_spans(p2) && o1 == o2 && v1.value == v2.value,
+            (Present { path: p1 }, Present { path: p2 }) => p1.eq_ignore_spans(p2),
+            (And(a), And(b)) | (Or(a), Or(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_spans(y))
+            }
+            (Not(a), Not(b)) => a.eq_ignore_spans(b),
+            (
+                ValuePath {
+                    path: p1,
+                    filter: f1,
+                },
+                ValuePath {
+                    path: p2,
+                    filter: f2,
+                },
+            ) => p1.eq_ignore_spans(p2) && f1.eq_ignore_spans(f2),
+            _ => false,
+        }
+    }
+
+    /// A copy with every span set to `0..0`, for comparing with `==` or snapshotting.
+    pub fn without_spans(&self) -> Filter {
+        use FilterKind::*;
+        let kind = match &self.kind {
+            Compare { path, op, value } => Compare {
+                path: path.without_spans(),
+                op: *op,
+                value: Literal {
+                    value: value.value.clone(),
+                    span: Span::default(),
+                },
+            },
+            Present { path } => Present {
+                path: path.without_spans(),
+            },
+            And(items) => And(items.iter().map(Filter::without_spans).collect()),
+            Or(items) => Or(items.iter().map(Filter::without_spans).collect()),
+            Not(inner) => Not(Box::new(inner.without_spans())),
+            ValuePath { path, filter } => ValuePath {
+                path: path.without_spans(),
+                filter: Box::new(filter.without_spans()),
+            },
+        };
+        Filter {
+            kind,
+            span: Span::default(),
+        }
+    }
 }
 
 impl fmt::Display for AttrPath {
@@ -180,5 +1375,453 @@ impl fmt::Display for AttrPath {
             write!(f, ".{sub}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for CompareOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Writes `s` as a JSON string: `"` and `\` escaped, control characters as `\n`-style or
+/// `\u00XX` escapes, everything else as is.
+pub(crate) fn write_json_string(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    f.write_char('"')?;
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        f.write_str(&s[run..i])?;
+        if esc.is_empty() {
+            write!(f, "\\u{b:04x}")?;
+        } else {
+            f.write_str(esc)?;
+        }
+        run = i + 1;
+    }
+    f.write_str(&s[run..])?;
+    f.write_char('"')
+}
+
+impl fmt::Display for LiteralValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LiteralValue::Null => f.write_str("null"),
+            LiteralValue::Bool(b) => write!(f, "{b}"),
+            LiteralValue::Number(n) => f.write_str(n),
+            LiteralValue::String(s) => write_json_string(f, s),
+        }
+    }
+}
+
+impl fmt::Display for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+/// Canonical form: lowercase keywords and operators, single spaces, `not (...)`, and
+/// parentheses exactly where the tree needs them to survive a re-parse (an `And` or `Or`
+/// operand of an `And`, an `Or` operand of an `Or`).
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            FilterKind::Compare { path, op, value } => write!(f, "{path} {op} {value}"),
+            FilterKind::Present { path } => write!(f, "{path} pr"),
+            FilterKind::And(items) => write_chain(f, items, " and ", |k| {
+                matches!(k, FilterKind::And(_) | FilterKind::Or(_))
+            }),
+            FilterKind::Or(items) => {
+                write_chain(f, items, " or ", |k| matches!(k, FilterKind::Or(_)))
+            }
+            FilterKind::Not(inner) => write!(f, "not ({inner})"),
+            FilterKind::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),
+        }
+    }
+}
+
+fn write_chain(
+    f: &mut fmt::Formatter<'_>,
+    items: &[Filter],
+    sep: &str,
+    needs_parens: fn(&FilterKind) -> bool,
+) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(sep)?;
+        }
+        if needs_parens(&item.kind) {
+            write!(f, "({item})")?;
+        } else {
+            write!(f, "{item}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind as K;
+
+    fn parse(s: &str) -> Filter {
+        parse_filter(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    fn fail(s: &str) -> Error {
+        match parse_filter(s) {
+            Ok(f) => panic!("{s:?} parsed as {f}"),
+            Err(e) => e,
+        }
+    }
+
+    fn strict(s: &str) -> Result<Filter, Error> {
+        parse_filter_with(s, &ParseOptions::strict())
+    }
+
+    fn path(name: &str) -> AttrPath {
+        AttrPath { uri: None, name: name.into(), sub_attr: None, span: Span::default() }
+    }
+
+    fn pr(name: &str) -> Filter {
+        Filter { kind: FilterKind::Present { path: path(name) }, span: Span::default() }
+    }
+
+    fn eq(name: &str, value: LiteralValue) -> Filter {
+        let value = Literal { value, span: Span::default() };
+        let kind = FilterKind::Compare { path: path(name), op: CompareOp::Eq, value };
+        Filter { kind, span: Span::default() }
+    }
+
+    fn str_(s: &str) -> LiteralValue {
+        LiteralValue::String(s.into())
+    }
+
+    fn and(items: Vec<Filter>) -> Filter {
+        Filter { kind: FilterKind::And(items), span: Span::default() }
+    }
+
+    fn or(items: Vec<Filter>) -> Filter {
+        Filter { kind: FilterKind::Or(items), span: Span::default() }
+    }
+
+    fn not(inner: Filter) -> Filter {
+        Filter { kind: FilterKind::Not(Box::new(inner)), span: Span::default() }
+    }
+
+    fn vp(name: &str, inner: Filter) -> Filter {
+        let kind = FilterKind::ValuePath { path: path(name), filter: Box::new(inner) };
+        Filter { kind, span: Span::default() }
+    }
+
+    fn value(s: &str) -> LiteralValue {
+        match parse(s).kind {
+            FilterKind::Compare { value, .. } => value.value,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn kind(s: &str) -> K {
+        fail(s).kind
+    }
+
+    // attrPath
+
+    #[test]
+    fn attr_path_splits_the_uri_at_the_last_colon() {
+        let FilterKind::Present { path } = parse("urn:a-b:2.0:User:name.givenName pr").kind else {
+            panic!()
+        };
+        assert_eq!(path.uri.as_deref(), Some("urn:a-b:2.0:User"));
+        assert_eq!((path.name.as_str(), path.sub_attr.as_deref()), ("name", Some("givenName")));
+        assert_eq!(path.span, Span::new(0, 31));
+    }
+
+    #[test]
+    fn attr_path_keeps_case_and_allows_name_chars() {
+        assert_eq!(parse("My-Attr_2 pr").without_spans(), pr("My-Attr_2"));
+    }
+
+    #[test]
+    fn attr_path_refuses_bad_names() {
+        assert_eq!(kind("_abc pr"), K::ExpectedAttrName { found: Found::Text("_abc".into()) });
+        assert!(matches!(kind("9x pr"), K::ExpectedAttrName { .. }));
+        assert!(matches!(kind("name. pr"), K::ExpectedAttrName { found: Found::Text(_) }));
+        assert!(matches!(kind("urn:x: pr"), K::ExpectedAttrName { .. }));
+        assert!(matches!(kind(":x pr"), K::InvalidUri { .. }));
+        assert!(matches!(kind("1urn:x pr"), K::InvalidUri { .. }));
+        assert_eq!(kind("a.b.c pr"), K::TooManySubAttrs);
+    }
+
+    #[test]
+    fn dollar_policy() {
+        assert!(parse_filter("myCu$tom pr").is_ok());
+        assert!(parse_filter("members.$ref pr").is_ok());
+        assert!(parse_filter("members[$ref pr]").is_ok());
+        assert_eq!(kind("$ref pr"), K::LeadingDollar);
+        assert_eq!(strict("members.$ref pr").unwrap_err().kind, K::DollarInName);
+        assert_eq!(strict("a$b pr").unwrap_err().kind, K::DollarInName);
+        assert!(matches!(kind("urn:$x:a pr"), K::InvalidUri { .. }));
+    }
+
+    // attrExp and compareOp
+
+    #[test]
+    fn every_operator_in_any_case() {
+        let ops = ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
+        for op in ops {
+            for spelled in [op.to_owned(), op.to_uppercase(), format!("{}{}", &op[..1].to_uppercase(), &op[1..])] {
+                let f = parse(&format!("a {spelled} 1"));
+                let FilterKind::Compare { op: got, .. } = f.kind else { panic!() };
+                assert_eq!(got.as_str(), op);
+            }
+        }
+        assert_eq!(parse("a PR").without_spans(), pr("a"));
+    }
+
+    #[test]
+    fn operators_are_whole_words() {
+        assert_eq!(kind("a eqx 1"), K::UnknownOperator { found: "eqx".into() });
+        assert_eq!(kind("a lte 1"), K::UnknownOperator { found: "lte".into() });
+        assert!(matches!(kind("a"), K::ExpectedOperator { found: Found::End }));
+        assert!(matches!(kind("a=1"), K::ExpectedOperator { .. }));
+        assert_eq!(kind("a+eq+1"), K::UrlEncoded);
+    }
+
+    #[test]
+    fn space_is_required_around_operators() {
+        let e = fail("a eq\"x\"");
+        assert_eq!(
+            e.kind,
+            K::ExpectedSpace { after: "eq".into(), found: Found::Text("\"".into()) }
+        );
+        assert_eq!(e.span, Span::new(4, 5));
+        assert!(matches!(kind("a eq"), K::ExpectedSpace { found: Found::End, .. }));
+    }
+
+    // compValue
+
+    #[test]
+    fn json_literals_are_lowercase() {
+        assert_eq!(value("a eq true"), LiteralValue::Bool(true));
+        assert_eq!(value("a eq false"), LiteralValue::Bool(false));
+        assert_eq!(value("a eq null"), LiteralValue::Null);
+        assert_eq!(kind("a eq Null"), K::MiscasedLiteral { found: "Null".into() });
+        assert_eq!(kind("a eq bob"), K::UnquotedValue { found: "bob".into() });
+        assert_eq!(kind("a eq truex"), K::UnquotedValue { found: "truex".into() });
+    }
+
+    #[test]
+    fn numbers_keep_their_text() {
+        for n in ["0", "-0", "12", "-1.50", "1e5", "1E+5", "2.5e-3", "12345678901234567890", "1e-400"] {
+            assert_eq!(value(&format!("a eq {n}")), LiteralValue::Number(n.into()), "{n}");
+        }
+    }
+
+    #[test]
+    fn numbers_follow_rfc_8259() {
+        assert_eq!(kind("a eq 01"), K::LeadingZero);
+        assert_eq!(kind("a eq -01"), K::LeadingZero);
+        assert!(matches!(kind("a eq 1."), K::ExpectedDigit { found: Found::End }));
+        assert!(matches!(kind("a eq 1e"), K::ExpectedDigit { .. }));
+        assert!(matches!(kind("a eq 1e+"), K::ExpectedDigit { .. }));
+        assert!(matches!(kind("a eq -"), K::ExpectedDigit { .. }));
+        assert_eq!(kind("a eq +1"), K::InvalidNumber { found: "+1".into() });
+        assert_eq!(kind("a eq .5"), K::InvalidNumber { found: ".5".into() });
+        assert_eq!(kind("a eq 1.5.3"), K::InvalidNumber { found: "1.5.3".into() });
+        assert_eq!(kind("a eq 1e400"), K::NumberOutOfRange);
+        assert_eq!(kind("a eq -1e400"), K::NumberOutOfRange);
+        assert_eq!(kind("a eq 0x10"), K::UnquotedValue { found: "0x10".into() });
+    }
+
+    #[test]
+    fn strings_decode_every_escape() {
+        let v = value(r#"a eq "\"\\\/\b\f\n\r\t\u00e9\u00C9\uD83D\uDE00 x""#);
+        assert_eq!(v, str_("\"\\/\u{8}\u{c}\n\r\té\u{c9}😀 x"));
+        assert_eq!(value(r#"a eq "é 名""#), str_("é 名"));
+        assert_eq!(value(r#"a eq "a]b)c(""#), str_("a]b)c("));
+    }
+
+    #[test]
+    fn strings_refuse_what_json_refuses() {
+        assert_eq!(kind(r#"a eq "\a""#), K::InvalidEscape { found: 'a' });
+        assert_eq!(kind(r#"a eq "\é""#), K::InvalidEscape { found: 'é' });
+        assert_eq!(kind(r#"a eq "\u12"#), K::InvalidUnicodeEscape);
+        assert_eq!(kind(r#"a eq "\u12g4""#), K::InvalidUnicodeEscape);
+        assert_eq!(kind(r#"a eq "abc"#), K::UnterminatedString);
+        assert_eq!(kind(r#"a eq "abc\"#), K::UnterminatedString);
+        assert_eq!(kind("a eq \"a\u{1}b\""), K::ControlCharacter { byte: 1 });
+        assert_eq!(kind("a eq 'x'"), K::ExpectedValue { found: Found::Text("'".into()) });
+    }
+
+    #[test]
+    fn lone_surrogates_are_refused() {
+        assert_eq!(kind(r#"a eq "\uD800""#), K::LoneSurrogate { unit: 0xD800 });
+        assert_eq!(kind(r#"a eq "\uDC00""#), K::LoneSurrogate { unit: 0xDC00 });
+        assert_eq!(kind(r#"a eq "\uD800\u0041""#), K::LoneSurrogate { unit: 0xD800 });
+        assert_eq!(kind(r#"a eq "\uD800x""#), K::LoneSurrogate { unit: 0xD800 });
+        assert_eq!(fail(r#"a eq "\uD800""#).span, Span::new(6, 12));
+    }
+
+    // logExp, precedence and grouping
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        let f = parse("a pr or b pr and c pr or d pr").without_spans();
+        assert_eq!(f, or(vec![pr("a"), and(vec![pr("b"), pr("c")]), pr("d")]));
+    }
+
+    #[test]
+    fn chains_are_n_ary_and_written_grouping_is_kept() {
+        assert_eq!(parse("a pr and b pr and c pr").without_spans(), and(vec![pr("a"), pr("b"), pr("c")]));
+        assert_eq!(
+            parse("(a pr and b pr) and c pr").without_spans(),
+            and(vec![and(vec![pr("a"), pr("b")]), pr("c")])
+        );
+        assert_eq!(parse("((a pr))").without_spans(), pr("a"));
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive_whole_words() {
+        assert_eq!(parse("a pr AND b pr Or c pr").without_spans(), or(vec![and(vec![pr("a"), pr("b")]), pr("c")]));
+        assert_eq!(parse("orders pr or andy pr").without_spans(), or(vec![pr("orders"), pr("andy")]));
+        assert_eq!(parse("and pr and or pr").without_spans(), and(vec![pr("and"), pr("or")]));
+        assert_eq!(kind("a pr andb pr"), K::ExpectedLogicalOperator {
+            closer: Closer::End,
+            found: Found::Text("andb".into())
+        });
+    }
+
+    #[test]
+    fn logical_keywords_need_spaces() {
+        assert_eq!(kind("(a pr)and b pr"), K::ExpectedSpaceBefore { keyword: "and" });
+        assert!(matches!(kind("a pr and(b pr)"), K::ExpectedSpace { .. }));
+        assert!(matches!(kind("a pr or"), K::ExpectedFilter { found: Found::End }));
+    }
+
+    #[test]
+    fn not_forms() {
+        assert_eq!(parse("not(a pr)").without_spans(), not(pr("a")));
+        assert_eq!(parse("NOT  (a pr)").without_spans(), not(pr("a")));
+        assert_eq!(strict("not (a pr)").unwrap().without_spans(), not(pr("a")));
+        assert_eq!(strict("not(a pr)").unwrap().without_spans(), not(pr("a")));
+        assert_eq!(strict("not  (a pr)").unwrap_err().kind, K::StrictWhitespace);
+        assert_eq!(parse("not pr").without_spans(), pr("not"));
+        assert_eq!(kind("not a pr"), K::NotNeedsParen);
+        assert_eq!(kind("not"), K::NotNeedsParen);
+        let f = parse("x pr and not (a pr)");
+        let FilterKind::And(items) = &f.kind else { panic!() };
+        assert_eq!(items[1].span, Span::new(9, 19));
+    }
+
+    #[test]
+    fn groups_must_balance_and_hold_a_filter() {
+        assert_eq!(kind("(a pr"), K::UnclosedParen { open: 0 });
+        assert_eq!(kind("a pr)"), K::UnmatchedParen);
+        assert_eq!(kind("a pr]"), K::UnmatchedBracket);
+        assert!(matches!(kind("( )"), K::ExpectedFilter { .. }));
+        assert!(matches!(kind("(a pr ]"), K::ExpectedLogicalOperator { closer: Closer::Paren, .. }));
+    }
+
+    // valuePath
+
+    #[test]
+    fn value_paths_take_a_full_value_filter() {
+        let f = parse(r#"emails[type eq "work" or not (value pr)]"#).without_spans();
+        assert_eq!(f, vp("emails", or(vec![eq("type", str_("work")), not(pr("value"))])));
+        assert_eq!(kind("a[b[c pr]]"), K::NestedValuePath);
+        assert_eq!(kind("a[(b[c pr])]"), K::NestedValuePath);
+        assert_eq!(kind("a[b pr][c pr]"), K::SecondValueFilter);
+        assert_eq!(kind("a[b pr"), K::UnclosedBracket { open: 1 });
+        assert!(matches!(kind("a[]"), K::ExpectedFilter { .. }));
+        assert_eq!(kind("a[b pr] pr"), K::ComparisonAfterValuePath { op: "pr".into() });
+        assert_eq!(parse("a[b pr] and c[d pr]").without_spans(), and(vec![vp("a", pr("b")), vp("c", pr("d"))]));
+    }
+
+    #[test]
+    fn entra_form_only_with_interop() {
+        let input = r#"emails[type eq "work"].value eq "x""#;
+        assert_eq!(kind(input), K::EntraValuePathCompare);
+        assert_eq!(strict(input).unwrap_err().kind, K::EntraValuePathCompare);
+        let f = parse_filter_with(input, &ParseOptions::interop()).unwrap();
+        assert_eq!(f.without_spans(), vp("emails", and(vec![eq("type", str_("work")), eq("value", str_("x"))])));
+        assert_eq!(f.span, Span::new(0, input.len()));
+        let f = parse_filter_with("a[b pr or c pr].d pr", &ParseOptions::interop()).unwrap();
+        assert_eq!(f.to_string(), "a[(b pr or c pr) and d pr]");
+        let f = parse_filter_with("a[b pr and c pr].d pr", &ParseOptions::interop()).unwrap();
+        assert_eq!(f.to_string(), "a[b pr and c pr and d pr]");
+        let e = parse_filter_with("a[b pr].d.e pr", &ParseOptions::interop()).unwrap_err();
+        assert_eq!(e.kind, K::TooManySubAttrs);
+    }
+
+    // whitespace
+
+    #[test]
+    fn default_whitespace_is_lenient_but_never_zero() {
+        assert_eq!(parse(" \ta \t eq\t\t1 \r\n").without_spans(), eq("a", LiteralValue::Number("1".into())));
+        assert_eq!(parse("( a pr )").without_spans(), pr("a"));
+        assert_eq!(parse("a[ b pr ]").without_spans(), vp("a", pr("b")));
+        assert!(matches!(kind("a pr\nand b pr"), K::ExpectedLogicalOperator { .. }));
+        assert_eq!(kind(" \t\r\n"), K::EmptyInput);
+    }
+
+    #[test]
+    fn strict_whitespace_is_one_space() {
+        assert!(strict("a eq 1 and (b pr)").is_ok());
+        for bad in ["a  eq 1", "a\teq 1", " a pr", "a pr ", "( a pr)", "(a pr )", "a[ b pr]", "a pr  and b pr"] {
+            assert_eq!(strict(bad).unwrap_err().kind, K::StrictWhitespace, "{bad:?}");
+        }
+    }
+
+    // spans and Display
+
+    #[test]
+    fn spans_cover_each_node() {
+        let f = parse(r#"  a eq "x" or b[c pr]"#);
+        assert_eq!(f.span, Span::new(2, 21));
+        let FilterKind::Or(items) = &f.kind else { panic!() };
+        let FilterKind::Compare { path, value, .. } = &items[0].kind else { panic!() };
+        assert_eq!((path.span, value.span, items[0].span), (Span::new(2, 3), Span::new(7, 10), Span::new(2, 10)));
+        let FilterKind::ValuePath { path, filter } = &items[1].kind else { panic!() };
+        assert_eq!((path.span, filter.span, items[1].span), (Span::new(14, 15), Span::new(16, 20), Span::new(14, 21)));
+    }
+
+    #[test]
+    fn display_is_canonical() {
+        let cases = [
+            ("a  EQ  \"x\"", "a eq \"x\""),
+            ("NOT(a pr)", "not (a pr)"),
+            ("(a pr or b pr) and c pr", "(a pr or b pr) and c pr"),
+            ("a pr or (b pr and c pr)", "a pr or b pr and c pr"),
+            ("a pr or (b pr or c pr)", "a pr or (b pr or c pr)"),
+            ("(a pr and b pr) and c pr", "(a pr and b pr) and c pr"),
+            ("a eq \"q\\\"\\u0001\\/\"", "a eq \"q\\\"\\u0001/\""),
+            ("x eq -0.0E+1", "x eq -0.0E+1"),
+            ("urn:x:a.b pr", "urn:x:a.b pr"),
+        ];
+        for (input, want) in cases {
+            let f = parse(input);
+            assert_eq!(f.to_string(), want);
+            assert!(parse(want).eq_ignore_spans(&f));
+        }
+    }
+
+    #[test]
+    fn eq_ignore_spans_compares_structure() {
+        assert!(parse("a pr").eq_ignore_spans(&parse(" a  pr")));
+        assert!(!parse("a pr").eq_ignore_spans(&parse("A pr")));
+        assert!(!parse("a eq 1").eq_ignore_spans(&parse("a eq \"1\"")));
+        assert!(!parse("a pr and b pr").eq_ignore_spans(&parse("a pr or b pr")));
+        assert_ne!(parse("a pr"), parse(" a pr"), "== compares spans");
     }
 }

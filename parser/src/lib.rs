@@ -4,8 +4,64 @@
 //! and 7322), attribute paths, PATCH paths (section 3.5.2), the RFC 7643 schema model,
 //! filter evaluation on JSON resources and PATCH application. It depends on nothing that
 //! talks to a network.
+//!
+//! ```
+//! use scim_parser::{parse_filter, parse_patch_path};
+//!
+//! let filter = parse_filter(r#"emails[type eq "work" and value co "@example.com"]"#)?;
+//! assert_eq!(filter.to_string(), r#"emails[type eq "work" and value co "@example.com"]"#);
+//!
+//! let path = parse_patch_path(r#"members[value eq "2819c223"].displayName"#)?;
+//! assert_eq!(path.sub_attr.as_deref(), Some("displayName"));
+//!
+//! let err = parse_filter(r#"userName eq bjensen"#).unwrap_err();
+//! assert_eq!(err.scim_type(), "invalidFilter");
+//! assert_eq!(err.span.start, 12);
+//! # Ok::<(), scim_parser::Error>(())
+//! ```
+//!
+//! # Grammar policy
+//!
+//! The filter grammar is RFC 7644 section 3.4.2.2 (Figure 1); the PATCH path is
+//! section 3.5.2 (Figure 7). Where the RFC is ambiguous or contradicts itself, this crate
+//! chooses as follows. "Default" is [`ParseOptions::default()`], "strict" is
+//! [`ParseOptions::strict()`], "interop" is [`ParseOptions::interop()`].
+//!
+//! | Question | Choice |
+//! |---|---|
+//! | Precedence | grouping, then `not`, then `and`, then `or` (section 3.4.2.2 text). `And`/`Or` nodes are n-ary; a written grouping such as `(a and b) and c` is kept as a nested node. |
+//! | Case | operators and `and`/`or`/`not` are case-insensitive (section 3.4.2.2; RFC 5234 section 2.3); names and URIs keep the case written (section 3.10 makes them case-insensitive for the consumer). `true`/`false`/`null` are lowercase only (RFC 8259 section 3): `TRUE` is an error in every profile. |
+//! | `not(` vs `not (` | both, in every profile: the ABNF has no SP, the Figure 2 example has one ([errata 7319](https://www.rfc-editor.org/errata/eid7319), only "Reported", would require it). `not` must be followed by `(`: `not a pr` and `not not (a pr)` are errors. `not` followed by anything else is an attribute name (`not pr`). |
+//! | Inside `[...]` | [errata 7322](https://www.rfc-editor.org/errata/eid7322) (correcting [4690](https://www.rfc-editor.org/errata/eid4690)): `and`, `or`, `not` and grouping are allowed, any number of terms; a value path inside a value path is [`ErrorKind::NestedValuePath`]. |
+//! | URI prefix | the attribute path is one token of name characters, `:` and `.`; the URI is everything before its last `:` (so the dots of `...:2.0:User:` are URI), and it must start with a letter. Text inside strings never counts. |
+//! | Sub-attributes | at most one (`*1subAttr`): `name.given.first` is [`ErrorKind::TooManySubAttrs`]. `a.b[f]` is grammatical and accepted; rejecting it is semantic validation. |
+//! | `$` | default: `$` is a name character (RFC 7643 section 2.1 `nameChar`), and a name may start with `$` only where it names a sub-attribute (`members.$ref`, `members[$ref eq "..."]`, `members[...].$ref`), since `$ref` is defined by RFC 7643 but no ABNF lets a name start with `$`. Strict: no `$` at all. |
+//! | Whitespace | strict: exactly one SP where the ABNF has `SP`, nothing else anywhere (no tabs, no leading or trailing space, none just inside brackets, one SP or none after `not`). Default: a run of SP/HTAB wherever the ABNF has `SP`, SP/HTAB/CR/LF trimmed from both ends, and spaces allowed just inside `( )` and `[ ]`. Never zero where `SP` is required: `userName eq"x"` and `(a pr)and b pr` are errors in every profile. |
+//! | Entra form `a[f].b op v` | not in the grammar (section 3.4.2.2 allows nothing but `SP logOp` or a closer after `]`): [`ErrorKind::EntraValuePathCompare`] in default and strict. Interop ([`ParseOptions::entra_value_path_compare`]) accepts `a[f].b op v` and `a[f].b pr` and rewrites them to `a[f and b op v]`, so both conditions hold for the same value. A comparison right after `]` (`emails[type eq "work"] eq "x"`) is an error in every profile. |
+//! | Numbers | RFC 8259 section 6, kept as the literal text so printing is lossless (`-0`, `1.5e3`). Leading zeros, `+1`, `.5`, `1.` are errors; a number outside the binary64 range (`1e400`) is [`ErrorKind::NumberOutOfRange`], so no consumer ever sees an infinity. Very large integers within range (`12345678901234567890`) are kept. |
+//! | Strings | RFC 8259 section 7: every escape decoded, `\u` hex in either case, surrogate pairs joined. Raw control characters (U+0000 to U+001F) are errors. **Lone surrogates** (`"\uD800"`, RFC 8259 section 8.2) are [`ErrorKind::LoneSurrogate`]: they are not Unicode scalar values, a Rust `String` cannot hold them, and replacing them would silently change what is compared. |
+//! | Bare words as values | `userName eq bjensen` is [`ErrorKind::UnquotedValue`] in every profile: a server must answer `invalidFilter`, never guess. |
+//! | Encoding | the parser takes the decoded query value; it never URL-decodes (`userName+eq+%22x%22` is an error). |
+//! | PATCH paths | `PATH = attrPath / valuePath [subAttr]`. A bare schema URN (`urn:...:enterprise:2.0:User`) parses as URI `urn:...:2.0` plus name `User`; see [`PatchPath::schema_urn`] for how consumers resolve it. A comparison as a path ([errata 7122](https://www.rfc-editor.org/errata/eid7122), held for document update) is [`ErrorKind::FilterAsPath`]. An empty path is an error (omit the member instead). |
+//!
+//! # Limits
+//!
+//! [`ParseOptions`] bounds the input length (`max_len`, default 8 KiB, checked first),
+//! nesting of groups, `not` and brackets (`max_depth`, default 64, clamped to
+//! [`filter::MAX_DEPTH_CEILING`]) and comparisons (`max_terms`, default 1024). Depth and
+//! terms are charged while parsing, before recursing, so a 600 kB nesting fails at its
+//! 65th `(` with [`ErrorKind::NestingTooDeep`]. Because accepted trees are at most
+//! `MAX_DEPTH_CEILING` deep, their `Drop`, `Debug`, `Display` and comparisons cannot
+//! overflow the stack either.
+//!
+//! # Errors
+//!
+//! An [`Error`] names the byte [`Span`] at fault and what was expected or found
+//! ([`ErrorKind`]); [`Error::render`] draws a caret under the input and
+//! [`Error::scim_type`] gives the RFC 7644 section 3.12 `scimType`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod error;
 pub mod eval;
@@ -15,9 +71,16 @@ pub mod patch;
 pub mod path;
 pub mod schema;
 
-pub use error::{Error, ErrorKind, Span};
+pub use error::{Closer, Error, ErrorKind, Found, Grammar, Span};
 pub use filter::{
     parse_filter, parse_filter_with, AttrPath, CompareOp, Filter, FilterKind, Literal,
     LiteralValue, ParseOptions,
 };
 pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
+
+// Schema, evaluation, PATCH and projection (branch parser-semantics).
+pub mod project;
+
+pub use eval::{matches, EvalError};
+pub use patch::{apply, Mode, PatchDocument, PatchError};
+pub use schema::{Attribute, AttributeType, Resolved, ResourceSchema, Schema, SchemaError};

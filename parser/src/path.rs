@@ -1,9 +1,21 @@
 //! PATCH paths: `PATH = attrPath / valuePath [subAttr]` (RFC 7644 section 3.5.2).
+//!
+//! The attribute path and the value filter reuse the filter grammar of
+//! [`crate::filter`]; errors from here report [`Grammar::PatchPath`], so their
+//! [`Error::scim_type`] is `invalidPath`.
 
-use crate::error::{Error, ErrorKind, Span};
-use crate::filter::{AttrPath, Filter, ParseOptions};
+use crate::error::{Error, ErrorKind, Grammar, Span};
+use crate::filter::{AttrPath, Filter, ParseOptions, Parser};
+use std::fmt;
 
 /// A parsed PATCH path.
+///
+/// A bare schema URN such as `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`
+/// is grammatically a URI plus an attribute name (`uri = "urn:...:2.0"`, `name = "User"`);
+/// only schema knowledge tells the two readings apart. Consumers should first test
+/// [`PatchPath::schema_urn`] against the schemas they know (case-insensitively, RFC 7644
+/// section 3.10) and treat a match as "the whole extension object"; otherwise the path
+/// names attribute `name` of schema `uri`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PatchPath {
     /// The attribute the path starts from. For a bare schema URN such as
@@ -18,13 +30,129 @@ pub struct PatchPath {
     pub span: Span,
 }
 
+impl PatchPath {
+    /// The whole path as a candidate schema URN (`uri:name`), when it has the shape of one:
+    /// a URI prefix, no sub-attribute and no filter.
+    ///
+    /// ```
+    /// let p = scim_parser::parse_patch_path(
+    ///     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    /// ).unwrap();
+    /// assert_eq!(
+    ///     p.schema_urn().as_deref(),
+    ///     Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
+    /// );
+    /// ```
+    pub fn schema_urn(&self) -> Option<String> {
+        let uri = self.attr.uri.as_ref()?;
+        if self.attr.sub_attr.is_some() || self.filter.is_some() || self.sub_attr.is_some() {
+            return None;
+        }
+        Some(format!("{uri}:{}", self.attr.name))
+    }
+
+    /// Whether two paths are the same, ignoring spans.
+    pub fn eq_ignore_spans(&self, other: &PatchPath) -> bool {
+        let filters = match (&self.filter, &other.filter) {
+            (Some(a), Some(b)) => a.eq_ignore_spans(b),
+            (None, None) => true,
+            _ => false,
+        };
+        self.attr.eq_ignore_spans(&other.attr) && filters && self.sub_attr == other.sub_attr
+    }
+
+    /// A copy with every span set to `0..0`.
+    pub fn without_spans(&self) -> PatchPath {
+        PatchPath {
+            attr: self.attr.without_spans(),
+            filter: self.filter.as_ref().map(Filter::without_spans),
+            sub_attr: self.sub_attr.clone(),
+            span: Span::default(),
+        }
+    }
+}
+
 /// Parses a PATCH path with the default options.
+///
+/// ```
+/// let p = scim_parser::parse_patch_path(r#"members[value eq "2819c223"].displayName"#).unwrap();
+/// assert_eq!(p.attr.name, "members");
+/// assert_eq!(p.sub_attr.as_deref(), Some("displayName"));
+/// ```
 pub fn parse_patch_path(input: &str) -> Result<PatchPath, Error> {
     parse_patch_path_with(input, &ParseOptions::default())
 }
 
 /// Parses a PATCH path with the given options.
 pub fn parse_patch_path_with(input: &str, options: &ParseOptions) -> Result<PatchPath, Error> {
-    let _ = (input, options);
-    Err(Error { kind: ErrorKind::Unsupported("path grammar not written yet"), span: Span::new(0, 0) })
+    let mut p = Parser::new(input, options, Grammar::PatchPath)?;
+    p.patch_path()
+}
+
+impl Parser<'_> {
+    /// `PATH = attrPath / valuePath [subAttr]`, then the end of the input.
+    fn patch_path(&mut self) -> Result<PatchPath, Error> {
+        let start = self.pos;
+        if !self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b"$._-:".contains(&b))
+        {
+            return Err(self.error_found(start, |found| ErrorKind::ExpectedAttrName { found }));
+        }
+        let attr = self.attr_path()?;
+        let mut filter = None;
+        let mut sub_attr = None;
+        if self.peek() == Some(b'[') {
+            filter = Some(self.bracket_filter()?);
+            if self.peek() == Some(b'.') {
+                self.pos += 1;
+                sub_attr = Some(self.sub_attr_name()?.name);
+            }
+        }
+        let span = Span::new(start, self.pos);
+        self.path_end()?;
+        Ok(PatchPath {
+            attr,
+            filter,
+            sub_attr,
+            span,
+        })
+    }
+
+    /// Nothing may follow a PATCH path.
+    fn path_end(&mut self) -> Result<(), Error> {
+        let at = self.pos;
+        match self.peek() {
+            None => Ok(()),
+            Some(b'[') => Err(self.error(ErrorKind::SecondValueFilter, Span::new(at, at + 1))),
+            Some(b']') => Err(self.error(ErrorKind::UnmatchedBracket, Span::new(at, at + 1))),
+            Some(b' ' | b'\t') => {
+                self.skip_ws();
+                let word_end = self.scan(self.pos, |b| b.is_ascii_alphabetic());
+                let word = self.text(self.pos, word_end);
+                if ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr"]
+                    .iter()
+                    .any(|op| word.eq_ignore_ascii_case(op))
+                {
+                    return Err(self.error(ErrorKind::FilterAsPath, Span::new(at, word_end)));
+                }
+                Err(self.error_found(self.pos, |found| ErrorKind::ExpectedEndOfPath { found }))
+            }
+            Some(_) => Err(self.error_found(at, |found| ErrorKind::ExpectedEndOfPath { found })),
+        }
+    }
+}
+
+/// Canonical form: `attrPath`, then `[filter]` and `.subAttr` when present.
+impl fmt::Display for PatchPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.attr)?;
+        if let Some(filter) = &self.filter {
+            write!(f, "[{filter}]")?;
+        }
+        if let Some(sub) = &self.sub_attr {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
 }

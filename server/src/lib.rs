@@ -1,26 +1,63 @@
-//! `scim-reference-server`: a SCIM 2.0 service for Users and Groups built on
-//! `scim-parser`, with an embedded SQLite store and named faults.
+//! `scim-reference-server`: a SCIM 2.0 service (RFC 7644) for Users and Groups built on
+//! `scim-parser`, with an embedded SQLite store and named [`Fault`]s.
 //!
-//! The public surface used by the conformance runner and by tests:
-//! [`Config`], [`Fault`], [`spawn`] and [`RunningServer`].
+//! The public surface used by the conformance runner and by tests: [`Config`], [`Fault`],
+//! [`spawn`], [`serve`], [`router`] and [`RunningServer`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), scim_reference_server::ServerError> {
+//! use scim_reference_server::{spawn, Config, Fault};
+//! let server = spawn(Config { faults: vec![Fault::NoMatch404], ..Config::default() }).await?;
+//! println!("{} with token {}", server.base_url(), server.token());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Behaviour worth knowing
+//!
+//! - Every endpoint, discovery included, needs `Authorization: Bearer <token>`; the token
+//!   picks the tenant. Tenants see only their own resources.
+//! - Filters are parsed with `ParseOptions::interop()` and decided by
+//!   `scim_parser::eval::matches`; the store only narrows candidates on an indexed column.
+//! - A group member must be a live User or Group of the same tenant, else 400
+//!   `invalidValue`; deleting a resource drops its memberships.
+//! - Passwords are accepted and discarded (`changePassword` is unsupported).
+//! - A user's `groups` lists direct memberships only.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+#![forbid(unsafe_code)]
 
+mod clock;
+mod discovery;
+mod error;
+mod fault;
+mod handlers;
+mod lookup;
+mod patching;
+mod query;
+mod resource;
+mod routes;
+mod store;
+
+pub use error::{ScimError, ScimType, ServerError, ERROR_URN};
+pub use fault::{Fault, UnknownFault};
+pub use handlers::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use resource::{ENTERPRISE_URN, GROUP_URN, LIST_URN, PATCH_URN, USER_URN};
+
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Path prefix under which every SCIM endpoint is served.
 pub const BASE_PATH: &str = "/scim/v2";
 
-/// A deliberate, documented misbehaviour, switched on to measure that the conformance
-/// suite catches it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Fault {}
+/// The bearer token of the `default` tenant used when [`Config::tenants`] is empty.
+pub const DEFAULT_TOKEN: &str = "scim-reference-default-token";
 
-/// How to run the server.
-#[derive(Clone, Debug, Default)]
+/// How to run the server. Its `Debug` output shows tenant names but not their tokens.
+#[derive(Clone, Default)]
 pub struct Config {
     /// `(tenant name, bearer token)` pairs; empty means one tenant `default` with the
-    /// token given by [`Config::default_token`].
+    /// token [`Config::default_token`]. Tokens must be non-empty and distinct.
     pub tenants: Vec<(String, String)>,
     /// SQLite file; `None` keeps everything in memory.
     pub db: Option<PathBuf>,
@@ -28,8 +65,120 @@ pub struct Config {
     pub faults: Vec<Fault>,
 }
 
-/// A server running on a background task.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenants: Vec<(&str, &str)> = self
+            .tenants
+            .iter()
+            .map(|(name, _)| (name.as_str(), "<redacted>"))
+            .collect();
+        f.debug_struct("Config")
+            .field("tenants", &tenants)
+            .field("db", &self.db)
+            .field("faults", &self.faults)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The token of the implicit `default` tenant ([`DEFAULT_TOKEN`]).
+    pub fn default_token() -> &'static str {
+        DEFAULT_TOKEN
+    }
+
+    /// The token [`RunningServer::token`] reports: the first tenant's, or the default.
+    fn first_token(&self) -> String {
+        self.tenants
+            .first()
+            .map_or_else(|| DEFAULT_TOKEN.to_string(), |(_, t)| t.clone())
+    }
+}
+
+/// A server running on a background tokio task, from [`spawn`].
 pub struct RunningServer {
-    /// The socket it listens on.
+    /// The socket it listens on (always on 127.0.0.1).
     pub addr: SocketAddr,
+    token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), std::io::Error>>>,
+}
+
+impl RunningServer {
+    /// The SCIM base URL, `http://127.0.0.1:PORT/scim/v2`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}{BASE_PATH}", self.addr)
+    }
+
+    /// The bearer token of the first tenant (the `default` tenant when none is
+    /// configured).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        self.stop_and_wait().await;
+    }
+
+    async fn stop_and_wait(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::warn!(%err, "server stopped with an error"),
+                Err(err) => tracing::warn!(%err, "server task failed"),
+            }
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // Dropping without `shutdown` still stops the server; it just does not wait.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The axum router serving [`BASE_PATH`], with the store opened.
+pub fn router(config: Config) -> Result<axum::Router, ServerError> {
+    routes::build(&config)
+}
+
+/// Binds 127.0.0.1 on a free port and serves on a background task.
+pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
+    let app = router(config.clone())?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "SCIM reference server listening");
+    Ok(RunningServer {
+        addr,
+        token: config.first_token(),
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// Serves on `listener` until `shutdown` completes, for a standalone `serve` command.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let app = router(config)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
 }

@@ -1,0 +1,466 @@
+//! The HTTP client: sends requests to the target, records every exchange, and redacts the
+//! token from everything it records.
+
+use crate::case::Problem;
+use crate::token::{Token, REDACTED};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The SCIM media type (RFC 7644 section 8.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// How a request authenticates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>` with the run's token (nothing when there is none).
+    Token,
+    /// No `Authorization` header at all.
+    None,
+    /// This exact `Authorization` value (for negative cases, e.g. a wrong token).
+    Raw(String),
+}
+
+/// A request to send, relative to the target's base URL.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// Path below the base URL, starting with `/`, e.g. `/Users/abc`. Already encoded.
+    pub path: String,
+    /// Query pairs, form-encoded on the wire (spaces become `+`, as Entra sends them).
+    pub query: Vec<(String, String)>,
+    /// Extra headers; an explicit `Accept` or `Content-Type` replaces the default.
+    pub headers: Vec<(String, String)>,
+    /// Request body, sent as is.
+    pub body: Option<String>,
+    /// How to authenticate.
+    pub auth: Auth,
+}
+
+impl Request {
+    /// A request with no query, no body and the run's token.
+    pub fn new(method: reqwest::Method, path: impl Into<String>) -> Request {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            auth: Auth::Token,
+        }
+    }
+}
+
+/// A response as the client read it.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers, names lowercase, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body as text (lossy UTF-8).
+    pub body: String,
+}
+
+impl Reply {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON; an unparsable body is an error naming the status.
+    pub fn json(&self) -> Result<Value, Problem> {
+        serde_json::from_str(&self.body).map_err(|e| {
+            Problem::error(format!(
+                "the {} response body is not JSON ({e}): {}",
+                self.status,
+                snippet(&self.body)
+            ))
+        })
+    }
+
+    /// Checks the status against the accepted ones.
+    pub fn expect_status(&self, accepted: &[u16]) -> Result<(), Problem> {
+        if accepted.contains(&self.status) {
+            return Ok(());
+        }
+        let expected = match accepted {
+            [one] => format!("status {one}"),
+            many => {
+                let list: Vec<String> = many.iter().map(u16::to_string).collect();
+                format!("status {}", list.join(" or "))
+            }
+        };
+        Err(Problem::broken(expected, self.describe()))
+    }
+
+    /// `status N` plus the start of the body, for messages.
+    pub fn describe(&self) -> String {
+        if self.body.trim().is_empty() {
+            format!("status {} with an empty body", self.status)
+        } else {
+            format!("status {} with body {}", self.status, snippet(&self.body))
+        }
+    }
+}
+
+/// The first 300 characters of `text`, on one line.
+pub fn snippet(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c == '\n' { ' ' } else { c })
+        .collect();
+    match flat.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}...", &flat[..cut]),
+        None => flat,
+    }
+}
+
+/// A request as recorded (token redacted).
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Full URL as sent.
+    pub url: String,
+    /// Headers sent, names lowercase.
+    pub headers: BTreeMap<String, String>,
+    /// The body: JSON when it parses, else a string; `null` when there was none.
+    pub body: Value,
+}
+
+/// A response as recorded (token redacted).
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Headers received, names lowercase.
+    pub headers: BTreeMap<String, String>,
+    /// The body: JSON when it parses, else a string; `null` when it was empty.
+    pub body: Value,
+}
+
+/// One request and what came back.
+#[derive(Clone, Debug, Serialize)]
+pub struct Exchange {
+    /// What was sent.
+    pub request: RecordedRequest,
+    /// What came back; `None` when the transport failed.
+    pub response: Option<RecordedResponse>,
+    /// The transport error, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Milliseconds from sending to the end of the body.
+    pub duration_ms: u64,
+}
+
+/// Why a request got no HTTP response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransportError {
+    /// The connection could not be made.
+    Connect(String),
+    /// No answer within the timeout.
+    Timeout(String),
+    /// Anything else (bad URL, broken connection, unreadable body).
+    Other(String),
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Connect(m) => write!(f, "could not connect: {m}"),
+            TransportError::Timeout(m) => write!(f, "timed out: {m}"),
+            TransportError::Other(m) => write!(f, "request failed: {m}"),
+        }
+    }
+}
+
+/// Sends requests to one SCIM base URL.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<Token>,
+}
+
+impl Client {
+    /// A client for `base` (e.g. `http://127.0.0.1:8080/scim/v2`) with a per-request timeout.
+    pub fn new(base: &str, token: Option<Token>, timeout: Duration) -> Result<Client, String> {
+        let parsed =
+            reqwest::Url::parse(base).map_err(|e| format!("bad target URL `{base}`: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!(
+                "bad target URL `{base}`: the scheme must be http or https"
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("scim-conformance/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("could not build the HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    /// The base URL, without a trailing `/`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn redact(&self, text: &str) -> String {
+        match &self.token {
+            Some(token) => token.redact(text),
+            None => text.to_owned(),
+        }
+    }
+
+    fn url(&self, request: &Request) -> Result<reqwest::Url, TransportError> {
+        let raw = format!("{}{}", self.base, request.path);
+        let mut url = reqwest::Url::parse(&raw)
+            .map_err(|e| TransportError::Other(format!("bad URL `{}`: {e}", self.redact(&raw))))?;
+        if !request.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &request.query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    fn headers_for(&self, request: &Request) -> Vec<(String, String)> {
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let has = |name: &str| {
+            request
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        if !has("accept") {
+            headers.push(("accept".into(), SCIM_JSON.into()));
+        }
+        if request.body.is_some() && !has("content-type") {
+            headers.push(("content-type".into(), SCIM_JSON.into()));
+        }
+        match (&request.auth, &self.token) {
+            (Auth::Token, Some(token)) => {
+                headers.push(("authorization".into(), format!("Bearer {}", token.expose())))
+            }
+            (Auth::Raw(value), _) => headers.push(("authorization".into(), value.clone())),
+            (Auth::Token, None) | (Auth::None, _) => {}
+        }
+        headers.extend(
+            request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
+        );
+        headers
+    }
+
+    fn record_headers<'a>(
+        &self,
+        headers: impl Iterator<Item = (&'a str, String)>,
+    ) -> BTreeMap<String, String> {
+        let mut map: BTreeMap<String, String> = BTreeMap::new();
+        for (name, value) in headers {
+            let name = name.to_ascii_lowercase();
+            let value = if name == "authorization" {
+                match value.split_once(' ') {
+                    Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+                    None => REDACTED.to_owned(),
+                }
+            } else {
+                self.redact(&value)
+            };
+            map.entry(name)
+                .and_modify(|v| {
+                    v.push_str(", ");
+                    v.push_str(&value)
+                })
+                .or_insert(value);
+        }
+        map
+    }
+
+    fn record_body(&self, body: &str) -> Value {
+        if body.is_empty() {
+            return Value::Null;
+        }
+        let redacted = self.redact(body);
+        serde_json::from_str(&redacted).unwrap_or(Value::String(redacted))
+    }
+
+    /// Sends `request`; returns the recorded exchange and the reply or transport error.
+    pub async fn send(&self, request: &Request) -> (Exchange, Result<Reply, TransportError>) {
+        let started = std::time::Instant::now();
+        let headers = self.headers_for(request);
+        let url = self.url(request);
+        let recorded_request = RecordedRequest {
+            method: request.method.to_string(),
+            url: match &url {
+                Ok(u) => self.redact(u.as_str()),
+                Err(_) => self.redact(&format!("{}{}", self.base, request.path)),
+            },
+            headers: self.record_headers(headers.iter().map(|(n, v)| (n.as_str(), v.clone()))),
+            body: request
+                .body
+                .as_deref()
+                .map_or(Value::Null, |b| self.record_body(b)),
+        };
+        let result = match url {
+            Ok(url) => self.transmit(request, url, &headers).await,
+            Err(e) => Err(e),
+        };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let exchange = match &result {
+            Ok(reply) => Exchange {
+                request: recorded_request,
+                response: Some(RecordedResponse {
+                    status: reply.status,
+                    headers: self
+                        .record_headers(reply.headers.iter().map(|(n, v)| (n.as_str(), v.clone()))),
+                    body: self.record_body(&reply.body),
+                }),
+                error: None,
+                duration_ms,
+            },
+            Err(e) => Exchange {
+                request: recorded_request,
+                response: None,
+                error: Some(self.redact(&e.to_string())),
+                duration_ms,
+            },
+        };
+        tracing::debug!(
+            method = %request.method,
+            path = %self.redact(&request.path),
+            status = result.as_ref().map(|r| r.status).unwrap_or(0),
+            duration_ms,
+            "exchange"
+        );
+        (exchange, result)
+    }
+
+    async fn transmit(
+        &self,
+        request: &Request,
+        url: reqwest::Url,
+        headers: &[(String, String)],
+    ) -> Result<Reply, TransportError> {
+        let mut builder = self.http.request(request.method.clone(), url);
+        for (name, value) in headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let response = builder.send().await.map_err(|e| self.classify(e))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let bytes = response.bytes().await.map_err(|e| self.classify(e))?;
+        Ok(Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+
+    fn classify(&self, error: reqwest::Error) -> TransportError {
+        // The error's Display chain names the URL, never a header, but redact anyway.
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(inner) = source {
+            message.push_str(": ");
+            message.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        let message = self.redact(&message);
+        if error.is_timeout() {
+            TransportError::Timeout(message)
+        } else if error.is_connect() {
+            TransportError::Connect(message)
+        } else {
+            TransportError::Other(message)
+        }
+    }
+}
+
+/// Percent-encodes one path segment (an id minted by the server may hold any character).
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("ab-9_.~"), "ab-9_.~");
+        assert_eq!(encode_segment("a/b c?"), "a%2Fb%20c%3F");
+    }
+
+    #[test]
+    fn recorded_authorization_is_redacted() {
+        let client = Client::new(
+            "http://127.0.0.1:1/v2",
+            Some(Token::new("s3cr3t")),
+            Duration::from_secs(1),
+        )
+        .expect("client");
+        let request = Request::new(reqwest::Method::GET, "/Users");
+        let headers = client.headers_for(&request);
+        let recorded = client.record_headers(headers.iter().map(|(n, v)| (n.as_str(), v.clone())));
+        assert_eq!(
+            recorded.get("authorization").map(String::as_str),
+            Some("Bearer <redacted>")
+        );
+        assert_eq!(
+            client.record_body("{\"echo\":\"s3cr3t\"}"),
+            serde_json::json!({"echo":"<redacted>"})
+        );
+    }
+
+    #[test]
+    fn status_mismatch_names_both() {
+        let reply = Reply {
+            status: 500,
+            headers: vec![],
+            body: "boom".into(),
+        };
+        let problem = reply
+            .expect_status(&[200, 204])
+            .expect_err("500 is not accepted");
+        assert_eq!(
+            problem,
+            Problem::broken("status 200 or 204", "status 500 with body boom")
+        );
+        assert!(reply.json().is_err());
+    }
+}

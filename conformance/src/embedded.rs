@@ -1,0 +1,118 @@
+//! The in-process reference server: `run` without `--target`, and `serve`.
+
+use super::{run_suite, token_from_env, Exit, ServeArgs};
+use scim_conformance::exit;
+use scim_conformance::runner::RunOptions;
+use scim_conformance::select::Selection;
+use scim_conformance::Token;
+use scim_reference_server::{Config, Fault};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// Parses `--fault` names; `list` prints the catalog of faults and ends the process.
+fn faults(names: &[String]) -> Result<Vec<Fault>, Exit> {
+    if names.iter().any(|n| n == "list") {
+        let mut out = std::io::stdout().lock();
+        for fault in Fault::all() {
+            let _ = writeln!(out, "{:<28} {}", fault.name(), fault.description());
+        }
+        return Err(Exit {
+            code: exit::SUCCESS,
+            message: String::new(),
+        });
+    }
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<Fault>()
+                .map_err(|e| Exit::usage(format!("--fault {n}: {e} (`--fault list` shows them)")))
+        })
+        .collect()
+}
+
+/// Starts the reference server on an ephemeral 127.0.0.1 port, runs the suite against it,
+/// and stops it.
+pub(crate) async fn run_embedded(
+    fault_names: &[String],
+    selection: Selection,
+    timeout: Duration,
+    json: Option<&Path>,
+) -> Result<i32, Exit> {
+    let faults = faults(fault_names)?;
+    let label_faults: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+    let server = scim_reference_server::spawn(Config {
+        faults,
+        ..Config::default()
+    })
+    .await
+    .map_err(|e| Exit::usage(format!("could not start the reference server: {e}")))?;
+    let base_url = server.base_url();
+    let target_label = if label_faults.is_empty() {
+        format!("embedded reference server ({base_url})")
+    } else {
+        format!(
+            "embedded reference server ({base_url}) with faults {}",
+            label_faults.join(",")
+        )
+    };
+    let options = RunOptions {
+        base_url,
+        token: Some(Token::new(server.token())),
+        timeout,
+        selection,
+        target_label,
+        prefix: None,
+        interrupt: Some(super::interrupt_flag()),
+    };
+    let result = run_suite(&options, json).await;
+    server.shutdown().await;
+    result
+}
+
+/// Runs the reference server until Ctrl-C.
+pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
+    let faults = faults(&args.fault)?;
+    let tenants = match std::env::var_os(&args.token_env) {
+        Some(_) => vec![(
+            "default".to_owned(),
+            token_from_env(&args.token_env)?.expose().to_owned(),
+        )],
+        None => {
+            eprintln!(
+                "scim-conformance: {} is not set; clients must send the built-in development token `{}`",
+                args.token_env,
+                scim_reference_server::DEFAULT_TOKEN
+            );
+            Vec::new()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(&args.addr)
+        .await
+        .map_err(|e| Exit::usage(format!("cannot listen on {}: {e}", args.addr)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Exit::usage(format!("cannot read the bound address: {e}")))?;
+    let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+    eprintln!(
+        "scim-conformance: serving http://{addr}{} (faults: {}); Ctrl-C stops",
+        scim_reference_server::BASE_PATH,
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(",")
+        }
+    );
+    let config = Config {
+        tenants,
+        db: args.db.clone(),
+        faults,
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    scim_reference_server::serve(listener, config, shutdown)
+        .await
+        .map_err(|e| Exit::usage(format!("the reference server stopped: {e}")))?;
+    Ok(exit::SUCCESS)
+}

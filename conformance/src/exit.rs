@@ -1,0 +1,10 @@
+//! The process exit codes of `scim-conformance`, as documented constants.
+
+/// Every selected MUST case passed (warnings and skips allowed); `parse` accepted the input.
+pub const SUCCESS: i32 = 0;
+/// A MUST case failed or errored; `parse` rejected the input.
+pub const MUST_FAILED: i32 = 1;
+/// Usage or configuration error: bad flag, missing token variable, bad URL.
+pub const USAGE: i32 = 2;
+/// The target did not answer at all (connection refused, DNS, timeout on the first request).
+pub const UNREACHABLE: i32 = 3;

@@ -1,0 +1,68 @@
+//! A target that answers every request with 200 and a body that is not JSON: every case
+//! must finish (no panic, no hang) with a non-pass outcome and a message.
+
+use scim_conformance::case::Outcome;
+use scim_conformance::cases::catalog;
+use scim_conformance::runner::{run, RunOptions};
+use scim_conformance::select::Selection;
+use scim_conformance::Token;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn garbage_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                // One request per connection is enough for a garbage answer.
+                let _ = socket.read(&mut buf).await;
+                let body = "<html>not scim</html>";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_replies_never_pass_and_never_panic() {
+    let addr = garbage_server().await;
+    let options = RunOptions {
+        base_url: format!("http://{addr}/scim/v2"),
+        token: Some(Token::new("garbage-token")),
+        timeout: Duration::from_secs(5),
+        selection: Selection::default(),
+        target_label: "garbage".into(),
+        prefix: None,
+        interrupt: None,
+    };
+    let result = run(&catalog(), &options, &mut [])
+        .await
+        .expect("the target is reachable");
+    assert_eq!(result.cases.len(), catalog().len());
+    for case in &result.cases {
+        assert!(
+            !matches!(case.outcome, Outcome::Pass),
+            "{} passed against a server that answers HTML to everything",
+            case.id
+        );
+        assert!(!case.message.is_empty(), "{} has no message", case.id);
+    }
+    assert!(result.must_broken());
+    // Every POST got a 2xx without a readable id, so the run cannot know what it created:
+    // cleanup looks each up by its prefixed name, fails, and reports it.
+    assert!(!result.cleanup.leftovers.is_empty());
+    for left in &result.cleanup.leftovers {
+        assert!(left.resource.name.starts_with("scimconf-"), "{left:?}");
+        assert!(!left.reason.is_empty(), "{left:?}");
+    }
+}

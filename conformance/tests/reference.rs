@@ -1,0 +1,417 @@
+//! The suite against the in-process reference server: clean, with faults switched on (each
+//! fault must fail exactly the cases that check its behaviour), and the safety promises
+//! (cleanup, nothing else read or changed, the token never written).
+
+use scim_conformance::case::Outcome;
+use scim_conformance::cases::catalog;
+use scim_conformance::runner::{run, RunOptions, RunResult};
+use scim_conformance::select::Selection;
+use scim_conformance::Token;
+use scim_reference_server::{spawn, Config, Fault, RunningServer};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn options(server: &RunningServer) -> RunOptions {
+    RunOptions {
+        base_url: server.base_url(),
+        token: Some(Token::new(server.token())),
+        timeout: Duration::from_secs(10),
+        selection: Selection::default(),
+        target_label: "reference".into(),
+        prefix: None,
+        interrupt: None,
+    }
+}
+
+async fn run_with(faults: Vec<Fault>) -> RunResult {
+    let server = spawn(Config {
+        faults,
+        ..Config::default()
+    })
+    .await
+    .expect("server starts");
+    let result = run(&catalog(), &options(&server), &mut [])
+        .await
+        .expect("run");
+    server.shutdown().await;
+    result
+}
+
+/// Case id -> outcome, for every case that did not pass.
+fn not_passing(result: &RunResult) -> BTreeMap<&'static str, Outcome> {
+    result
+        .cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .map(|c| (c.id, c.outcome))
+        .collect()
+}
+
+fn explain(result: &RunResult) -> String {
+    result
+        .cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .map(|c| format!("{} {}: {}\n", c.outcome.label(), c.id, c.message))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_reference_server_passes_every_case() {
+    let result = run_with(Vec::new()).await;
+    assert_eq!(result.cases.len(), catalog().len());
+    assert!(
+        not_passing(&result).is_empty(),
+        "not passing:\n{}",
+        explain(&result)
+    );
+    assert!(
+        result.cleanup.leftovers.is_empty(),
+        "{:?}",
+        result.cleanup.leftovers
+    );
+    assert!(!result.must_broken());
+}
+
+/// Each fault with the cases it must break, and how. `Error` marks cases whose setup the
+/// fault breaks (a group with members cannot be created), so they cannot run.
+fn fault_table() -> Vec<(&'static str, Vec<(&'static str, Outcome)>)> {
+    use Outcome::{Error, Fail, Warn};
+    vec![
+        (
+            "filter-case-sensitive",
+            vec![("rfc7644-3.4.2.2/filter-eq-value-case-insensitive", Fail)],
+        ),
+        (
+            "entra-remove-ignored",
+            vec![("rfc7644-3.5.2.2/entra-remove-member-value-array", Fail)],
+        ),
+        (
+            "error-status-number",
+            vec![
+                ("rfc7644-3.12/error-object-shape", Fail),
+                ("rfc7644-3.12/missing-username-400", Fail),
+                ("rfc7644-3.12/okta-wrong-token-401", Fail),
+            ],
+        ),
+        (
+            "no-match-404",
+            vec![
+                ("rfc7644-3.4.2/filter-no-match-200-empty", Fail),
+                ("rfc7644-3.4.2.2/filter-and", Fail),
+            ],
+        ),
+        (
+            "duplicate-create-allowed",
+            vec![
+                ("rfc7644-3.3/duplicate-username-409", Fail),
+                ("rfc7643-4.1.1/duplicate-username-other-case-409", Warn),
+            ],
+        ),
+        (
+            "patch-op-case-sensitive",
+            vec![
+                ("rfc7644-3.5.2/entra-deactivate-string-false", Fail),
+                ("rfc7644-3.5.2/entra-op-capitalised", Fail),
+                ("rfc7644-3.5.2.3/entra-replace-work-email", Fail),
+                ("rfc7644-3.5.2.1/entra-add-member-null-ref", Fail),
+                ("rfc7644-3.5.2.2/entra-remove-member-value-array", Fail),
+            ],
+        ),
+        (
+            "bool-string-rejected",
+            vec![("rfc7644-3.5.2/entra-deactivate-string-false", Fail)],
+        ),
+        (
+            "startindex-zero-based",
+            vec![
+                ("rfc7644-3.4.2.2/okta-lookup-username-paged", Fail),
+                ("rfc7644-3.4.2.4/pagination-start-index-count", Fail),
+            ],
+        ),
+        (
+            "count-zero-full-page",
+            vec![("rfc7644-3.4.2.4/count-zero-total-only", Warn)],
+        ),
+        (
+            "total-results-page-size",
+            vec![
+                ("rfc7644-3.4.2.4/pagination-start-index-count", Fail),
+                ("rfc7644-3.4.2.4/count-zero-total-only", Warn),
+            ],
+        ),
+        (
+            "delete-missing-204",
+            vec![("rfc7644-3.6/delete-unknown-user-404", Fail)],
+        ),
+        (
+            "error-wrapped",
+            vec![
+                ("rfc7644-3.3/duplicate-username-409", Fail),
+                ("rfc7644-3.4.2.2/invalid-filter-400", Fail),
+                ("rfc7644-3.5.2/invalid-path-400", Fail),
+                ("rfc7644-3.12/error-object-shape", Fail),
+                ("rfc7644-3.12/missing-username-400", Fail),
+                ("rfc7644-3.12/okta-wrong-token-401", Fail),
+            ],
+        ),
+        (
+            "scimtype-nonstandard",
+            vec![
+                ("rfc7644-3.12/error-object-shape", Fail),
+                ("rfc7644-3.12/missing-username-400", Fail),
+                ("rfc7644-3.12/okta-wrong-token-401", Fail),
+            ],
+        ),
+        (
+            "content-type-reversed",
+            vec![("rfc7644-3.8/response-media-type", Warn)],
+        ),
+        (
+            "charset-rejected",
+            vec![("rfc7644-3.8/entra-request-charset-parameter", Fail)],
+        ),
+        (
+            "uniqueness-400",
+            vec![
+                ("rfc7644-3.3/duplicate-username-409", Fail),
+                ("rfc7643-4.1.1/duplicate-username-other-case-409", Warn),
+            ],
+        ),
+        (
+            "conflict-bare",
+            vec![("rfc7644-3.3/duplicate-username-409", Fail)],
+        ),
+        (
+            "etag-checked-after-patch",
+            vec![("rfc7644-3.14/patch-if-match", Fail)],
+        ),
+        (
+            "invalid-filter-returns-all",
+            vec![("rfc7644-3.4.2.2/invalid-filter-400", Fail)],
+        ),
+        (
+            "empty-query-rejected",
+            vec![("rfc7644-3.4.2/empty-query-component-ignored", Warn)],
+        ),
+        (
+            "filter-double-decoded",
+            vec![("rfc7644-3.4.2.2/filter-value-with-plus-sign", Fail)],
+        ),
+        (
+            "members-ref-required",
+            vec![
+                ("rfc7643-4.2/create-group-with-members", Fail),
+                ("rfc7644-3.5.2.1/group-add-member", Error),
+                ("rfc7644-3.5.2.1/entra-add-member-null-ref", Error),
+                ("rfc7644-3.5.2.2/remove-member-value-filter", Error),
+                ("rfc7644-3.5.2.2/entra-remove-member-value-array", Error),
+                ("rfc7644-3.4.2.5/entra-lookup-group-excludes-members", Error),
+                ("rfc7644-3.4.2.5/entra-get-group-excludes-members", Error),
+                ("rfc7644-3.5.2/okta-group-membership-delta", Error),
+            ],
+        ),
+        (
+            "externalid-filter-rejected",
+            vec![
+                ("rfc7644-3.4.2.2/filter-externalid-eq", Fail),
+                ("rfc7644-3.4.2.2/filter-and", Fail),
+            ],
+        ),
+        (
+            "pathless-patch-ignored",
+            vec![
+                ("rfc7644-3.5.2.3/okta-pathless-replace-active", Fail),
+                ("rfc7644-3.5.2.3/entra-pathless-dotted-keys", Fail),
+                ("rfc7644-3.5.2.3/okta-group-rename-with-id", Fail),
+            ],
+        ),
+    ]
+}
+
+/// Faults the suite does not catch yet, with the reason; every other fault the server
+/// offers must be in [`fault_table`].
+const NOT_YET_CAUGHT: &[(&str, &str)] = &[(
+    "group-members-truncated",
+    "needs a group of more than 100 members; no case creates one yet",
+)];
+
+#[test]
+fn every_server_fault_is_accounted_for() {
+    let table = fault_table();
+    for fault in Fault::all() {
+        let listed = table.iter().any(|(name, _)| *name == fault.name());
+        let excused = NOT_YET_CAUGHT.iter().any(|(name, _)| *name == fault.name());
+        assert!(
+            listed != excused,
+            "fault {} must be in exactly one of fault_table and NOT_YET_CAUGHT",
+            fault.name()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_fails_exactly_its_cases() {
+    // Measured against a clean run, so the check is the fault's own effect: every listed
+    // case breaks as stated and passes without the fault, and nothing else newly breaks.
+    let baseline = not_passing(&run_with(Vec::new()).await);
+    let mut report = String::new();
+    for (name, expected) in fault_table() {
+        let fault: Fault = name
+            .parse()
+            .unwrap_or_else(|e| panic!("unknown fault {name}: {e}"));
+        let result = run_with(vec![fault]).await;
+        let got = not_passing(&result);
+        for (id, outcome) in &expected {
+            if got.get(id) != Some(outcome) {
+                report.push_str(&format!(
+                    "fault {name}: {id} should be {outcome:?}, is {:?}\n",
+                    got.get(id)
+                ));
+            }
+            if baseline.contains_key(id) {
+                report.push_str(&format!(
+                    "fault {name}: {id} does not pass even without the fault\n"
+                ));
+            }
+        }
+        for (id, outcome) in &got {
+            let listed = expected.iter().any(|(e, _)| e == id);
+            if !listed && !baseline.contains_key(id) {
+                let message = result
+                    .cases
+                    .iter()
+                    .find(|c| c.id == *id)
+                    .map_or("", |c| c.message.as_str());
+                report.push_str(&format!(
+                    "fault {name}: {id} unexpectedly {outcome:?}: {message}\n"
+                ));
+            }
+        }
+        assert!(
+            result.cleanup.leftovers.is_empty(),
+            "fault {name} left {:?}",
+            result.cleanup.leftovers
+        );
+    }
+    assert!(report.is_empty(), "{report}");
+}
+
+async fn list_all(server: &RunningServer, endpoint: &str) -> Value {
+    let url = format!("{}{endpoint}", server.base_url());
+    let reply = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(server.token())
+        .send()
+        .await
+        .expect("list");
+    reply.json().await.expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_leaves_nothing_behind_and_touches_nothing_else() {
+    let server = spawn(Config::default()).await.expect("server starts");
+    let http = reqwest::Client::new();
+    let bystander = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "bystander-not-ours@example.com",
+        "displayName": "Bystander"
+    });
+    let created: Value = http
+        .post(format!("{}/Users", server.base_url()))
+        .bearer_auth(server.token())
+        .header("content-type", "application/scim+json")
+        .body(bystander.to_string())
+        .send()
+        .await
+        .expect("seed")
+        .json()
+        .await
+        .expect("seed JSON");
+    let result = run(&catalog(), &options(&server), &mut [])
+        .await
+        .expect("run");
+    // Nothing the run recorded mentions the bystander: it never listed or read it.
+    let recorded = serde_json::to_string(
+        &result
+            .cases
+            .iter()
+            .map(|c| &c.exchanges)
+            .collect::<Vec<_>>(),
+    )
+    .expect("json");
+    assert!(
+        !recorded.contains("bystander-not-ours"),
+        "the run saw a resource it did not create"
+    );
+    // Only the bystander is left, unchanged.
+    let users = list_all(&server, "/Users").await;
+    assert_eq!(users["totalResults"], 1, "{users}");
+    assert_eq!(users["Resources"][0]["id"], created["id"]);
+    assert_eq!(users["Resources"][0]["displayName"], "Bystander");
+    let groups = list_all(&server, "/Groups").await;
+    assert_eq!(groups["totalResults"], 0, "{groups}");
+    assert!(
+        result.cleanup.removed > 40,
+        "removed {}",
+        result.cleanup.removed
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_never_appears_in_stdout_stderr_or_json_report() {
+    let secret = format!("tok-{}-never-print-me", std::process::id());
+    let server = spawn(Config {
+        tenants: vec![("t1".into(), secret.clone())],
+        ..Config::default()
+    })
+    .await
+    .expect("server starts");
+    let dir = std::env::temp_dir().join(format!("scimconf-token-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let report = dir.join("report.json");
+    let (base, env_secret, report_arg) = (server.base_url(), secret.clone(), report.clone());
+    // Include a failing case so the human report prints full exchanges too.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+            .args([
+                "run",
+                "--target",
+                &base,
+                "--token-env",
+                "SCIMCONF_TEST_TOKEN",
+                "--json",
+            ])
+            .arg(&report_arg)
+            .env("SCIMCONF_TEST_TOKEN", env_secret)
+            .env("RUST_LOG", "debug")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("binary runs");
+    server.shutdown().await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json = std::fs::read_to_string(&report).expect("report written");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(stdout.contains(" passed, "), "the run happened: {stdout}");
+    assert!(!stdout.contains(&secret), "token on stdout");
+    assert!(!stderr.contains(&secret), "token on stderr");
+    assert!(!json.contains(&secret), "token in the JSON report");
+    let doc: Value = serde_json::from_str(&json).expect("report is JSON");
+    assert_eq!(doc["schema_version"], 1);
+    let auth = doc["cases"][0]["exchanges"][0]["request"]["headers"]["authorization"].as_str();
+    assert_eq!(auth, Some("Bearer <redacted>"));
+    let summary = &doc["summary"];
+    let total: u64 = ["passed", "failed", "warned", "skipped", "errored"]
+        .iter()
+        .map(|k| summary[k].as_u64().expect("count"))
+        .sum();
+    assert_eq!(
+        total as usize,
+        doc["cases"].as_array().expect("cases").len()
+    );
+}

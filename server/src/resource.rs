@@ -1,0 +1,672 @@
+//! Shaping resources: cleaning what a client sends (RFC 7644 section 3.3: read-only
+//! attributes are ignored), rendering what the store holds (`id`, `meta`, `members`,
+//! `groups`), and `attributes` / `excludedAttributes` projection (section 3.4.2.5).
+
+use crate::error::{ScimError, ScimType};
+use crate::fault::{Fault, Faults};
+use crate::store::{Kind, Member, Membership, Row};
+use scim_parser::patch::{apply, Mode, PatchDocument, PatchError};
+use scim_parser::AttrPath;
+use serde_json::{json, Map, Value};
+
+/// Core User schema (RFC 7643 section 4.1).
+pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Core Group schema (RFC 7643 section 4.2).
+pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// Enterprise User extension (RFC 7643 section 4.3).
+pub const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// ListResponse message (RFC 7644 section 3.4.2).
+pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+/// PatchOp message (RFC 7644 section 3.5.2).
+pub const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// OneLogin's legacy spellings, read as the SCIM 2.0 URNs (bug-67).
+const LEGACY_URNS: [(&str, &str); 2] = [
+    ("urn:scim:schemas:core:2.0", USER_URN),
+    ("urn:scim:schemas:extension:enterprise:2.0", ENTERPRISE_URN),
+];
+
+impl Kind {
+    /// The core schema URN of this resource type.
+    pub(crate) fn core_urn(self) -> &'static str {
+        match self {
+            Kind::User => USER_URN,
+            Kind::Group => GROUP_URN,
+        }
+    }
+}
+
+/// The weak ETag for a version number (RFC 7644 section 3.14).
+pub(crate) fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// A member reference from a client's `members` value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct MemberRef {
+    pub(crate) value: String,
+}
+
+fn key_of<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a String> {
+    obj.keys().find(|k| k.eq_ignore_ascii_case(name))
+}
+
+fn remove_key(obj: &mut Map<String, Value>, name: &str) -> Option<Value> {
+    let key = key_of(obj, name)?.clone();
+    obj.remove(&key)
+}
+
+/// Cleans a client's User or Group body into the document the store keeps, and the
+/// members it names (for a Group).
+///
+/// Checks that `schemas` names the core schema, that the required attribute is there
+/// (`userName` for a User, RFC 7643 section 4.1.1; `displayName` for a Group, section
+/// 4.2), and drops read-only attributes (`id`, `meta`, `groups`) and `password`, which is
+/// write-only and which this server does not keep. The rest is checked by [`conform`].
+pub(crate) fn prepare(
+    kind: Kind,
+    body: Value,
+    faults: &Faults,
+) -> Result<(Value, Vec<MemberRef>), ScimError> {
+    let Value::Object(mut obj) = body else {
+        return Err(ScimError::invalid_syntax(format!(
+            "the request body must be a JSON object holding a {}",
+            kind.resource_type()
+        )));
+    };
+    let schemas = remove_key(&mut obj, "schemas");
+    obj.insert(
+        "schemas".into(),
+        Value::Array(canonical_schemas(kind, schemas, &obj)?),
+    );
+    for read_only in ["id", "meta", "groups", "password"] {
+        remove_key(&mut obj, read_only);
+    }
+    let members = match kind {
+        Kind::Group => prepare_members(&mut obj, faults)?,
+        Kind::User => Vec::new(),
+    };
+    let obj = conform(kind, obj)?;
+    validate(kind, &obj)?;
+    Ok((Value::Object(obj), members))
+}
+
+/// Checks a client's attributes against the resource type's schema with the parser:
+/// attributes the schema does not define are dropped (RFC 7644 section 3.3 lets a
+/// server ignore them), the rest go through `scim-parser`'s PATCH `add` onto an empty
+/// resource in interop mode, which checks every value's type, rewrites names to the
+/// schema's spelling, and accepts what Entra sends in create bodies (`"True"` strings,
+/// `manager` as a bare id).
+fn conform(kind: Kind, mut obj: Map<String, Value>) -> Result<Map<String, Value>, ScimError> {
+    let schema = crate::lookup::schema_for(kind, &Faults::default());
+    let schemas = obj.remove("schemas").unwrap_or_else(|| json!([]));
+    let mut known = Map::new();
+    for (key, value) in obj {
+        let path = AttrPath {
+            uri: None,
+            name: key.clone(),
+            sub_attr: None,
+            span: Default::default(),
+        };
+        if schema.extension(&key).is_some() || schema.resolve(&path).is_some() {
+            known.insert(key, value);
+        } else {
+            tracing::debug!(attribute = %key, "ignored an attribute the schema does not define");
+        }
+    }
+    let empty = json!({ "schemas": schemas });
+    if known.is_empty() {
+        return Ok(empty.as_object().cloned().unwrap_or_default());
+    }
+    let body = json!({
+        "schemas": [PATCH_URN],
+        "Operations": [{"op": "add", "value": Value::Object(known)}],
+    });
+    let conform_error = |err: PatchError| {
+        let scim_type = ScimType::from_keyword(err.scim_type()).unwrap_or(ScimType::InvalidValue);
+        ScimError::bad_request(scim_type, err.message)
+    };
+    let doc = PatchDocument::parse(&body, Mode::Interop).map_err(conform_error)?;
+    let applied = apply(&doc, &empty, schema).map_err(conform_error)?;
+    for diagnostic in &applied.diagnostics {
+        tracing::info!(
+            dialect = diagnostic.dialect,
+            "request body tolerance: {}",
+            diagnostic.message
+        );
+    }
+    match applied.resource {
+        Value::Object(obj) => Ok(obj),
+        _ => Err(ScimError::internal(
+            "schema check produced a resource that is not an object",
+        )),
+    }
+}
+
+/// The `schemas` value to store: the core URN, and the enterprise URN when the extension
+/// is present.
+fn canonical_schemas(
+    kind: Kind,
+    schemas: Option<Value>,
+    obj: &Map<String, Value>,
+) -> Result<Vec<Value>, ScimError> {
+    let core = kind.core_urn();
+    let listed: Vec<String> = match schemas {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s),
+                other => Err(ScimError::invalid_value(format!(
+                    "`schemas` must hold strings, found {other}"
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "`schemas` must be an array of URNs, found {other}"
+            )))
+        }
+        None => {
+            return Err(ScimError::invalid_value(format!(
+                "`schemas` is required and must include {core}"
+            )))
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    for urn in listed {
+        let urn = LEGACY_URNS
+            .iter()
+            .find(|(legacy, _)| legacy.eq_ignore_ascii_case(&urn))
+            .map_or(urn, |(_, modern)| {
+                // A legacy core URN on a Group means the Group schema.
+                if *modern == USER_URN {
+                    core.to_string()
+                } else {
+                    modern.to_string()
+                }
+            });
+        if !out.iter().any(|seen| seen.eq_ignore_ascii_case(&urn)) {
+            out.push(urn);
+        }
+    }
+    if !out.iter().any(|urn| urn.eq_ignore_ascii_case(core)) {
+        return Err(ScimError::invalid_value(format!(
+            "`schemas` must include {core}"
+        )));
+    }
+    // URNs this server does not define are ignored (Entra sends a private Group URN).
+    for urn in &out {
+        if !urn.eq_ignore_ascii_case(core) && !urn.eq_ignore_ascii_case(ENTERPRISE_URN) {
+            tracing::debug!(%urn, "ignored a schema URN this server does not define");
+        }
+    }
+    let mut result = vec![json!(core)];
+    if kind == Kind::User && key_of(obj, ENTERPRISE_URN).is_some() {
+        result.push(json!(ENTERPRISE_URN));
+    }
+    Ok(result)
+}
+
+/// Takes and checks the `members` of a Group body: each an object with a string `value`;
+/// `$ref`, `display` and `type` are the server's to fill, so they are not kept.
+pub(crate) fn prepare_members(
+    obj: &mut Map<String, Value>,
+    faults: &Faults,
+) -> Result<Vec<MemberRef>, ScimError> {
+    let Some(members) = remove_key(obj, "members") else {
+        return Ok(Vec::new());
+    };
+    let items = match members {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        other => {
+            return Err(ScimError::invalid_value(format!(
+                "`members` must be an array, found {other}"
+            )))
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let value = item
+            .as_object()
+            .and_then(|m| key_of(m, "value").and_then(|k| m.get(k)));
+        let Some(Value::String(value)) = value else {
+            return Err(ScimError::invalid_value(format!(
+                "`members[{i}]` must be an object with a string `value`, found {item}"
+            )));
+        };
+        // FAULT(members-ref-required): members without `$ref` are rejected.
+        let has_ref = item
+            .as_object()
+            .and_then(|m| key_of(m, "$ref").and_then(|k| m.get(k)))
+            .is_some_and(|r| !r.is_null());
+        if faults.on(Fault::MembersRefRequired) && !has_ref {
+            return Err(ScimError::invalid_value(format!(
+                "`members[{i}]` has no `$ref`"
+            )));
+        }
+        if !out.iter().any(|m: &MemberRef| &m.value == value) {
+            out.push(MemberRef {
+                value: value.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Checks required attributes and the types of the few attributes the store indexes.
+pub(crate) fn validate(kind: Kind, obj: &Map<String, Value>) -> Result<(), ScimError> {
+    let required = match kind {
+        Kind::User => "userName",
+        Kind::Group => "displayName",
+    };
+    match key_of(obj, required).and_then(|k| obj.get(k)) {
+        Some(Value::String(s)) if !s.trim().is_empty() => {}
+        Some(Value::String(_)) => {
+            return Err(ScimError::invalid_value(format!(
+                "`{required}` must not be empty"
+            )))
+        }
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "`{required}` must be a string, found {other}"
+            )))
+        }
+        None => {
+            return Err(ScimError::invalid_value(format!(
+                "`{required}` is required"
+            )))
+        }
+    }
+    for name in ["externalId", "displayName"] {
+        if let Some(v) = key_of(obj, name).and_then(|k| obj.get(k)) {
+            if !v.is_string() && !v.is_null() {
+                return Err(ScimError::invalid_value(format!(
+                    "`{name}` must be a string, found {v}"
+                )));
+            }
+        }
+    }
+    if let Some(v) = key_of(obj, "active").and_then(|k| obj.get(k)) {
+        if !v.is_boolean() && !v.is_null() {
+            return Err(ScimError::invalid_value(format!(
+                "`active` must be a boolean, found {v}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Puts the indexed attributes under their canonical names so the store's columns see
+/// them whatever case the client wrote (RFC 7643 section 2.1: names are case-insensitive).
+pub(crate) fn canonical_keys(doc: &mut Value) {
+    let Some(obj) = doc.as_object_mut() else {
+        return;
+    };
+    for name in ["userName", "externalId", "displayName", "active", "schemas"] {
+        if let Some(key) = key_of(obj, name).cloned() {
+            if key != name {
+                if let Some(v) = obj.remove(&key) {
+                    obj.insert(name.to_string(), v);
+                }
+            }
+        }
+    }
+}
+
+/// What a rendered resource carries besides its own document.
+pub(crate) enum Related<'a> {
+    /// A user's direct groups.
+    Groups(&'a [Membership]),
+    /// A group's members.
+    Members(&'a [Member]),
+}
+
+/// The full resource as answered: the document plus `id`, `meta` and `members` or
+/// `groups`, with `$ref` URIs under `base` (`http://host/scim/v2`).
+pub(crate) fn render(kind: Kind, row: &Row, base: &str, related: Related<'_>) -> Value {
+    let mut obj = row.doc.as_object().cloned().unwrap_or_default();
+    obj.insert("id".into(), json!(row.id));
+    obj.insert(
+        "meta".into(),
+        json!({
+            "resourceType": kind.resource_type(),
+            "created": row.created,
+            "lastModified": row.last_modified,
+            "location": format!("{base}/{}/{}", kind.endpoint(), row.id),
+            "version": etag(row.version),
+        }),
+    );
+    match related {
+        Related::Groups(groups) if !groups.is_empty() => {
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|g| {
+                    let mut v = json!({
+                        "value": g.group_id,
+                        "$ref": format!("{base}/Groups/{}", g.group_id),
+                        "type": "direct",
+                    });
+                    if let Some(display) = &g.display {
+                        v["display"] = json!(display);
+                    }
+                    v
+                })
+                .collect();
+            obj.insert("groups".into(), Value::Array(groups));
+        }
+        Related::Members(members) if !members.is_empty() => {
+            let members: Vec<Value> = members
+                .iter()
+                .map(|m| {
+                    let mut v = json!({
+                        "value": m.id,
+                        "$ref": format!("{base}/{}/{}", m.kind.endpoint(), m.id),
+                        "type": m.kind.resource_type(),
+                    });
+                    if let Some(display) = &m.display {
+                        v["display"] = json!(display);
+                    }
+                    v
+                })
+                .collect();
+            obj.insert("members".into(), Value::Array(members));
+        }
+        _ => {}
+    }
+    Value::Object(obj)
+}
+
+/// One entry of an `attributes` or `excludedAttributes` list.
+#[derive(Clone, Debug, PartialEq)]
+struct AttrRef {
+    /// The extension object key (its URN) when the attribute lives in one.
+    extension: Option<String>,
+    /// The attribute name, or `None` for a whole extension object.
+    name: Option<String>,
+    sub: Option<String>,
+}
+
+/// Parsed `attributes` and `excludedAttributes` query parameters (RFC 7644 section
+/// 3.4.2.5).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Projection {
+    include: Vec<AttrRef>,
+    exclude: Vec<AttrRef>,
+}
+
+/// Attributes returned whatever is asked (RFC 7643 section 7, `returned: always`).
+const ALWAYS: [&str; 2] = ["id", "schemas"];
+
+fn parse_attr_list(kind: Kind, text: &str) -> Vec<AttrRef> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_attr(kind, s))
+        .collect()
+}
+
+fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+fn parse_attr(kind: Kind, text: &str) -> AttrRef {
+    let (extension, rest) = if let Some(rest) = strip_prefix_ci(text, ENTERPRISE_URN) {
+        match rest.strip_prefix(':') {
+            Some(rest) => (Some(ENTERPRISE_URN.to_string()), rest),
+            None if rest.is_empty() => {
+                return AttrRef {
+                    extension: Some(ENTERPRISE_URN.into()),
+                    name: None,
+                    sub: None,
+                }
+            }
+            None => (None, text),
+        }
+    } else if let Some(rest) =
+        strip_prefix_ci(text, kind.core_urn()).and_then(|rest| rest.strip_prefix(':'))
+    {
+        (None, rest)
+    } else {
+        (None, text)
+    };
+    let (name, sub) = match rest.split_once('.') {
+        Some((name, sub)) => (name.to_string(), Some(sub.to_string())),
+        None => (rest.to_string(), None),
+    };
+    AttrRef {
+        extension,
+        name: Some(name),
+        sub,
+    }
+}
+
+impl Projection {
+    /// Reads the two parameters; `None` means absent.
+    pub(crate) fn new(kind: Kind, attributes: Option<&str>, excluded: Option<&str>) -> Projection {
+        Projection {
+            include: attributes
+                .map(|t| parse_attr_list(kind, t))
+                .unwrap_or_default(),
+            exclude: excluded
+                .map(|t| parse_attr_list(kind, t))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Applies the projection to a rendered resource.
+    pub(crate) fn apply(&self, resource: Value) -> Value {
+        let Value::Object(mut obj) = resource else {
+            return resource;
+        };
+        if !self.include.is_empty() {
+            let mut out = Map::new();
+            for name in ALWAYS {
+                if let Some(v) = obj.get(name) {
+                    out.insert(name.to_string(), v.clone());
+                }
+            }
+            for attr in &self.include {
+                copy_attr(&obj, &mut out, attr);
+            }
+            obj = out;
+        }
+        for attr in &self.exclude {
+            drop_attr(&mut obj, attr);
+        }
+        Value::Object(obj)
+    }
+}
+
+/// Where an attribute reference points: the containing object key path.
+fn container<'a>(obj: &'a Map<String, Value>, attr: &AttrRef) -> Option<&'a Map<String, Value>> {
+    match &attr.extension {
+        Some(urn) => key_of(obj, urn)
+            .and_then(|k| obj.get(k))
+            .and_then(Value::as_object),
+        None => Some(obj),
+    }
+}
+
+fn copy_attr(from: &Map<String, Value>, to: &mut Map<String, Value>, attr: &AttrRef) {
+    let Some(src) = container(from, attr) else {
+        return;
+    };
+    let dst = match &attr.extension {
+        Some(urn) => {
+            let slot = to.entry(urn.clone()).or_insert_with(|| json!({}));
+            match slot.as_object_mut() {
+                Some(m) => m,
+                None => return,
+            }
+        }
+        None => to,
+    };
+    let Some(name) = &attr.name else {
+        // The whole extension object.
+        dst.extend(src.iter().map(|(k, v)| (k.clone(), v.clone())));
+        return;
+    };
+    let Some(key) = key_of(src, name) else { return };
+    let value = &src[key];
+    match &attr.sub {
+        None => {
+            dst.insert(key.clone(), value.clone());
+        }
+        Some(sub) => {
+            let pick = |v: &Value| -> Option<(String, Value)> {
+                let m = v.as_object()?;
+                let k = key_of(m, sub)?;
+                Some((k.clone(), m[k].clone()))
+            };
+            match value {
+                Value::Object(_) => {
+                    if let Some((k, v)) = pick(value) {
+                        let slot = dst.entry(key.clone()).or_insert_with(|| json!({}));
+                        if let Some(m) = slot.as_object_mut() {
+                            m.insert(k, v);
+                        }
+                    }
+                }
+                Value::Array(items) => {
+                    let slot = dst.entry(key.clone()).or_insert_with(|| json!([]));
+                    if let Some(existing) = slot.as_array_mut() {
+                        existing.resize(items.len(), json!({}));
+                        for (item, out) in items.iter().zip(existing.iter_mut()) {
+                            if let (Some((k, v)), Some(m)) = (pick(item), out.as_object_mut()) {
+                                m.insert(k, v);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn drop_attr(obj: &mut Map<String, Value>, attr: &AttrRef) {
+    let target = match &attr.extension {
+        Some(urn) => {
+            let Some(key) = key_of(obj, urn).cloned() else {
+                return;
+            };
+            if attr.name.is_none() {
+                obj.remove(&key);
+                return;
+            }
+            match obj.get_mut(&key).and_then(Value::as_object_mut) {
+                Some(m) => m,
+                None => return,
+            }
+        }
+        None => obj,
+    };
+    let Some(name) = &attr.name else { return };
+    if attr.extension.is_none() && ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+        return;
+    }
+    let Some(key) = key_of(target, name).cloned() else {
+        return;
+    };
+    match &attr.sub {
+        None => {
+            target.remove(&key);
+        }
+        Some(sub) => match target.get_mut(&key) {
+            Some(Value::Object(m)) => {
+                remove_key(m, sub);
+            }
+            Some(Value::Array(items)) => {
+                for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                    remove_key(item, sub);
+                }
+            }
+            _ => {}
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> Value {
+        json!({
+            "schemas": [USER_URN, ENTERPRISE_URN],
+            "id": "1",
+            "userName": "u1",
+            "name": {"givenName": "Test", "familyName": "User"},
+            "emails": [{"value": "a@example.com", "type": "work"}, {"value": "b@example.com"}],
+            ENTERPRISE_URN: {"employeeNumber": "7", "costCenter": "CC"},
+        })
+    }
+
+    #[test]
+    fn attributes_keep_always_returned_and_the_listed_ones() {
+        let p = Projection::new(
+            Kind::User,
+            Some("userName,name.givenName,emails.value"),
+            None,
+        );
+        assert_eq!(
+            p.apply(user()),
+            json!({
+                "schemas": [USER_URN, ENTERPRISE_URN],
+                "id": "1",
+                "userName": "u1",
+                "name": {"givenName": "Test"},
+                "emails": [{"value": "a@example.com"}, {"value": "b@example.com"}],
+            })
+        );
+    }
+
+    #[test]
+    fn excluded_attributes_drop_plain_sub_and_extension_attributes() {
+        let p = Projection::new(
+            Kind::User,
+            None,
+            Some(&format!(
+                "EMAILS,name.familyName,id,{ENTERPRISE_URN}:costCenter"
+            )),
+        );
+        let out = p.apply(user());
+        assert!(out.get("emails").is_none());
+        assert_eq!(out["name"], json!({"givenName": "Test"}));
+        assert_eq!(out["id"], "1", "id is returned always");
+        assert_eq!(out[ENTERPRISE_URN], json!({"employeeNumber": "7"}));
+    }
+
+    #[test]
+    fn prepare_drops_read_only_and_maps_legacy_urns() {
+        let body = json!({
+            "schemas": ["urn:scim:schemas:core:2.0"],
+            "id": "client-chosen",
+            "meta": {"created": "x"},
+            "groups": [{"value": "g"}],
+            "userName": "u1",
+        });
+        let (doc, _) = prepare(Kind::User, body, &Faults::default()).unwrap();
+        assert_eq!(doc, json!({"schemas": [USER_URN], "userName": "u1"}));
+    }
+
+    #[test]
+    fn prepare_rejects_missing_user_name_and_core_urn() {
+        let err = prepare(
+            Kind::User,
+            json!({"schemas": [USER_URN]}),
+            &Faults::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.detail, "`userName` is required");
+        let err = prepare(
+            Kind::User,
+            json!({"schemas": [GROUP_URN], "userName": "u"}),
+            &Faults::default(),
+        )
+        .unwrap_err();
+        assert!(err.detail.contains("must include"));
+    }
+}

@@ -1,0 +1,177 @@
+//! Authentication, errors, media types and discovery (RFC 7644 sections 2, 3.12, 4, 8.1).
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use scim_reference_server::{Config, BASE_PATH, DEFAULT_TOKEN, MAX_PAGE_SIZE};
+use serde_json::json;
+
+#[tokio::test]
+async fn spawn_reports_base_url_and_default_token() {
+    let s = server().await;
+    let base = s.running.base_url();
+    assert_eq!(
+        base,
+        format!("http://127.0.0.1:{}{BASE_PATH}", s.running.addr.port())
+    );
+    assert_eq!(s.running.token(), DEFAULT_TOKEN);
+    assert_eq!(Config::default_token(), DEFAULT_TOKEN);
+}
+
+#[tokio::test]
+async fn missing_or_wrong_token_is_401_with_challenge() {
+    let s = server().await;
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic dXNlcjpwYXNz"),
+        Some(DEFAULT_TOKEN),
+    ] {
+        let mut req = s.client.get(s.url("/Users"));
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        let a = answer(req.send().await.unwrap()).await;
+        a.assert_error(401, None);
+        assert!(
+            a.header("www-authenticate").unwrap().starts_with("Bearer"),
+            "{auth:?}"
+        );
+        assert_eq!(a.header("content-type"), Some("application/scim+json"));
+    }
+    let ok = s
+        .client
+        .get(s.url("/Users"))
+        .header("authorization", format!("bearer {DEFAULT_TOKEN}"));
+    assert_eq!(ok.send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_endpoints_are_404_and_wrong_methods_405_with_scim_bodies() {
+    let s = server().await;
+    s.get("/Nope").await.assert_error(404, None);
+    let outside = s
+        .client
+        .get(format!("http://{}/other", s.running.addr))
+        .send()
+        .await
+        .unwrap();
+    answer(outside).await.assert_error(404, None);
+    let a = s.delete("/Users").await;
+    a.assert_error(405, None);
+    assert!(a.header("allow").is_some_and(|allow| allow.contains("GET")));
+    s.send(
+        reqwest::Method::POST,
+        "/ServiceProviderConfig",
+        Some(&json!({})),
+    )
+    .await
+    .assert_error(405, None);
+}
+
+#[tokio::test]
+async fn service_provider_config_is_truthful() {
+    let s = server().await;
+    let a = s.get("/ServiceProviderConfig").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header("content-type"), Some("application/scim+json"));
+    let c = &a.body;
+    assert_eq!(
+        c["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
+    );
+    assert_eq!(c["patch"]["supported"], true);
+    assert_eq!(c["bulk"]["supported"], false);
+    assert_eq!(
+        c["filter"],
+        json!({"supported": true, "maxResults": MAX_PAGE_SIZE})
+    );
+    assert_eq!(c["sort"]["supported"], false);
+    assert_eq!(c["etag"]["supported"], true);
+    assert_eq!(c["changePassword"]["supported"], false);
+    assert_eq!(c["authenticationSchemes"][0]["type"], "oauthbearertoken");
+    assert_eq!(
+        c["meta"]["location"],
+        json!(s.url("/ServiceProviderConfig"))
+    );
+}
+
+#[tokio::test]
+async fn schemas_and_resource_types_are_listed_and_fetchable() {
+    let s = server().await;
+    let a = s.get("/Schemas").await;
+    assert_eq!(a.body["totalResults"], 3);
+    let ids: Vec<&str> = a.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&USER_URN) && ids.contains(&GROUP_URN));
+    let one = s.get(&format!("/Schemas/{USER_URN}")).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.body["id"], USER_URN);
+    assert_eq!(
+        one.body["meta"]["location"],
+        json!(s.url(&format!("/Schemas/{USER_URN}")))
+    );
+    let user_name = one.body["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "userName")
+        .unwrap();
+    assert_eq!(user_name["caseExact"], false);
+    s.get("/Schemas/urn:example:nope")
+        .await
+        .assert_error(404, None);
+
+    let rts = s.get("/ResourceTypes").await;
+    assert_eq!(rts.body["totalResults"], 2);
+    let user = s.get("/ResourceTypes/User").await;
+    assert_eq!(user.body["endpoint"], "/Users");
+    assert_eq!(user.body["schema"], USER_URN);
+    s.get("/ResourceTypes/Device").await.assert_error(404, None);
+}
+
+#[tokio::test]
+async fn bulk_and_me_are_501() {
+    let s = server().await;
+    s.post("/Bulk", &json!({})).await.assert_error(501, None);
+    s.get("/Me").await.assert_error(501, None);
+}
+
+#[test]
+fn config_debug_hides_tokens() {
+    let config = Config {
+        tenants: vec![("acme".into(), "s3cret-token".into())],
+        ..Config::default()
+    };
+    let text = format!("{config:?}");
+    assert!(
+        text.contains("acme") && !text.contains("s3cret-token"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_hostile_host_header_does_not_reach_locations() {
+    let s = server().await;
+    let resp = s
+        .client
+        .post(s.url("/Users"))
+        .bearer_auth(&s.token)
+        .header("host", "evil.example/\"><x")
+        .header("content-type", "application/scim+json")
+        .body(json!({"schemas": [USER_URN], "userName": "h"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let a = answer(resp).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert!(a
+        .header("location")
+        .unwrap()
+        .starts_with("http://localhost/scim/v2/Users/"));
+}
