@@ -26,6 +26,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
 
+mod bulk;
 mod clock;
 mod discovery;
 mod error;
@@ -34,10 +35,14 @@ mod handlers;
 mod lookup;
 mod patching;
 mod query;
+mod ratelimit;
+pub mod requests;
 mod resource;
 mod routes;
+mod sort;
 mod store;
 
+pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 pub use error::{ScimError, ScimType, ServerError, ERROR_URN};
 pub use fault::{Fault, UnknownFault};
 pub use handlers::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -63,6 +68,9 @@ pub struct Config {
     pub db: Option<PathBuf>,
     /// Faults switched on.
     pub faults: Vec<Fault>,
+    /// Requests per second each tenant may send (a token bucket holding as many);
+    /// `None` means no limit.
+    pub rate_limit: Option<f64>,
 }
 
 impl std::fmt::Debug for Config {
@@ -76,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("tenants", &tenants)
             .field("db", &self.db)
             .field("faults", &self.faults)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -103,6 +112,16 @@ pub struct RunningServer {
     task: Option<tokio::task::JoinHandle<Result<(), std::io::Error>>>,
 }
 
+/// Waits for the request log to write what is queued, off the async runtime.
+async fn finish_log(log: requests::LogThread) {
+    if tokio::task::spawn_blocking(move || log.join())
+        .await
+        .is_err()
+    {
+        tracing::warn!("could not wait for the request log");
+    }
+}
+
 impl RunningServer {
     /// The SCIM base URL, `http://127.0.0.1:PORT/scim/v2`.
     pub fn base_url(&self) -> String {
@@ -115,7 +134,8 @@ impl RunningServer {
         &self.token
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// Stops accepting connections, lets in-flight requests finish, and waits until they
+    /// are in the request log.
     pub async fn shutdown(mut self) {
         self.stop_and_wait().await;
     }
@@ -143,23 +163,26 @@ impl Drop for RunningServer {
     }
 }
 
-/// The axum router serving [`BASE_PATH`], with the store opened.
+/// The axum router serving [`BASE_PATH`], with the store opened. Its request log is
+/// written by a background thread that ends when the router is dropped.
 pub fn router(config: Config) -> Result<axum::Router, ServerError> {
-    routes::build(&config)
+    routes::build(&config).map(|(router, _log)| router)
 }
 
 /// Binds 127.0.0.1 on a free port and serves on a background task.
 pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
-    let app = router(config.clone())?;
+    let (app, log) = routes::build(&config)?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })
-            .await
+            .await;
+        finish_log(log).await;
+        served
     });
     tracing::info!(%addr, "SCIM reference server listening");
     Ok(RunningServer {
@@ -176,9 +199,10 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let app = router(config)?;
-    axum::serve(listener, app)
+    let (app, log) = routes::build(&config)?;
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+        .await;
+    finish_log(log).await;
+    served.map_err(ServerError::from)
 }

@@ -6,6 +6,7 @@ use crate::error::{ScimError, ScimType};
 use crate::fault::{Fault, Faults};
 use crate::store::{Kind, Member, Membership, Row};
 use scim_parser::patch::{apply, Mode, PatchDocument, PatchError};
+use scim_parser::project::{parse_attribute_list, project};
 use scim_parser::AttrPath;
 use serde_json::{json, Map, Value};
 
@@ -226,6 +227,7 @@ pub(crate) fn prepare_members(
         }
     };
     let mut out = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
     for (i, item) in items.into_iter().enumerate() {
         let value = item
             .as_object()
@@ -245,7 +247,7 @@ pub(crate) fn prepare_members(
                 "`members[{i}]` has no `$ref`"
             )));
         }
-        if !out.iter().any(|m: &MemberRef| &m.value == value) {
+        if seen.insert(value.clone()) {
             out.push(MemberRef {
                 value: value.clone(),
             });
@@ -345,7 +347,7 @@ pub(crate) fn render(kind: Kind, row: &Row, base: &str, related: Related<'_>) ->
                     let mut v = json!({
                         "value": g.group_id,
                         "$ref": format!("{base}/Groups/{}", g.group_id),
-                        "type": "direct",
+                        "type": if g.direct { "direct" } else { "indirect" },
                     });
                     if let Some(display) = &g.display {
                         v["display"] = json!(display);
@@ -377,215 +379,63 @@ pub(crate) fn render(kind: Kind, row: &Row, base: &str, related: Related<'_>) ->
     Value::Object(obj)
 }
 
-/// One entry of an `attributes` or `excludedAttributes` list.
-#[derive(Clone, Debug, PartialEq)]
-struct AttrRef {
-    /// The extension object key (its URN) when the attribute lives in one.
-    extension: Option<String>,
-    /// The attribute name, or `None` for a whole extension object.
-    name: Option<String>,
-    sub: Option<String>,
-}
-
-/// Parsed `attributes` and `excludedAttributes` query parameters (RFC 7644 section
-/// 3.4.2.5).
-#[derive(Clone, Debug, Default)]
+/// Parsed `attributes` and `excludedAttributes` parameters (RFC 7644 sections 3.4.2.5
+/// and 3.9), applied by `scim_parser::project`, which also honours each attribute's
+/// `returned` characteristic (RFC 7643 section 7: `password` never, `id` always).
+#[derive(Clone, Debug)]
 pub(crate) struct Projection {
-    include: Vec<AttrRef>,
-    exclude: Vec<AttrRef>,
+    kind: Kind,
+    include: Option<Vec<AttrPath>>,
+    exclude: Option<Vec<AttrPath>>,
 }
 
-/// Attributes returned whatever is asked (RFC 7643 section 7, `returned: always`).
-const ALWAYS: [&str; 2] = ["id", "schemas"];
-
-fn parse_attr_list(kind: Kind, text: &str) -> Vec<AttrRef> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| parse_attr(kind, s))
-        .collect()
-}
-
-fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
-}
-
-fn parse_attr(kind: Kind, text: &str) -> AttrRef {
-    let (extension, rest) = if let Some(rest) = strip_prefix_ci(text, ENTERPRISE_URN) {
-        match rest.strip_prefix(':') {
-            Some(rest) => (Some(ENTERPRISE_URN.to_string()), rest),
-            None if rest.is_empty() => {
-                return AttrRef {
-                    extension: Some(ENTERPRISE_URN.into()),
-                    name: None,
-                    sub: None,
-                }
-            }
-            None => (None, text),
-        }
-    } else if let Some(rest) =
-        strip_prefix_ci(text, kind.core_urn()).and_then(|rest| rest.strip_prefix(':'))
-    {
-        (None, rest)
-    } else {
-        (None, text)
-    };
-    let (name, sub) = match rest.split_once('.') {
-        Some((name, sub)) => (name.to_string(), Some(sub.to_string())),
-        None => (rest.to_string(), None),
-    };
-    AttrRef {
-        extension,
-        name: Some(name),
-        sub,
-    }
+fn parse_list(param: &str, text: Option<&str>) -> Result<Option<Vec<AttrPath>>, ScimError> {
+    let Some(text) = text else { return Ok(None) };
+    parse_attribute_list(text).map(Some).map_err(|err| {
+        let scim_type = ScimType::from_keyword(err.scim_type()).unwrap_or(ScimType::InvalidValue);
+        ScimError::bad_request(scim_type, format!("`{param}` `{text}`: {}", err.message))
+    })
 }
 
 impl Projection {
-    /// Reads the two parameters; `None` means absent.
-    pub(crate) fn new(kind: Kind, attributes: Option<&str>, excluded: Option<&str>) -> Projection {
-        Projection {
-            include: attributes
-                .map(|t| parse_attr_list(kind, t))
-                .unwrap_or_default(),
-            exclude: excluded
-                .map(|t| parse_attr_list(kind, t))
-                .unwrap_or_default(),
-        }
+    /// Reads the two parameters; `None` means absent. A list that does not parse is 400.
+    pub(crate) fn new(
+        kind: Kind,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection, ScimError> {
+        Ok(Projection {
+            kind,
+            include: parse_list("attributes", attributes)?,
+            exclude: parse_list("excludedAttributes", excluded)?,
+        })
     }
 
     /// Applies the projection to a rendered resource.
     pub(crate) fn apply(&self, resource: Value) -> Value {
-        let Value::Object(mut obj) = resource else {
-            return resource;
+        let schema = crate::lookup::schema_for(self.kind, &Faults::default());
+        project(
+            &resource,
+            schema,
+            self.include.as_deref(),
+            self.exclude.as_deref(),
+        )
+    }
+
+    /// Whether the response leaves out the attribute `name` of the core schema, so the
+    /// handler need not load it (a group's `members`).
+    pub(crate) fn leaves_out(&self, name: &str) -> bool {
+        let names = |list: &Option<Vec<AttrPath>>| {
+            list.as_ref().is_some_and(|l| {
+                l.iter()
+                    .any(|p| p.name.eq_ignore_ascii_case(name) && p.sub_attr.is_none())
+            })
         };
-        if !self.include.is_empty() {
-            let mut out = Map::new();
-            for name in ALWAYS {
-                if let Some(v) = obj.get(name) {
-                    out.insert(name.to_string(), v.clone());
-                }
-            }
-            for attr in &self.include {
-                copy_attr(&obj, &mut out, attr);
-            }
-            obj = out;
-        }
-        for attr in &self.exclude {
-            drop_attr(&mut obj, attr);
-        }
-        Value::Object(obj)
-    }
-}
-
-/// Where an attribute reference points: the containing object key path.
-fn container<'a>(obj: &'a Map<String, Value>, attr: &AttrRef) -> Option<&'a Map<String, Value>> {
-    match &attr.extension {
-        Some(urn) => key_of(obj, urn)
-            .and_then(|k| obj.get(k))
-            .and_then(Value::as_object),
-        None => Some(obj),
-    }
-}
-
-fn copy_attr(from: &Map<String, Value>, to: &mut Map<String, Value>, attr: &AttrRef) {
-    let Some(src) = container(from, attr) else {
-        return;
-    };
-    let dst = match &attr.extension {
-        Some(urn) => {
-            let slot = to.entry(urn.clone()).or_insert_with(|| json!({}));
-            match slot.as_object_mut() {
-                Some(m) => m,
-                None => return,
-            }
-        }
-        None => to,
-    };
-    let Some(name) = &attr.name else {
-        // The whole extension object.
-        dst.extend(src.iter().map(|(k, v)| (k.clone(), v.clone())));
-        return;
-    };
-    let Some(key) = key_of(src, name) else { return };
-    let value = &src[key];
-    match &attr.sub {
-        None => {
-            dst.insert(key.clone(), value.clone());
-        }
-        Some(sub) => {
-            let pick = |v: &Value| -> Option<(String, Value)> {
-                let m = v.as_object()?;
-                let k = key_of(m, sub)?;
-                Some((k.clone(), m[k].clone()))
-            };
-            match value {
-                Value::Object(_) => {
-                    if let Some((k, v)) = pick(value) {
-                        let slot = dst.entry(key.clone()).or_insert_with(|| json!({}));
-                        if let Some(m) = slot.as_object_mut() {
-                            m.insert(k, v);
-                        }
-                    }
-                }
-                Value::Array(items) => {
-                    let slot = dst.entry(key.clone()).or_insert_with(|| json!([]));
-                    if let Some(existing) = slot.as_array_mut() {
-                        existing.resize(items.len(), json!({}));
-                        for (item, out) in items.iter().zip(existing.iter_mut()) {
-                            if let (Some((k, v)), Some(m)) = (pick(item), out.as_object_mut()) {
-                                m.insert(k, v);
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-fn drop_attr(obj: &mut Map<String, Value>, attr: &AttrRef) {
-    let target = match &attr.extension {
-        Some(urn) => {
-            let Some(key) = key_of(obj, urn).cloned() else {
-                return;
-            };
-            if attr.name.is_none() {
-                obj.remove(&key);
-                return;
-            }
-            match obj.get_mut(&key).and_then(Value::as_object_mut) {
-                Some(m) => m,
-                None => return,
-            }
-        }
-        None => obj,
-    };
-    let Some(name) = &attr.name else { return };
-    if attr.extension.is_none() && ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(name)) {
-        return;
-    }
-    let Some(key) = key_of(target, name).cloned() else {
-        return;
-    };
-    match &attr.sub {
-        None => {
-            target.remove(&key);
-        }
-        Some(sub) => match target.get_mut(&key) {
-            Some(Value::Object(m)) => {
-                remove_key(m, sub);
-            }
-            Some(Value::Array(items)) => {
-                for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                    remove_key(item, sub);
-                }
-            }
-            _ => {}
-        },
+        let named_in_include = self
+            .include
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|p| p.name.eq_ignore_ascii_case(name)));
+        names(&self.exclude) || (self.include.is_some() && !named_in_include)
     }
 }
 
@@ -610,17 +460,19 @@ mod tests {
             Kind::User,
             Some("userName,name.givenName,emails.value"),
             None,
-        );
+        )
+        .unwrap();
+        let out = p.apply(user());
+        assert_eq!(out["id"], "1");
+        assert_eq!(out["userName"], "u1");
+        assert_eq!(out["name"], json!({"givenName": "Test"}));
         assert_eq!(
-            p.apply(user()),
-            json!({
-                "schemas": [USER_URN, ENTERPRISE_URN],
-                "id": "1",
-                "userName": "u1",
-                "name": {"givenName": "Test"},
-                "emails": [{"value": "a@example.com"}, {"value": "b@example.com"}],
-            })
+            out["emails"],
+            json!([{"value": "a@example.com"}, {"value": "b@example.com"}])
         );
+        assert!(out.get(ENTERPRISE_URN).is_none());
+        assert!(!p.leaves_out("userName"));
+        assert!(p.leaves_out("members"));
     }
 
     #[test]
@@ -631,12 +483,23 @@ mod tests {
             Some(&format!(
                 "EMAILS,name.familyName,id,{ENTERPRISE_URN}:costCenter"
             )),
-        );
+        )
+        .unwrap();
         let out = p.apply(user());
         assert!(out.get("emails").is_none());
         assert_eq!(out["name"], json!({"givenName": "Test"}));
         assert_eq!(out["id"], "1", "id is returned always");
         assert_eq!(out[ENTERPRISE_URN], json!({"employeeNumber": "7"}));
+    }
+
+    #[test]
+    fn password_is_never_returned_and_bad_lists_are_400() {
+        let mut u = user();
+        u["password"] = json!("secret");
+        let p = Projection::new(Kind::User, Some("password,userName"), None).unwrap();
+        assert!(p.apply(u).get("password").is_none());
+        let err = Projection::new(Kind::User, Some("name..x"), None).unwrap_err();
+        assert_eq!(err.status.as_u16(), 400, "{err}");
     }
 
     #[test]
