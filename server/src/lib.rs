@@ -163,6 +163,35 @@ impl Drop for RunningServer {
     }
 }
 
+/// Fills a store file without HTTP, for benchmarks and load tests. Rows are inserted in
+/// one transaction per call, with the same indexed columns the server writes; users get
+/// `userName` `{prefix}{i}` and `externalId` `ext-{prefix}{i}`.
+pub mod seed {
+    use crate::ServerError;
+    use std::path::Path;
+
+    /// Inserts users `{prefix}{i}` for each `i` in `range` into tenant `tenant` of the
+    /// store file `db` (created if needed); returns their ids in order.
+    pub fn users(
+        db: &Path,
+        tenant: &str,
+        prefix: &str,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<String>, ServerError> {
+        crate::store::seed::users(db, tenant, prefix, range)
+    }
+
+    /// Inserts a group named `display_name` whose members are `user_ids`; returns its id.
+    pub fn group(
+        db: &Path,
+        tenant: &str,
+        display_name: &str,
+        user_ids: &[String],
+    ) -> Result<String, ServerError> {
+        crate::store::seed::group(db, tenant, display_name, user_ids)
+    }
+}
+
 /// The axum router serving [`BASE_PATH`], with the store opened. Its request log is
 /// written by a background thread that ends when the router is dropped.
 pub fn router(config: Config) -> Result<axum::Router, ServerError> {

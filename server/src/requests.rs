@@ -5,15 +5,15 @@
 //! the request headers without `Authorization`, the body as received, the status, the
 //! duration and the IdP dialects the parser detected (for PATCH, from
 //! `scim_parser::patch` diagnostics). Rows are written by one background thread in
-//! batches, so logging never waits on the store's lock. With `--db PATH` they go to the
-//! same SQLite file and [`read`] (the `scim-conformance requests` command) prints them;
+//! batches on the store's connection, so a request never waits for its log row. With
+//! `--db PATH` they go to the same SQLite file and [`read`] (the `scim-conformance requests` command) prints them;
 //! without it they are kept in memory for the life of the process.
 
 use crate::error::ServerError;
 use rusqlite::{params, Connection};
 use serde_json::{Map, Value};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 const SCHEMA: &str = "
@@ -88,18 +88,13 @@ impl LogThread {
     }
 }
 
-/// Opens the log (the `requests` table in `db`, or in memory) and starts its thread.
-pub(crate) fn open(db: Option<&Path>) -> Result<(RequestLog, LogThread), ServerError> {
-    let conn = match db {
-        Some(path) => Connection::open(path),
-        None => Connection::open_in_memory(),
-    }
-    .and_then(|conn| {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(conn)
-    })
-    .map_err(|err| ServerError::Store(format!("cannot open the request log: {err}")))?;
+/// Opens the log (the `requests` table on the store's own connection, so log writes
+/// never wait on a file lock the store holds) and starts its thread.
+pub(crate) fn open(conn: Arc<Mutex<Connection>>) -> Result<(RequestLog, LogThread), ServerError> {
+    conn.lock()
+        .map_err(|_| ServerError::Store("store lock poisoned".into()))?
+        .execute_batch(SCHEMA)
+        .map_err(|err| ServerError::Store(format!("cannot open the request log: {err}")))?;
     let (sender, receiver) = mpsc::channel::<LoggedRequest>();
     let thread = std::thread::Builder::new()
         .name("scim-request-log".into())
@@ -126,7 +121,7 @@ impl Clone for RequestLog {
 }
 
 /// Writes rows as they come, up to 512 per transaction, until every sender is dropped.
-fn write_loop(mut conn: Connection, receiver: &mpsc::Receiver<LoggedRequest>) {
+fn write_loop(conn: Arc<Mutex<Connection>>, receiver: &mpsc::Receiver<LoggedRequest>) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < 512 {
@@ -135,6 +130,10 @@ fn write_loop(mut conn: Connection, receiver: &mpsc::Receiver<LoggedRequest>) {
                 Err(_) => break,
             }
         }
+        let Ok(mut conn) = conn.lock() else {
+            tracing::warn!("store lock poisoned; the request log stops");
+            return;
+        };
         if let Err(err) = write_batch(&mut conn, &batch) {
             tracing::warn!(%err, rows = batch.len(), "could not write the request log");
         }

@@ -73,7 +73,7 @@ pub(crate) fn build(config: &Config) -> Result<(Router, LogThread), ServerError>
     };
     let tenants = Arc::new(tenants_of(config)?);
     let store = Store::open(config.db.as_deref())?;
-    let (log, log_thread) = requests::open(config.db.as_deref())?;
+    let (log, log_thread) = requests::open(store.connection())?;
     let state = AppState {
         store,
         tenants,

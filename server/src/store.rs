@@ -236,6 +236,11 @@ impl Store {
         })
     }
 
+    /// The connection itself, for the request log's writer thread.
+    pub(crate) fn connection(&self) -> Arc<Mutex<Connection>> {
+        Arc::clone(&self.conn)
+    }
+
     /// Runs `f` with the connection on the blocking pool.
     pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, ScimError>
     where
@@ -768,4 +773,103 @@ pub(crate) fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, 
 /// Commits a write transaction.
 pub(crate) fn commit(tx: rusqlite::Transaction<'_>) -> Result<(), ScimError> {
     tx.commit().map_err(db_err("commit"))
+}
+
+/// Bulk inserts straight into a store file, for benchmarks and load tests: no HTTP, no
+/// per-row checks, one transaction per call.
+pub(crate) mod seed {
+    use super::*;
+
+    fn open(db: &Path) -> Result<Connection, ServerError> {
+        Store::open(Some(db))?;
+        Connection::open(db).map_err(|err| ServerError::Store(format!("cannot open: {err}")))
+    }
+
+    fn fail(err: rusqlite::Error) -> ServerError {
+        ServerError::Store(format!("seeding failed: {err}"))
+    }
+
+    /// Inserts users `{prefix}{i}` for `i` in `range`; returns their ids.
+    pub(crate) fn users(
+        db: &Path,
+        tenant: &str,
+        prefix: &str,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<String>, ServerError> {
+        let mut conn = open(db)?;
+        let tx = conn.transaction().map_err(fail)?;
+        let now = crate::clock::now_rfc3339();
+        let mut ids = Vec::with_capacity(range.len());
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO users (id, tenant, user_name, user_name_fold, external_id, \
+                     display_name, display_name_fold, version, created, last_modified, doc) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL, 1, ?6, ?6, ?7)",
+                )
+                .map_err(fail)?;
+            for i in range {
+                let id = crate::clock::new_id();
+                let user_name = format!("{prefix}{i}");
+                let external_id = format!("ext-{prefix}{i}");
+                let doc = serde_json::json!({
+                    "schemas": [crate::resource::USER_URN],
+                    "userName": user_name,
+                    "externalId": external_id,
+                    "active": true,
+                    "name": {"givenName": "Seed", "familyName": format!("User {i}")},
+                    "emails": [{"value": format!("{user_name}@example.com"), "type": "work",
+                                "primary": true}],
+                });
+                stmt.execute(params![
+                    id,
+                    tenant,
+                    user_name,
+                    fold(&user_name),
+                    external_id,
+                    now,
+                    doc.to_string()
+                ])
+                .map_err(fail)?;
+                ids.push(id);
+            }
+        }
+        tx.commit().map_err(fail)?;
+        Ok(ids)
+    }
+
+    /// Inserts a group holding the given users; returns its id.
+    pub(crate) fn group(
+        db: &Path,
+        tenant: &str,
+        display_name: &str,
+        user_ids: &[String],
+    ) -> Result<String, ServerError> {
+        let mut conn = open(db)?;
+        let tx = conn.transaction().map_err(fail)?;
+        let id = crate::clock::new_id();
+        let now = crate::clock::now_rfc3339();
+        let doc = serde_json::json!({
+            "schemas": [crate::resource::GROUP_URN],
+            "displayName": display_name,
+        });
+        tx.execute(
+            "INSERT INTO groups (id, tenant, external_id, display_name, display_name_fold, \
+             version, created, last_modified, doc) VALUES (?1, ?2, NULL, ?3, ?4, 1, ?5, ?5, ?6)",
+            params![
+                id,
+                tenant,
+                display_name,
+                fold(display_name),
+                now,
+                doc.to_string()
+            ],
+        )
+        .map_err(fail)?;
+        let members: Vec<(String, Kind)> =
+            user_ids.iter().map(|u| (u.clone(), Kind::User)).collect();
+        add_members(&tx, &id, &members).map_err(|e| ServerError::Store(e.detail))?;
+        tx.commit().map_err(fail)?;
+        Ok(id)
+    }
 }
