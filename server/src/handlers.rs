@@ -395,7 +395,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ScimError> {
     let projection = projection_of(&ctx, kind, raw.as_deref())?;
     let input = parse_body(&ctx, &body)?;
-    let (mut doc, members) = resource::prepare(kind, input, ctx.faults())?;
+    let (mut doc, members, dialects) = resource::prepare(kind, input, ctx.faults())?;
     resource::canonical_keys(&mut doc);
     let (tenant, base, faults) = (
         ctx.tenant.clone(),
@@ -435,7 +435,9 @@ pub(crate) async fn create(
         })
         .await?;
     tracing::info!(kind = kind.resource_type(), id = %created["id"], "created");
-    Ok(resource_response(StatusCode::CREATED, created, &projection))
+    let mut response = resource_response(StatusCode::CREATED, created, &projection);
+    response.extensions_mut().insert(Dialects(dialects));
+    Ok(response)
 }
 
 /// `PUT /Users/{id}`, `PUT /Groups/{id}` (RFC 7644 section 3.5.1): replaces every
@@ -449,7 +451,7 @@ pub(crate) async fn replace(
 ) -> Result<Response, ScimError> {
     let projection = projection_of(&ctx, kind, raw.as_deref())?;
     let input = parse_body(&ctx, &body)?;
-    let (mut doc, members) = resource::prepare(kind, input, ctx.faults())?;
+    let (mut doc, members, dialects) = resource::prepare(kind, input, ctx.faults())?;
     resource::canonical_keys(&mut doc);
     let (tenant, base, faults) = (
         ctx.tenant.clone(),
@@ -486,7 +488,9 @@ pub(crate) async fn replace(
             loaded.map(|(_, v)| v).ok_or_else(|| missing(kind, &id))
         })
         .await?;
-    Ok(resource_response(StatusCode::OK, replaced, &projection))
+    let mut response = resource_response(StatusCode::OK, replaced, &projection);
+    response.extensions_mut().insert(Dialects(dialects));
+    Ok(response)
 }
 
 /// `PATCH /Users/{id}`, `PATCH /Groups/{id}` (RFC 7644 section 3.5.2).

@@ -16,13 +16,28 @@
 //! # Behaviour worth knowing
 //!
 //! - Every endpoint, discovery included, needs `Authorization: Bearer <token>`; the token
-//!   picks the tenant. Tenants see only their own resources.
+//!   picks the tenant (compared in constant time). Tenants see only their own resources.
+//!   A missing or wrong token is 401 with `WWW-Authenticate`.
 //! - Filters are parsed with `ParseOptions::interop()` and decided by
-//!   `scim_parser::eval::matches`; the store only narrows candidates on an indexed column.
+//!   `scim_parser::eval::matches`; the store only narrows candidates on an indexed column
+//!   (`userName` and `displayName` folded to Unicode lowercase, `id` and `externalId`
+//!   exactly). `sortBy`/`sortOrder` and `POST /.search` at the root work; responses go
+//!   through `scim_parser::project`, so `returned` is honoured.
 //! - A group member must be a live User or Group of the same tenant, else 400
-//!   `invalidValue`; deleting a resource drops its memberships.
+//!   `invalidValue`; deleting a resource drops its memberships and keeps its row as a
+//!   tombstone. A user's `groups` lists direct and indirect (nested) memberships.
+//! - A PATCH that only adds or removes members touches only those membership rows; with
+//!   `excludedAttributes=members` it never reads the whole group.
+//! - `/Bulk` runs each operation through the same handlers, resolving `bulkId`
+//!   references; the limits are [`MAX_OPERATIONS`] and [`MAX_PAYLOAD_SIZE`] (413 past
+//!   them, for any request body).
+//! - `/Me` answers 501: a token names a tenant, not a user, so no request has a subject
+//!   that maps to a User (RFC 7644 section 3.11).
+//! - Every request is logged in a `requests` table ([`requests`]), without
+//!   `Authorization`, and as one `tracing` line at info level.
+//! - [`Config::rate_limit`] gives each tenant a token bucket; past it, 429 with
+//!   `Retry-After`.
 //! - Passwords are accepted and discarded (`changePassword` is unsupported).
-//! - A user's `groups` lists direct memberships only.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
 

@@ -63,12 +63,13 @@ fn remove_key(obj: &mut Map<String, Value>, name: &str) -> Option<Value> {
 /// Checks that `schemas` names the core schema, that the required attribute is there
 /// (`userName` for a User, RFC 7643 section 4.1.1; `displayName` for a Group, section
 /// 4.2), and drops read-only attributes (`id`, `meta`, `groups`) and `password`, which is
-/// write-only and which this server does not keep. The rest is checked by [`conform`].
+/// write-only and which this server does not keep. The rest is checked by [`conform`],
+/// whose tolerated IdP dialects come back third, for the request log.
 pub(crate) fn prepare(
     kind: Kind,
     body: Value,
     faults: &Faults,
-) -> Result<(Value, Vec<MemberRef>), ScimError> {
+) -> Result<(Value, Vec<MemberRef>, Vec<&'static str>), ScimError> {
     let Value::Object(mut obj) = body else {
         return Err(ScimError::invalid_syntax(format!(
             "the request body must be a JSON object holding a {}",
@@ -87,9 +88,9 @@ pub(crate) fn prepare(
         Kind::Group => prepare_members(&mut obj, faults)?,
         Kind::User => Vec::new(),
     };
-    let obj = conform(kind, obj)?;
+    let (obj, dialects) = conform(kind, obj)?;
     validate(kind, &obj)?;
-    Ok((Value::Object(obj), members))
+    Ok((Value::Object(obj), members, dialects))
 }
 
 /// Checks a client's attributes against the resource type's schema with the parser:
@@ -98,7 +99,10 @@ pub(crate) fn prepare(
 /// resource in interop mode, which checks every value's type, rewrites names to the
 /// schema's spelling, and accepts what Entra sends in create bodies (`"True"` strings,
 /// `manager` as a bare id).
-fn conform(kind: Kind, mut obj: Map<String, Value>) -> Result<Map<String, Value>, ScimError> {
+fn conform(
+    kind: Kind,
+    mut obj: Map<String, Value>,
+) -> Result<(Map<String, Value>, Vec<&'static str>), ScimError> {
     let schema = crate::lookup::schema_for(kind, &Faults::default());
     let schemas = obj.remove("schemas").unwrap_or_else(|| json!([]));
     let mut known = Map::new();
@@ -117,7 +121,7 @@ fn conform(kind: Kind, mut obj: Map<String, Value>) -> Result<Map<String, Value>
     }
     let empty = json!({ "schemas": schemas });
     if known.is_empty() {
-        return Ok(empty.as_object().cloned().unwrap_or_default());
+        return Ok((empty.as_object().cloned().unwrap_or_default(), Vec::new()));
     }
     let body = json!({
         "schemas": [PATCH_URN],
@@ -129,15 +133,19 @@ fn conform(kind: Kind, mut obj: Map<String, Value>) -> Result<Map<String, Value>
     };
     let doc = PatchDocument::parse(&body, Mode::Interop).map_err(conform_error)?;
     let applied = apply(&doc, &empty, schema).map_err(conform_error)?;
+    let mut dialects = Vec::new();
     for diagnostic in &applied.diagnostics {
         tracing::info!(
             dialect = diagnostic.dialect,
             "request body tolerance: {}",
             diagnostic.message
         );
+        if !dialects.contains(&diagnostic.dialect) {
+            dialects.push(diagnostic.dialect);
+        }
     }
     match applied.resource {
-        Value::Object(obj) => Ok(obj),
+        Value::Object(obj) => Ok((obj, dialects)),
         _ => Err(ScimError::internal(
             "schema check produced a resource that is not an object",
         )),
@@ -511,7 +519,7 @@ mod tests {
             "groups": [{"value": "g"}],
             "userName": "u1",
         });
-        let (doc, _) = prepare(Kind::User, body, &Faults::default()).unwrap();
+        let (doc, _, _) = prepare(Kind::User, body, &Faults::default()).unwrap();
         assert_eq!(doc, json!({"schemas": [USER_URN], "userName": "u1"}));
     }
 

@@ -91,10 +91,16 @@ async fn every_request_is_logged_without_the_token() {
         .await
         .unwrap();
     assert_eq!(unauth.status(), StatusCode::UNAUTHORIZED);
+    // Entra sends booleans as strings in create bodies.
+    let entra_create = json!({"schemas": [USER_URN], "userName": "e", "active": "True"});
+    assert_eq!(
+        s.post("/Users", &entra_create).await.status,
+        StatusCode::CREATED
+    );
     s.running.shutdown().await;
 
     let rows = requests::read(&db, &RequestQuery::default()).unwrap();
-    assert_eq!(rows.len(), 5, "{rows:#?}");
+    assert_eq!(rows.len(), 6, "{rows:#?}");
     let create = &rows[0];
     assert_eq!(
         (create.method.as_str(), create.path.as_str()),
@@ -118,6 +124,8 @@ async fn every_request_is_logged_without_the_token() {
         Some("filter=userName%20eq%20%22nobody%22")
     );
     assert_eq!((rows[4].status, rows[4].tenant.as_deref()), (401, None));
+    assert_eq!(rows[5].dialects, ["entra"], "{:?}", rows[5]);
+    assert!(rows[0].dialects.is_empty());
     let text = std::fs::read(&db).unwrap();
     let needle = b"token-acme";
     assert!(
