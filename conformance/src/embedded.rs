@@ -13,10 +13,7 @@ use std::time::Duration;
 /// Parses `--fault` names; `list` prints the catalog of faults and ends the process.
 fn faults(names: &[String]) -> Result<Vec<Fault>, Exit> {
     if names.iter().any(|n| n == "list") {
-        let mut out = std::io::stdout().lock();
-        for fault in Fault::all() {
-            let _ = writeln!(out, "{:<28} {}", fault.name(), fault.description());
-        }
+        print_faults();
         return Err(Exit {
             code: exit::SUCCESS,
             message: String::new(),
@@ -29,6 +26,14 @@ fn faults(names: &[String]) -> Result<Vec<Fault>, Exit> {
                 .map_err(|e| Exit::usage(format!("--fault {n}: {e} (`--fault list` shows them)")))
         })
         .collect()
+}
+
+/// Prints every fault with what it breaks.
+fn print_faults() {
+    let mut out = std::io::stdout().lock();
+    for fault in Fault::all() {
+        let _ = writeln!(out, "{:<28} {}", fault.name(), fault.description());
+    }
 }
 
 /// Starts the reference server on an ephemeral 127.0.0.1 port, runs the suite against it,
@@ -70,10 +75,41 @@ pub(crate) async fn run_embedded(
     result
 }
 
+/// The tenant names of `--tenant` values, for the start-up line (never the tokens).
+fn config_tenant_names(specs: &[String]) -> Vec<&str> {
+    specs
+        .iter()
+        .filter_map(|s| s.split_once('=').map(|(n, _)| n.trim()))
+        .collect()
+}
+
+/// Reads `--tenant NAME=TOKEN` values.
+fn tenants(specs: &[String]) -> Result<Vec<(String, String)>, Exit> {
+    specs
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((name, token)) if !name.trim().is_empty() && !token.trim().is_empty() => {
+                Ok((name.trim().to_string(), token.trim().to_string()))
+            }
+            // The value holds a token: name only the tenant part in the message.
+            _ => Err(Exit::usage(format!(
+                "--tenant `{}`: expected NAME=TOKEN with both parts non-empty",
+                spec.split('=').next().unwrap_or_default()
+            ))),
+        })
+        .collect()
+}
+
 /// Runs the reference server until Ctrl-C.
 pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
+    if args.list_faults {
+        print_faults();
+        return Ok(exit::SUCCESS);
+    }
     let faults = faults(&args.fault)?;
+    let named = tenants(&args.tenant)?;
     let tenants = match std::env::var_os(&args.token_env) {
+        _ if !named.is_empty() => named,
         Some(_) => vec![(
             "default".to_owned(),
             token_from_env(&args.token_env)?.expose().to_owned(),
@@ -94,9 +130,15 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
         .local_addr()
         .map_err(|e| Exit::usage(format!("cannot read the bound address: {e}")))?;
     let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+    let tenant_names: Vec<&str> = config_tenant_names(&args.tenant);
     eprintln!(
-        "scim-conformance: serving http://{addr}{} (faults: {}); Ctrl-C stops",
+        "scim-conformance: serving http://{addr}{} (tenants: {}; faults: {}); Ctrl-C stops",
         scim_reference_server::BASE_PATH,
+        if tenant_names.is_empty() {
+            "default".to_owned()
+        } else {
+            tenant_names.join(",")
+        },
         if names.is_empty() {
             "none".to_owned()
         } else {
@@ -107,6 +149,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
         tenants,
         db: args.db.clone(),
         faults,
+        rate_limit: args.rate_limit,
     };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod embedded;
+mod requests_cmd;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,6 +44,8 @@ enum Command {
     Parse(ParseArgs),
     /// Run the reference server until Ctrl-C.
     Serve(ServeArgs),
+    /// Print the reference server's request log (from `serve --db PATH`).
+    Requests(requests_cmd::RequestsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -104,9 +107,18 @@ struct ServeArgs {
     /// Switch on a reference-server fault by name (repeatable); `--fault list` prints them.
     #[arg(long, value_name = "NAME")]
     fault: Vec<String>,
-    /// SQLite file to keep data in (default: memory).
+    /// SQLite file to keep data and the request log in (default: memory).
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
+    /// A tenant and its bearer token as NAME=TOKEN (repeatable); overrides --token-env.
+    #[arg(long, value_name = "NAME=TOKEN")]
+    tenant: Vec<String>,
+    /// Requests per second each tenant may send; past it, 429 with Retry-After.
+    #[arg(long, value_name = "R")]
+    rate_limit: Option<f64>,
+    /// Print the faults with what each breaks, and exit.
+    #[arg(long)]
+    list_faults: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -153,7 +165,12 @@ impl Exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // `serve` logs one line per request at info level.
+    init_tracing(if matches!(cli.command, Command::Serve(_)) {
+        "warn,scim_reference_server=info"
+    } else {
+        "warn"
+    });
     let code = match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -166,11 +183,12 @@ fn main() -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }
@@ -181,6 +199,7 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Parse(args) => Ok(parse(&args)),
         Command::Run(args) => runtime()?.block_on(run_command(args)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
+        Command::Requests(args) => requests_cmd::run(&args),
     }
 }
 

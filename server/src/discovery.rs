@@ -3,6 +3,7 @@
 //! documents are `scim-parser`'s built-in JSON, the same definitions the filter
 //! evaluator uses.
 
+use crate::bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 use crate::error::ScimError;
 use crate::handlers::{Ctx, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::resource::LIST_URN;
@@ -60,10 +61,14 @@ pub(crate) fn service_provider_config_json(base: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": MAX_OPERATIONS,
+            "maxPayloadSize": MAX_PAYLOAD_SIZE,
+        },
         "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": true},
         // Index pagination limits, in the shape of draft-ietf-scim-cursor-pagination.
         "pagination": {

@@ -6,6 +6,7 @@ use crate::fault::{Fault, Faults};
 use crate::query::Query;
 use crate::resource::{self, etag, MemberRef, Projection, Related, LIST_URN};
 use crate::routes::{AppState, Tenant, SCIM_JSON};
+use crate::sort::Sort;
 use crate::store::{self, Kind, Row};
 use crate::{clock, lookup, patching, BASE_PATH};
 use axum::body::Bytes;
@@ -26,7 +27,12 @@ pub const MAX_PAGE_SIZE: usize = 500;
 /// The delay per membership change under the `member-patch-slow` fault.
 const SLOW_MEMBER_CHANGE: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// The IdP dialects the parser detected in a request, for the request log.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Dialects(pub(crate) Vec<&'static str>);
+
 /// What a handler needs from the request besides its path and body.
+#[derive(Clone)]
 pub(crate) struct Ctx {
     pub(crate) state: AppState,
     pub(crate) tenant: String,
@@ -146,25 +152,53 @@ pub(crate) fn load(
     base: &str,
     faults: &Faults,
 ) -> Result<Option<(Row, Value)>, ScimError> {
+    load_with(conn, tenant, kind, id, base, faults, true)
+}
+
+/// [`load`], leaving a group's `members` out when `members` is false (the response does
+/// not carry them), so the read costs O(log n) whatever the group's size.
+pub(crate) fn load_with(
+    conn: &Connection,
+    tenant: &str,
+    kind: Kind,
+    id: &str,
+    base: &str,
+    faults: &Faults,
+    members: bool,
+) -> Result<Option<(Row, Value)>, ScimError> {
     let Some(row) = store::get(conn, tenant, kind, id)? else {
         return Ok(None);
     };
-    let value = match kind {
+    let value = render_row(conn, kind, &row, base, faults, members)?;
+    Ok(Some((row, value)))
+}
+
+/// Renders a stored row with its related rows read by index: a user's direct and
+/// indirect groups, a group's members (when `members`).
+fn render_row(
+    conn: &Connection,
+    kind: Kind,
+    row: &Row,
+    base: &str,
+    faults: &Faults,
+    members: bool,
+) -> Result<Value, ScimError> {
+    Ok(match kind {
         Kind::User => {
-            let groups = store::groups_of(conn, id)?;
-            resource::render(kind, &row, base, Related::Groups(&groups))
+            let groups = store::groups_of(conn, &row.id)?;
+            resource::render(kind, row, base, Related::Groups(&groups))
         }
+        Kind::Group if !members => resource::render(kind, row, base, Related::Members(&[])),
         Kind::Group => {
             // FAULT(group-members-truncated): only the first members are read, for GET
             // and for the PATCH that rewrites from this read.
             let limit = faults
                 .on(Fault::GroupMembersTruncated)
                 .then_some(store::TRUNCATED_MEMBERS);
-            let members = store::members_of(conn, id, limit)?;
-            resource::render(kind, &row, base, Related::Members(&members))
+            let members = store::members_of(conn, &row.id, limit)?;
+            resource::render(kind, row, base, Related::Members(&members))
         }
-    };
-    Ok(Some((row, value)))
+    })
 }
 
 fn missing(kind: Kind, id: &str) -> ScimError {
@@ -240,14 +274,17 @@ pub(crate) fn sync_members(
         .into_iter()
         .map(|m| m.id)
         .collect();
+    let wanted_ids: std::collections::HashSet<&str> =
+        wanted.iter().map(|(w, _)| w.as_str()).collect();
+    let current_ids: std::collections::HashSet<&str> = current.iter().map(String::as_str).collect();
     let removed: Vec<String> = current
         .iter()
-        .filter(|id| !wanted.iter().any(|(w, _)| w == *id))
+        .filter(|id| !wanted_ids.contains(id.as_str()))
         .cloned()
         .collect();
     let added: Vec<(String, Kind)> = wanted
         .iter()
-        .filter(|(w, _)| !current.contains(w))
+        .filter(|(w, _)| !current_ids.contains(w.as_str()))
         .cloned()
         .collect();
     // FAULT(member-patch-slow): a slow round trip per changed member. This runs on the
@@ -283,11 +320,11 @@ pub(crate) fn check_if_match(headers: &HeaderMap, version: i64) -> Result<(), Sc
 /// The `attributes` / `excludedAttributes` of a query string (RFC 7644 section 3.9).
 fn projection_of(ctx: &Ctx, kind: Kind, raw: Option<&str>) -> Result<Projection, ScimError> {
     let query = Query::parse(raw.unwrap_or(""), ctx.faults())?;
-    Ok(Projection::new(
+    Projection::new(
         kind,
         query.get("attributes"),
         query.get("excludedAttributes"),
-    ))
+    )
 }
 
 /// `GET /Users/{id}`, `GET /Groups/{id}` (RFC 7644 section 3.4.1).
@@ -302,16 +339,19 @@ pub(crate) async fn read(
         kind,
         query.get("attributes"),
         query.get("excludedAttributes"),
-    );
+    )?;
     let (tenant, base, faults) = (
         ctx.tenant.clone(),
         ctx.base.clone(),
         Arc::clone(&ctx.state.faults),
     );
+    let with_members = !projection.leaves_out("members");
     let found = ctx
         .state
         .store
-        .call(move |conn| load(conn, &tenant, kind, &id, &base, &faults).map(|r| r.ok_or(id)))
+        .call(move |conn| {
+            load_with(conn, &tenant, kind, &id, &base, &faults, with_members).map(|r| r.ok_or(id))
+        })
         .await?;
     match found {
         Ok((row, _)) if if_none_match(&ctx.headers, row.version) => {
@@ -355,7 +395,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ScimError> {
     let projection = projection_of(&ctx, kind, raw.as_deref())?;
     let input = parse_body(&ctx, &body)?;
-    let (mut doc, members) = resource::prepare(kind, input, ctx.faults())?;
+    let (mut doc, members, dialects) = resource::prepare(kind, input, ctx.faults())?;
     resource::canonical_keys(&mut doc);
     let (tenant, base, faults) = (
         ctx.tenant.clone(),
@@ -395,7 +435,9 @@ pub(crate) async fn create(
         })
         .await?;
     tracing::info!(kind = kind.resource_type(), id = %created["id"], "created");
-    Ok(resource_response(StatusCode::CREATED, created, &projection))
+    let mut response = resource_response(StatusCode::CREATED, created, &projection);
+    response.extensions_mut().insert(Dialects(dialects));
+    Ok(response)
 }
 
 /// `PUT /Users/{id}`, `PUT /Groups/{id}` (RFC 7644 section 3.5.1): replaces every
@@ -409,7 +451,7 @@ pub(crate) async fn replace(
 ) -> Result<Response, ScimError> {
     let projection = projection_of(&ctx, kind, raw.as_deref())?;
     let input = parse_body(&ctx, &body)?;
-    let (mut doc, members) = resource::prepare(kind, input, ctx.faults())?;
+    let (mut doc, members, dialects) = resource::prepare(kind, input, ctx.faults())?;
     resource::canonical_keys(&mut doc);
     let (tenant, base, faults) = (
         ctx.tenant.clone(),
@@ -446,7 +488,9 @@ pub(crate) async fn replace(
             loaded.map(|(_, v)| v).ok_or_else(|| missing(kind, &id))
         })
         .await?;
-    Ok(resource_response(StatusCode::OK, replaced, &projection))
+    let mut response = resource_response(StatusCode::OK, replaced, &projection);
+    response.extensions_mut().insert(Dialects(dialects));
+    Ok(response)
 }
 
 /// `PATCH /Users/{id}`, `PATCH /Groups/{id}` (RFC 7644 section 3.5.2).
@@ -459,8 +503,11 @@ pub(crate) async fn patch(
 ) -> Result<Response, ScimError> {
     let projection = projection_of(&ctx, kind, raw.as_deref())?;
     let input = parse_body(&ctx, &body)?;
-    let patched = patching::patch(&ctx, kind, id, input).await?;
-    Ok(resource_response(StatusCode::OK, patched, &projection))
+    let with_members = !projection.leaves_out("members");
+    let (patched, dialects) = patching::patch(&ctx, kind, id, input, with_members).await?;
+    let mut response = resource_response(StatusCode::OK, patched, &projection);
+    response.extensions_mut().insert(Dialects(dialects));
+    Ok(response)
 }
 
 /// `DELETE /Users/{id}`, `DELETE /Groups/{id}` (RFC 7644 section 3.6): a soft delete;
@@ -498,28 +545,33 @@ pub(crate) async fn delete(
 
 /// The parameters of a list or search request (RFC 7644 sections 3.4.2 and 3.4.3).
 #[derive(Default)]
-struct Search {
+pub(crate) struct Search {
     filter: Option<String>,
     start_index: Option<i64>,
     count: Option<i64>,
     attributes: Option<String>,
     excluded: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
 }
 
 impl Search {
     fn from_query(query: &Query) -> Result<Search, ScimError> {
+        let text = |name: &str| query.get(name).map(str::to_string);
         Ok(Search {
-            filter: query.get("filter").map(str::to_string),
+            filter: text("filter"),
             start_index: query.int("startIndex")?,
             count: query.int("count")?,
-            attributes: query.get("attributes").map(str::to_string),
-            excluded: query.get("excludedAttributes").map(str::to_string),
+            attributes: text("attributes"),
+            excluded: text("excludedAttributes"),
+            sort_by: text("sortBy"),
+            sort_order: text("sortOrder"),
         })
     }
 
     /// A SearchRequest body (RFC 7644 section 3.4.3); `attributes` may be a string or an
     /// array of strings.
-    fn from_body(body: &Value) -> Result<Search, ScimError> {
+    pub(crate) fn from_body(body: &Value) -> Result<Search, ScimError> {
         let Some(obj) = body.as_object() else {
             return Err(ScimError::invalid_syntax(
                 "a SearchRequest must be a JSON object",
@@ -548,7 +600,7 @@ impl Search {
             match get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(Value::Array(items)) if name != "filter" => items
+                Some(Value::Array(items)) if name.ends_with("ttributes") => items
                     .iter()
                     .map(|i| i.as_str().map(str::to_string))
                     .collect::<Option<Vec<_>>>()
@@ -573,12 +625,18 @@ impl Search {
             count: int("count")?,
             attributes: text("attributes")?,
             excluded: text("excludedAttributes")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
         })
     }
 }
 
 /// The SearchRequest message URN (RFC 7644 section 3.4.3).
 const SEARCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// Above this many candidates, a list reads related rows for the whole tenant at once
+/// instead of one indexed query per candidate.
+const BULK_RELATED: usize = 256;
 
 /// `GET /Users`, `GET /Groups` (RFC 7644 section 3.4.2).
 pub(crate) async fn list(
@@ -588,87 +646,136 @@ pub(crate) async fn list(
 ) -> Result<Response, ScimError> {
     let query = Query::parse(raw.as_deref().unwrap_or(""), ctx.faults())?;
     let search = Search::from_query(&query)?;
-    run_search(ctx, kind, search).await
+    run_search(ctx, &[kind], search).await
 }
 
 /// `POST /Users/.search`, `POST /Groups/.search` (RFC 7644 section 3.4.3).
 pub(crate) async fn search(ctx: Ctx, kind: Kind, body: Bytes) -> Result<Response, ScimError> {
     let body = parse_body(&ctx, &body)?;
     let search = Search::from_body(&body)?;
-    run_search(ctx, kind, search).await
+    run_search(ctx, &[kind], search).await
 }
 
-/// Filters, paginates and projects.
-async fn run_search(ctx: Ctx, kind: Kind, search: Search) -> Result<Response, ScimError> {
-    let projection = Projection::new(
-        kind,
-        search.attributes.as_deref(),
-        search.excluded.as_deref(),
-    );
-    let filter = lookup::Lookup::new(search.filter.as_deref(), kind, ctx.faults())?;
+/// `POST /.search` at the root (RFC 7644 section 3.4.3): Users, then Groups. A filter
+/// is applied to each resource type whose schema can evaluate it; one that neither
+/// can is 400 `invalidFilter`.
+pub(crate) async fn search_root(ctx: Ctx, body: Bytes) -> Result<Response, ScimError> {
+    let body = parse_body(&ctx, &body)?;
+    let search = Search::from_body(&body)?;
+    run_search(ctx, &[Kind::User, Kind::Group], search).await
+}
+
+/// One resource type's part of a search: its filter (if the type can evaluate it),
+/// projection and sort.
+struct Part {
+    kind: Kind,
+    filter: Option<lookup::Lookup>,
+    projection: Projection,
+    sort: Option<Sort>,
+}
+
+/// Filters, sorts, paginates and projects over one or more resource types.
+async fn run_search(ctx: Ctx, kinds: &[Kind], search: Search) -> Result<Response, ScimError> {
+    let mut parts = Vec::new();
+    let mut first_error = None;
+    for &kind in kinds {
+        let filter = match lookup::Lookup::new(search.filter.as_deref(), kind, ctx.faults()) {
+            Ok(filter) => filter,
+            Err(err) if kinds.len() > 1 => {
+                first_error.get_or_insert(err);
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        let projection = Projection::new(
+            kind,
+            search.attributes.as_deref(),
+            search.excluded.as_deref(),
+        )?;
+        let sort = match Sort::new(
+            kind,
+            search.sort_by.as_deref(),
+            search.sort_order.as_deref(),
+        ) {
+            Ok(sort) => sort,
+            Err(err) if kinds.len() > 1 => {
+                first_error.get_or_insert(err);
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        parts.push(Part {
+            kind,
+            filter,
+            projection,
+            sort,
+        });
+    }
+    if parts.is_empty() {
+        return Err(first_error.unwrap_or_else(|| ScimError::internal("no resource type")));
+    }
     let page = Page::new(search.start_index, search.count, ctx.faults());
+    let filtered = search.filter.is_some();
+    let sorted = search.sort_by.is_some();
     let (tenant, base) = (ctx.tenant.clone(), ctx.base.clone());
     let faults = Arc::clone(&ctx.state.faults);
-    let filtered = filter.is_some();
-    let matched = ctx
+    let (total, mut resources) = ctx
         .state
         .store
         .call(move |conn| {
-            let rows = store::list(
-                conn,
-                &tenant,
-                kind,
-                filter.as_ref().and_then(|f| f.narrow()),
-            )?;
-            let mut matched = Vec::new();
-            let (groups, members) = match kind {
-                Kind::User => (store::all_groups(conn, &tenant)?, HashMap::new()),
-                Kind::Group => (HashMap::new(), store::all_members(conn, &tenant)?),
-            };
-            for row in rows {
-                let value = match kind {
-                    Kind::User => {
-                        let g = groups.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
-                        resource::render(kind, &row, &base, Related::Groups(g))
+            // Without a filter or a sort over one type, the store pages by itself.
+            if let [part] = parts.as_slice() {
+                if part.filter.is_none() && part.sort.is_none() {
+                    let total = store::count(conn, &tenant, part.kind)?;
+                    let rows = store::page(conn, &tenant, part.kind, page.offset, page.count)?;
+                    let members = !part.projection.leaves_out("members");
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let value = render_row(conn, part.kind, row, &base, &faults, members)?;
+                        out.push(part.projection.apply(value));
                     }
-                    Kind::Group => {
-                        let all = members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
-                        let limit = if faults.on(Fault::GroupMembersTruncated) {
-                            all.len().min(store::TRUNCATED_MEMBERS)
-                        } else {
-                            all.len()
-                        };
-                        resource::render(kind, &row, &base, Related::Members(&all[..limit]))
-                    }
-                };
-                // FAULT(filter-hides-unmanaged): filtered lookups skip users without an
-                // externalId.
-                let hidden = kind == Kind::User
-                    && filter.is_some()
-                    && faults.on(Fault::FilterHidesUnmanaged)
-                    && value.get("externalId").is_none();
-                if !hidden
-                    && filter
-                        .as_ref()
-                        .is_none_or(|f| f.matches(kind, &value, &faults))
-                {
-                    matched.push(value);
+                    return Ok((total, out));
                 }
             }
-            Ok(matched)
+            let mut matched: Vec<(usize, Value)> = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
+                let found = matching(conn, &tenant, part, &base, &faults)?;
+                matched.extend(found.into_iter().map(|v| (i, v)));
+            }
+            if let Some(sort) = parts.first().and_then(|p| p.sort.as_ref()) {
+                let mut values: Vec<Value> = matched.iter_mut().map(|(_, v)| v.take()).collect();
+                // Sort keys are read with the first type's schema; over several types the
+                // common attributes (`id`, `meta.*`, `externalId`) are what sort usefully.
+                sort.apply(parts[0].kind, &mut values);
+                let kinds: HashMap<String, usize> = matched
+                    .iter()
+                    .map(|(i, _)| *i)
+                    .zip(values.iter())
+                    .map(|(i, v)| (v["id"].as_str().unwrap_or_default().to_string(), i))
+                    .collect();
+                matched = values
+                    .into_iter()
+                    .map(|v| {
+                        let i = kinds.get(v["id"].as_str().unwrap_or_default()).copied();
+                        (i.unwrap_or(0), v)
+                    })
+                    .collect();
+            }
+            let total = matched.len();
+            let out = matched
+                .into_iter()
+                .skip(page.offset)
+                .take(page.count)
+                .map(|(i, v)| parts[i].projection.apply(v))
+                .collect();
+            Ok((total, out))
         })
         .await?;
+    let _ = sorted;
     // FAULT(no-match-404): an empty filtered result is "not found".
-    if filtered && matched.is_empty() && ctx.faults().on(Fault::NoMatch404) {
+    if filtered && total == 0 && ctx.faults().on(Fault::NoMatch404) {
         return Err(ScimError::not_found("no resource matches the filter"));
     }
-    let total = matched.len();
-    let mut resources: Vec<Value> = matched
-        .into_iter()
-        .skip(page.offset)
-        .take(page.count)
-        .map(|r| projection.apply(r))
-        .collect();
     // FAULT(resources-empty): the matches counted but not sent.
     if filtered && ctx.faults().on(Fault::ResourcesEmpty) {
         resources.clear();
@@ -687,6 +794,61 @@ async fn run_search(ctx: Ctx, kind: Kind, search: Search) -> Result<Response, Sc
         "Resources": resources,
     });
     Ok(scim_response(StatusCode::OK, &body))
+}
+
+/// The rendered resources of one type that the part's filter selects, sorted by the
+/// part's sort, unprojected.
+fn matching(
+    conn: &Connection,
+    tenant: &str,
+    part: &Part,
+    base: &str,
+    faults: &Faults,
+) -> Result<Vec<Value>, ScimError> {
+    let kind = part.kind;
+    let filter = part.filter.as_ref();
+    let rows = store::list(conn, tenant, kind, filter.and_then(|f| f.narrow()))?;
+    let members = !part.projection.leaves_out("members")
+        || filter.is_some_and(|f| f.mentions("members"))
+        || part.sort.is_some();
+    let bulk = rows.len() > BULK_RELATED;
+    let (groups, all_members) = match (bulk, kind) {
+        (true, Kind::User) => (store::all_groups(conn, tenant)?, HashMap::new()),
+        (true, Kind::Group) if members => (HashMap::new(), store::all_members(conn, tenant)?),
+        _ => (HashMap::new(), HashMap::new()),
+    };
+    let mut matched = Vec::new();
+    for row in rows {
+        let value = match (bulk, kind) {
+            (false, _) => render_row(conn, kind, &row, base, faults, members)?,
+            (true, Kind::User) => {
+                let g = groups.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
+                resource::render(kind, &row, base, Related::Groups(g))
+            }
+            (true, Kind::Group) => {
+                let all = all_members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
+                let limit = if faults.on(Fault::GroupMembersTruncated) {
+                    all.len().min(store::TRUNCATED_MEMBERS)
+                } else {
+                    all.len()
+                };
+                resource::render(kind, &row, base, Related::Members(&all[..limit]))
+            }
+        };
+        // FAULT(filter-hides-unmanaged): filtered lookups skip users without an
+        // externalId.
+        let hidden = kind == Kind::User
+            && filter.is_some()
+            && faults.on(Fault::FilterHidesUnmanaged)
+            && value.get("externalId").is_none();
+        if !hidden && filter.is_none_or(|f| f.matches(kind, &value, faults)) {
+            matched.push(value);
+        }
+    }
+    if let Some(sort) = &part.sort {
+        sort.apply(kind, &mut matched);
+    }
+    Ok(matched)
 }
 
 /// Pagination parameters (RFC 7644 section 3.4.2.4).

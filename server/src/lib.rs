@@ -16,16 +16,32 @@
 //! # Behaviour worth knowing
 //!
 //! - Every endpoint, discovery included, needs `Authorization: Bearer <token>`; the token
-//!   picks the tenant. Tenants see only their own resources.
+//!   picks the tenant (compared in constant time). Tenants see only their own resources.
+//!   A missing or wrong token is 401 with `WWW-Authenticate`.
 //! - Filters are parsed with `ParseOptions::interop()` and decided by
-//!   `scim_parser::eval::matches`; the store only narrows candidates on an indexed column.
+//!   `scim_parser::eval::matches`; the store only narrows candidates on an indexed column
+//!   (`userName` and `displayName` folded to Unicode lowercase, `id` and `externalId`
+//!   exactly). `sortBy`/`sortOrder` and `POST /.search` at the root work; responses go
+//!   through `scim_parser::project`, so `returned` is honoured.
 //! - A group member must be a live User or Group of the same tenant, else 400
-//!   `invalidValue`; deleting a resource drops its memberships.
+//!   `invalidValue`; deleting a resource drops its memberships and keeps its row as a
+//!   tombstone. A user's `groups` lists direct and indirect (nested) memberships.
+//! - A PATCH that only adds or removes members touches only those membership rows; with
+//!   `excludedAttributes=members` it never reads the whole group.
+//! - `/Bulk` runs each operation through the same handlers, resolving `bulkId`
+//!   references; the limits are [`MAX_OPERATIONS`] and [`MAX_PAYLOAD_SIZE`] (413 past
+//!   them, for any request body).
+//! - `/Me` answers 501: a token names a tenant, not a user, so no request has a subject
+//!   that maps to a User (RFC 7644 section 3.11).
+//! - Every request is logged in a `requests` table ([`requests`]), without
+//!   `Authorization`, and as one `tracing` line at info level.
+//! - [`Config::rate_limit`] gives each tenant a token bucket; past it, 429 with
+//!   `Retry-After`.
 //! - Passwords are accepted and discarded (`changePassword` is unsupported).
-//! - A user's `groups` lists direct memberships only.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
 
+mod bulk;
 mod clock;
 mod discovery;
 mod error;
@@ -34,10 +50,14 @@ mod handlers;
 mod lookup;
 mod patching;
 mod query;
+mod ratelimit;
+pub mod requests;
 mod resource;
 mod routes;
+mod sort;
 mod store;
 
+pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 pub use error::{ScimError, ScimType, ServerError, ERROR_URN};
 pub use fault::{Fault, UnknownFault};
 pub use handlers::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -63,6 +83,9 @@ pub struct Config {
     pub db: Option<PathBuf>,
     /// Faults switched on.
     pub faults: Vec<Fault>,
+    /// Requests per second each tenant may send (a token bucket holding as many);
+    /// `None` means no limit.
+    pub rate_limit: Option<f64>,
 }
 
 impl std::fmt::Debug for Config {
@@ -76,6 +99,7 @@ impl std::fmt::Debug for Config {
             .field("tenants", &tenants)
             .field("db", &self.db)
             .field("faults", &self.faults)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -103,6 +127,16 @@ pub struct RunningServer {
     task: Option<tokio::task::JoinHandle<Result<(), std::io::Error>>>,
 }
 
+/// Waits for the request log to write what is queued, off the async runtime.
+async fn finish_log(log: requests::LogThread) {
+    if tokio::task::spawn_blocking(move || log.join())
+        .await
+        .is_err()
+    {
+        tracing::warn!("could not wait for the request log");
+    }
+}
+
 impl RunningServer {
     /// The SCIM base URL, `http://127.0.0.1:PORT/scim/v2`.
     pub fn base_url(&self) -> String {
@@ -115,7 +149,8 @@ impl RunningServer {
         &self.token
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// Stops accepting connections, lets in-flight requests finish, and waits until they
+    /// are in the request log.
     pub async fn shutdown(mut self) {
         self.stop_and_wait().await;
     }
@@ -143,23 +178,55 @@ impl Drop for RunningServer {
     }
 }
 
-/// The axum router serving [`BASE_PATH`], with the store opened.
+/// Fills a store file without HTTP, for benchmarks and load tests. Rows are inserted in
+/// one transaction per call, with the same indexed columns the server writes; users get
+/// `userName` `{prefix}{i}` and `externalId` `ext-{prefix}{i}`.
+pub mod seed {
+    use crate::ServerError;
+    use std::path::Path;
+
+    /// Inserts users `{prefix}{i}` for each `i` in `range` into tenant `tenant` of the
+    /// store file `db` (created if needed); returns their ids in order.
+    pub fn users(
+        db: &Path,
+        tenant: &str,
+        prefix: &str,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<String>, ServerError> {
+        crate::store::seed::users(db, tenant, prefix, range)
+    }
+
+    /// Inserts a group named `display_name` whose members are `user_ids`; returns its id.
+    pub fn group(
+        db: &Path,
+        tenant: &str,
+        display_name: &str,
+        user_ids: &[String],
+    ) -> Result<String, ServerError> {
+        crate::store::seed::group(db, tenant, display_name, user_ids)
+    }
+}
+
+/// The axum router serving [`BASE_PATH`], with the store opened. Its request log is
+/// written by a background thread that ends when the router is dropped.
 pub fn router(config: Config) -> Result<axum::Router, ServerError> {
-    routes::build(&config)
+    routes::build(&config).map(|(router, _log)| router)
 }
 
 /// Binds 127.0.0.1 on a free port and serves on a background task.
 pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
-    let app = router(config.clone())?;
+    let (app, log) = routes::build(&config)?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })
-            .await
+            .await;
+        finish_log(log).await;
+        served
     });
     tracing::info!(%addr, "SCIM reference server listening");
     Ok(RunningServer {
@@ -176,9 +243,10 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let app = router(config)?;
-    axum::serve(listener, app)
+    let (app, log) = routes::build(&config)?;
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+        .await;
+    finish_log(log).await;
+    served.map_err(ServerError::from)
 }

@@ -96,6 +96,11 @@ impl Lookup {
         self.narrow.as_ref().map(|(c, v)| (*c, v.as_str()))
     }
 
+    /// Does the filter name the attribute `name` anywhere?
+    pub(crate) fn mentions(&self, name: &str) -> bool {
+        mentions(&self.filter, name)
+    }
+
     /// Whether the filter selects `resource`; the parser's evaluator decides.
     pub(crate) fn matches(&self, kind: Kind, resource: &Value, faults: &Faults) -> bool {
         eval::matches(&self.filter, resource, schema_for(kind, faults)).unwrap_or(false)
@@ -129,9 +134,9 @@ fn narrowing(kind: Kind, filter: &Filter) -> Option<(Column, String)> {
             let LiteralValue::String(text) = &value.value else {
                 return None;
             };
-            // SQLite's NOCASE folds ASCII only; the store also keeps every row holding a
-            // non-ASCII character, so with an ASCII literal the narrowing is a superset.
-            if path.sub_attr.is_some() || !text.is_ascii() {
+            // The store compares folded columns with the folded literal for caseExact:
+            // false attributes (as the evaluator folds), exactly for `id` and `externalId`.
+            if path.sub_attr.is_some() {
                 return None;
             }
             if let Some(uri) = &path.uri {

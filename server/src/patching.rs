@@ -13,9 +13,10 @@ use crate::handlers::{self, check_if_match, check_unique, load, Ctx};
 use crate::lookup::schema_for;
 use crate::resource::{self, MemberRef};
 use crate::store::{self, Kind, Row};
-use scim_parser::patch::{apply, Mode, Op, PatchDocument, PatchError};
+use scim_parser::patch::{apply, Diagnostic, Mode, Op, PatchDocument, PatchError};
 use scim_parser::schema::{AttributeType, ResourceSchema};
 use scim_parser::AttrPath;
+use scim_parser::{CompareOp, FilterKind, LiteralValue};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -24,13 +25,15 @@ fn patch_error(err: PatchError) -> ScimError {
     ScimError::bad_request(scim_type, format!("PATCH {err}"))
 }
 
-/// Applies a PatchOp body to the resource `id` and returns the patched resource.
+/// Applies a PatchOp body to the resource `id` and returns the patched resource (with
+/// a group's `members` only when `with_members`) and the dialects the parser detected.
 pub(crate) async fn patch(
     ctx: &Ctx,
     kind: Kind,
     id: String,
     body: Value,
-) -> Result<Value, ScimError> {
+    with_members: bool,
+) -> Result<(Value, Vec<&'static str>), ScimError> {
     let faults = Arc::clone(&ctx.state.faults);
     // FAULT(patch-op-case-sensitive): only the lowercase RFC spellings pass.
     if faults.on(Fault::PatchOpCaseSensitive) {
@@ -67,6 +70,36 @@ pub(crate) async fn patch(
     }
     let (tenant, base) = (ctx.tenant.clone(), ctx.base.clone());
     let headers = ctx.headers.clone();
+    if kind == Kind::Group {
+        if let Some(delta) = member_delta(&doc, &faults) {
+            let (value, diagnostics) = ctx
+                .state
+                .store
+                .call(move |conn| {
+                    let tx = store::begin(conn)?;
+                    let Some((old, _)) =
+                        handlers::load_with(&tx, &tenant, kind, &id, &base, &faults, false)?
+                    else {
+                        return Err(ScimError::not_found(format!("Group `{id}` not found")));
+                    };
+                    check_if_match(&headers, old.version)?;
+                    if apply_delta(&tx, &tenant, &id, &delta.steps)? {
+                        let now = clock::now_rfc3339();
+                        store::touch(&tx, &tenant, kind, &id, old.version + 1, &now)?;
+                    }
+                    let loaded =
+                        handlers::load_with(&tx, &tenant, kind, &id, &base, &faults, with_members)?;
+                    store::commit(tx)?;
+                    let value = loaded
+                        .map(|(_, v)| v)
+                        .ok_or_else(|| ScimError::internal("patched group vanished"))?;
+                    Ok((value, delta.diagnostics))
+                })
+                .await?;
+            let dialects = log_diagnostics(kind, &value, &diagnostics);
+            return Ok((value, dialects));
+        }
+    }
     let (value, diagnostics) = ctx
         .state
         .store
@@ -104,7 +137,8 @@ pub(crate) async fn patch(
                 ..old
             };
             store::update(&tx, &tenant, kind, &row)?;
-            let loaded = load(&tx, &tenant, kind, &id, &base, &faults)?;
+            let loaded =
+                handlers::load_with(&tx, &tenant, kind, &id, &base, &faults, with_members)?;
             store::commit(tx)?;
             let value = loaded
                 .map(|(_, v)| v)
@@ -112,15 +146,143 @@ pub(crate) async fn patch(
             Ok((value, applied.diagnostics))
         })
         .await?;
-    for diagnostic in &diagnostics {
+    let dialects = log_diagnostics(kind, &value, &diagnostics);
+    Ok((value, dialects))
+}
+
+/// Logs each tolerance the parser used and returns the distinct dialects.
+fn log_diagnostics(kind: Kind, value: &Value, diagnostics: &[Diagnostic]) -> Vec<&'static str> {
+    let mut dialects = Vec::new();
+    for diagnostic in diagnostics {
         tracing::info!(
             kind = kind.resource_type(),
             id = %value["id"],
             dialect = diagnostic.dialect,
             "PATCH tolerance: {diagnostic}"
         );
+        if !dialects.contains(&diagnostic.dialect) {
+            dialects.push(diagnostic.dialect);
+        }
     }
-    Ok(value)
+    dialects
+}
+
+/// One membership change of a member-only PATCH.
+enum Step {
+    Add(Vec<MemberRef>),
+    Remove(Vec<String>),
+}
+
+/// A PATCH that only adds or removes group members by id.
+struct Delta {
+    steps: Vec<Step>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The `value`s of a member list: an array of `{"value": "id"}` objects, or one object.
+fn member_values(value: Option<&Value>) -> Option<Vec<String>> {
+    let one = |v: &Value| -> Option<String> {
+        let obj = v.as_object()?;
+        let (_, id) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("value"))?;
+        id.as_str().map(str::to_string)
+    };
+    match value? {
+        Value::Array(items) => items.iter().map(one).collect(),
+        v @ Value::Object(_) => one(v).map(|id| vec![id]),
+        _ => None,
+    }
+}
+
+/// Reads a PATCH whose every operation adds members, removes members by id (RFC form
+/// `members[value eq "id"]`, or Entra's value array on `members`), as membership-row
+/// steps, so that the group's size does not matter (O(k log n) for k members of a group
+/// of n). `None` when any operation is something else, or when a fault changes how
+/// members are handled; the general path then applies the document.
+fn member_delta(doc: &PatchDocument, faults: &Faults) -> Option<Delta> {
+    let member_faults = [
+        Fault::GroupMembersTruncated,
+        Fault::MembersRefRequired,
+        Fault::MemberPatchSlow,
+        Fault::EntraRemoveIgnored,
+    ];
+    if member_faults.iter().any(|&f| faults.on(f)) || doc.operations.is_empty() {
+        return None;
+    }
+    let mut delta = Delta {
+        steps: Vec::new(),
+        diagnostics: doc.diagnostics.clone(),
+    };
+    for (i, op) in doc.operations.iter().enumerate() {
+        let path = op.path.as_ref()?;
+        let on_members = path.attr.name.eq_ignore_ascii_case("members")
+            && path.sub_attr.is_none()
+            && path.attr.sub_attr.is_none()
+            && path
+                .attr
+                .uri
+                .as_deref()
+                .is_none_or(|u| u.eq_ignore_ascii_case(resource::GROUP_URN));
+        if !on_members {
+            return None;
+        }
+        match (op.op, &path.filter) {
+            (Op::Add, None) => delta.steps.push(Step::Add(
+                member_values(op.value.as_ref())?
+                    .into_iter()
+                    .map(|value| MemberRef { value })
+                    .collect(),
+            )),
+            (Op::Remove, None) => {
+                let ids = member_values(op.value.as_ref())?;
+                delta.diagnostics.push(Diagnostic {
+                    dialect: "entra",
+                    op_index: Some(i),
+                    message: "remove of `members` with a value array removes those members".into(),
+                });
+                delta.steps.push(Step::Remove(ids));
+            }
+            (Op::Remove, Some(filter)) => delta.steps.push(Step::Remove(vec![value_eq(filter)?])),
+            _ => return None,
+        }
+    }
+    Some(delta)
+}
+
+/// The id of a `value eq "id"` member filter.
+fn value_eq(filter: &scim_parser::Filter) -> Option<String> {
+    match &filter.kind {
+        FilterKind::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.name.eq_ignore_ascii_case("value") && path.sub_attr.is_none() => {
+            match &value.value {
+                LiteralValue::String(id) => Some(id.clone()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Applies member steps in order; returns whether a membership row changed.
+fn apply_delta(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    group_id: &str,
+    steps: &[Step],
+) -> Result<bool, ScimError> {
+    let mut changed = false;
+    for step in steps {
+        changed |= match step {
+            Step::Add(refs) => {
+                let members = handlers::resolve_members(conn, tenant, group_id, refs)?;
+                store::add_members(conn, group_id, &members)? > 0
+            }
+            Step::Remove(ids) => store::remove_members(conn, group_id, ids)? > 0,
+        };
+    }
+    Ok(changed)
 }
 
 /// Splits a patched resource into the document to store and, for a Group, its members.

@@ -6,6 +6,7 @@ use crate::error::{ScimError, ScimType};
 use crate::fault::{Fault, Faults};
 use crate::store::{Kind, Member, Membership, Row};
 use scim_parser::patch::{apply, Mode, PatchDocument, PatchError};
+use scim_parser::project::{parse_attribute_list, project};
 use scim_parser::AttrPath;
 use serde_json::{json, Map, Value};
 
@@ -62,12 +63,13 @@ fn remove_key(obj: &mut Map<String, Value>, name: &str) -> Option<Value> {
 /// Checks that `schemas` names the core schema, that the required attribute is there
 /// (`userName` for a User, RFC 7643 section 4.1.1; `displayName` for a Group, section
 /// 4.2), and drops read-only attributes (`id`, `meta`, `groups`) and `password`, which is
-/// write-only and which this server does not keep. The rest is checked by [`conform`].
+/// write-only and which this server does not keep. The rest is checked by [`conform`],
+/// whose tolerated IdP dialects come back third, for the request log.
 pub(crate) fn prepare(
     kind: Kind,
     body: Value,
     faults: &Faults,
-) -> Result<(Value, Vec<MemberRef>), ScimError> {
+) -> Result<(Value, Vec<MemberRef>, Vec<&'static str>), ScimError> {
     let Value::Object(mut obj) = body else {
         return Err(ScimError::invalid_syntax(format!(
             "the request body must be a JSON object holding a {}",
@@ -86,9 +88,9 @@ pub(crate) fn prepare(
         Kind::Group => prepare_members(&mut obj, faults)?,
         Kind::User => Vec::new(),
     };
-    let obj = conform(kind, obj)?;
+    let (obj, dialects) = conform(kind, obj)?;
     validate(kind, &obj)?;
-    Ok((Value::Object(obj), members))
+    Ok((Value::Object(obj), members, dialects))
 }
 
 /// Checks a client's attributes against the resource type's schema with the parser:
@@ -97,7 +99,10 @@ pub(crate) fn prepare(
 /// resource in interop mode, which checks every value's type, rewrites names to the
 /// schema's spelling, and accepts what Entra sends in create bodies (`"True"` strings,
 /// `manager` as a bare id).
-fn conform(kind: Kind, mut obj: Map<String, Value>) -> Result<Map<String, Value>, ScimError> {
+fn conform(
+    kind: Kind,
+    mut obj: Map<String, Value>,
+) -> Result<(Map<String, Value>, Vec<&'static str>), ScimError> {
     let schema = crate::lookup::schema_for(kind, &Faults::default());
     let schemas = obj.remove("schemas").unwrap_or_else(|| json!([]));
     let mut known = Map::new();
@@ -116,7 +121,7 @@ fn conform(kind: Kind, mut obj: Map<String, Value>) -> Result<Map<String, Value>
     }
     let empty = json!({ "schemas": schemas });
     if known.is_empty() {
-        return Ok(empty.as_object().cloned().unwrap_or_default());
+        return Ok((empty.as_object().cloned().unwrap_or_default(), Vec::new()));
     }
     let body = json!({
         "schemas": [PATCH_URN],
@@ -128,15 +133,19 @@ fn conform(kind: Kind, mut obj: Map<String, Value>) -> Result<Map<String, Value>
     };
     let doc = PatchDocument::parse(&body, Mode::Interop).map_err(conform_error)?;
     let applied = apply(&doc, &empty, schema).map_err(conform_error)?;
+    let mut dialects = Vec::new();
     for diagnostic in &applied.diagnostics {
         tracing::info!(
             dialect = diagnostic.dialect,
             "request body tolerance: {}",
             diagnostic.message
         );
+        if !dialects.contains(&diagnostic.dialect) {
+            dialects.push(diagnostic.dialect);
+        }
     }
     match applied.resource {
-        Value::Object(obj) => Ok(obj),
+        Value::Object(obj) => Ok((obj, dialects)),
         _ => Err(ScimError::internal(
             "schema check produced a resource that is not an object",
         )),
@@ -226,6 +235,7 @@ pub(crate) fn prepare_members(
         }
     };
     let mut out = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
     for (i, item) in items.into_iter().enumerate() {
         let value = item
             .as_object()
@@ -245,7 +255,7 @@ pub(crate) fn prepare_members(
                 "`members[{i}]` has no `$ref`"
             )));
         }
-        if !out.iter().any(|m: &MemberRef| &m.value == value) {
+        if seen.insert(value.clone()) {
             out.push(MemberRef {
                 value: value.clone(),
             });
@@ -345,7 +355,7 @@ pub(crate) fn render(kind: Kind, row: &Row, base: &str, related: Related<'_>) ->
                     let mut v = json!({
                         "value": g.group_id,
                         "$ref": format!("{base}/Groups/{}", g.group_id),
-                        "type": "direct",
+                        "type": if g.direct { "direct" } else { "indirect" },
                     });
                     if let Some(display) = &g.display {
                         v["display"] = json!(display);
@@ -377,215 +387,63 @@ pub(crate) fn render(kind: Kind, row: &Row, base: &str, related: Related<'_>) ->
     Value::Object(obj)
 }
 
-/// One entry of an `attributes` or `excludedAttributes` list.
-#[derive(Clone, Debug, PartialEq)]
-struct AttrRef {
-    /// The extension object key (its URN) when the attribute lives in one.
-    extension: Option<String>,
-    /// The attribute name, or `None` for a whole extension object.
-    name: Option<String>,
-    sub: Option<String>,
-}
-
-/// Parsed `attributes` and `excludedAttributes` query parameters (RFC 7644 section
-/// 3.4.2.5).
-#[derive(Clone, Debug, Default)]
+/// Parsed `attributes` and `excludedAttributes` parameters (RFC 7644 sections 3.4.2.5
+/// and 3.9), applied by `scim_parser::project`, which also honours each attribute's
+/// `returned` characteristic (RFC 7643 section 7: `password` never, `id` always).
+#[derive(Clone, Debug)]
 pub(crate) struct Projection {
-    include: Vec<AttrRef>,
-    exclude: Vec<AttrRef>,
+    kind: Kind,
+    include: Option<Vec<AttrPath>>,
+    exclude: Option<Vec<AttrPath>>,
 }
 
-/// Attributes returned whatever is asked (RFC 7643 section 7, `returned: always`).
-const ALWAYS: [&str; 2] = ["id", "schemas"];
-
-fn parse_attr_list(kind: Kind, text: &str) -> Vec<AttrRef> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| parse_attr(kind, s))
-        .collect()
-}
-
-fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
-}
-
-fn parse_attr(kind: Kind, text: &str) -> AttrRef {
-    let (extension, rest) = if let Some(rest) = strip_prefix_ci(text, ENTERPRISE_URN) {
-        match rest.strip_prefix(':') {
-            Some(rest) => (Some(ENTERPRISE_URN.to_string()), rest),
-            None if rest.is_empty() => {
-                return AttrRef {
-                    extension: Some(ENTERPRISE_URN.into()),
-                    name: None,
-                    sub: None,
-                }
-            }
-            None => (None, text),
-        }
-    } else if let Some(rest) =
-        strip_prefix_ci(text, kind.core_urn()).and_then(|rest| rest.strip_prefix(':'))
-    {
-        (None, rest)
-    } else {
-        (None, text)
-    };
-    let (name, sub) = match rest.split_once('.') {
-        Some((name, sub)) => (name.to_string(), Some(sub.to_string())),
-        None => (rest.to_string(), None),
-    };
-    AttrRef {
-        extension,
-        name: Some(name),
-        sub,
-    }
+fn parse_list(param: &str, text: Option<&str>) -> Result<Option<Vec<AttrPath>>, ScimError> {
+    let Some(text) = text else { return Ok(None) };
+    parse_attribute_list(text).map(Some).map_err(|err| {
+        let scim_type = ScimType::from_keyword(err.scim_type()).unwrap_or(ScimType::InvalidValue);
+        ScimError::bad_request(scim_type, format!("`{param}` `{text}`: {}", err.message))
+    })
 }
 
 impl Projection {
-    /// Reads the two parameters; `None` means absent.
-    pub(crate) fn new(kind: Kind, attributes: Option<&str>, excluded: Option<&str>) -> Projection {
-        Projection {
-            include: attributes
-                .map(|t| parse_attr_list(kind, t))
-                .unwrap_or_default(),
-            exclude: excluded
-                .map(|t| parse_attr_list(kind, t))
-                .unwrap_or_default(),
-        }
+    /// Reads the two parameters; `None` means absent. A list that does not parse is 400.
+    pub(crate) fn new(
+        kind: Kind,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection, ScimError> {
+        Ok(Projection {
+            kind,
+            include: parse_list("attributes", attributes)?,
+            exclude: parse_list("excludedAttributes", excluded)?,
+        })
     }
 
     /// Applies the projection to a rendered resource.
     pub(crate) fn apply(&self, resource: Value) -> Value {
-        let Value::Object(mut obj) = resource else {
-            return resource;
+        let schema = crate::lookup::schema_for(self.kind, &Faults::default());
+        project(
+            &resource,
+            schema,
+            self.include.as_deref(),
+            self.exclude.as_deref(),
+        )
+    }
+
+    /// Whether the response leaves out the attribute `name` of the core schema, so the
+    /// handler need not load it (a group's `members`).
+    pub(crate) fn leaves_out(&self, name: &str) -> bool {
+        let names = |list: &Option<Vec<AttrPath>>| {
+            list.as_ref().is_some_and(|l| {
+                l.iter()
+                    .any(|p| p.name.eq_ignore_ascii_case(name) && p.sub_attr.is_none())
+            })
         };
-        if !self.include.is_empty() {
-            let mut out = Map::new();
-            for name in ALWAYS {
-                if let Some(v) = obj.get(name) {
-                    out.insert(name.to_string(), v.clone());
-                }
-            }
-            for attr in &self.include {
-                copy_attr(&obj, &mut out, attr);
-            }
-            obj = out;
-        }
-        for attr in &self.exclude {
-            drop_attr(&mut obj, attr);
-        }
-        Value::Object(obj)
-    }
-}
-
-/// Where an attribute reference points: the containing object key path.
-fn container<'a>(obj: &'a Map<String, Value>, attr: &AttrRef) -> Option<&'a Map<String, Value>> {
-    match &attr.extension {
-        Some(urn) => key_of(obj, urn)
-            .and_then(|k| obj.get(k))
-            .and_then(Value::as_object),
-        None => Some(obj),
-    }
-}
-
-fn copy_attr(from: &Map<String, Value>, to: &mut Map<String, Value>, attr: &AttrRef) {
-    let Some(src) = container(from, attr) else {
-        return;
-    };
-    let dst = match &attr.extension {
-        Some(urn) => {
-            let slot = to.entry(urn.clone()).or_insert_with(|| json!({}));
-            match slot.as_object_mut() {
-                Some(m) => m,
-                None => return,
-            }
-        }
-        None => to,
-    };
-    let Some(name) = &attr.name else {
-        // The whole extension object.
-        dst.extend(src.iter().map(|(k, v)| (k.clone(), v.clone())));
-        return;
-    };
-    let Some(key) = key_of(src, name) else { return };
-    let value = &src[key];
-    match &attr.sub {
-        None => {
-            dst.insert(key.clone(), value.clone());
-        }
-        Some(sub) => {
-            let pick = |v: &Value| -> Option<(String, Value)> {
-                let m = v.as_object()?;
-                let k = key_of(m, sub)?;
-                Some((k.clone(), m[k].clone()))
-            };
-            match value {
-                Value::Object(_) => {
-                    if let Some((k, v)) = pick(value) {
-                        let slot = dst.entry(key.clone()).or_insert_with(|| json!({}));
-                        if let Some(m) = slot.as_object_mut() {
-                            m.insert(k, v);
-                        }
-                    }
-                }
-                Value::Array(items) => {
-                    let slot = dst.entry(key.clone()).or_insert_with(|| json!([]));
-                    if let Some(existing) = slot.as_array_mut() {
-                        existing.resize(items.len(), json!({}));
-                        for (item, out) in items.iter().zip(existing.iter_mut()) {
-                            if let (Some((k, v)), Some(m)) = (pick(item), out.as_object_mut()) {
-                                m.insert(k, v);
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-fn drop_attr(obj: &mut Map<String, Value>, attr: &AttrRef) {
-    let target = match &attr.extension {
-        Some(urn) => {
-            let Some(key) = key_of(obj, urn).cloned() else {
-                return;
-            };
-            if attr.name.is_none() {
-                obj.remove(&key);
-                return;
-            }
-            match obj.get_mut(&key).and_then(Value::as_object_mut) {
-                Some(m) => m,
-                None => return,
-            }
-        }
-        None => obj,
-    };
-    let Some(name) = &attr.name else { return };
-    if attr.extension.is_none() && ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(name)) {
-        return;
-    }
-    let Some(key) = key_of(target, name).cloned() else {
-        return;
-    };
-    match &attr.sub {
-        None => {
-            target.remove(&key);
-        }
-        Some(sub) => match target.get_mut(&key) {
-            Some(Value::Object(m)) => {
-                remove_key(m, sub);
-            }
-            Some(Value::Array(items)) => {
-                for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                    remove_key(item, sub);
-                }
-            }
-            _ => {}
-        },
+        let named_in_include = self
+            .include
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|p| p.name.eq_ignore_ascii_case(name)));
+        names(&self.exclude) || (self.include.is_some() && !named_in_include)
     }
 }
 
@@ -610,17 +468,19 @@ mod tests {
             Kind::User,
             Some("userName,name.givenName,emails.value"),
             None,
-        );
+        )
+        .unwrap();
+        let out = p.apply(user());
+        assert_eq!(out["id"], "1");
+        assert_eq!(out["userName"], "u1");
+        assert_eq!(out["name"], json!({"givenName": "Test"}));
         assert_eq!(
-            p.apply(user()),
-            json!({
-                "schemas": [USER_URN, ENTERPRISE_URN],
-                "id": "1",
-                "userName": "u1",
-                "name": {"givenName": "Test"},
-                "emails": [{"value": "a@example.com"}, {"value": "b@example.com"}],
-            })
+            out["emails"],
+            json!([{"value": "a@example.com"}, {"value": "b@example.com"}])
         );
+        assert!(out.get(ENTERPRISE_URN).is_none());
+        assert!(!p.leaves_out("userName"));
+        assert!(p.leaves_out("members"));
     }
 
     #[test]
@@ -631,12 +491,23 @@ mod tests {
             Some(&format!(
                 "EMAILS,name.familyName,id,{ENTERPRISE_URN}:costCenter"
             )),
-        );
+        )
+        .unwrap();
         let out = p.apply(user());
         assert!(out.get("emails").is_none());
         assert_eq!(out["name"], json!({"givenName": "Test"}));
         assert_eq!(out["id"], "1", "id is returned always");
         assert_eq!(out[ENTERPRISE_URN], json!({"employeeNumber": "7"}));
+    }
+
+    #[test]
+    fn password_is_never_returned_and_bad_lists_are_400() {
+        let mut u = user();
+        u["password"] = json!("secret");
+        let p = Projection::new(Kind::User, Some("password,userName"), None).unwrap();
+        assert!(p.apply(u).get("password").is_none());
+        let err = Projection::new(Kind::User, Some("name..x"), None).unwrap_err();
+        assert_eq!(err.status.as_u16(), 400, "{err}");
     }
 
     #[test]
@@ -648,7 +519,7 @@ mod tests {
             "groups": [{"value": "g"}],
             "userName": "u1",
         });
-        let (doc, _) = prepare(Kind::User, body, &Faults::default()).unwrap();
+        let (doc, _, _) = prepare(Kind::User, body, &Faults::default()).unwrap();
         assert_eq!(doc, json!({"schemas": [USER_URN], "userName": "u1"}));
     }
 

@@ -2,10 +2,16 @@
 //! authentication (RFC 7644 section 2), the response media type (section 3.8, 8.1) and
 //! turning framework errors into SCIM errors (section 3.12).
 
+use crate::bulk::{self, MAX_PAYLOAD_SIZE};
 use crate::error::{ScimError, ServerError};
 use crate::fault::{Fault, Faults};
+use crate::handlers::Dialects;
+use crate::ratelimit::RateLimiter;
+use crate::requests::{self, LogThread, LoggedRequest, RequestLog};
 use crate::store::{Kind, Store};
-use crate::{discovery, handlers, Config, BASE_PATH};
+use crate::{clock, discovery, handlers, Config, BASE_PATH};
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -26,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) tenants: Arc<Vec<(String, String)>>,
     pub(crate) faults: Arc<Faults>,
+    pub(crate) log: RequestLog,
+    pub(crate) limiter: Option<Arc<RateLimiter>>,
 }
 
 /// The tenant a request authenticated as, put in the request extensions by [`auth`].
@@ -52,12 +60,26 @@ pub(crate) fn tenants_of(config: &Config) -> Result<Vec<(String, String)>, Serve
     Ok(config.tenants.clone())
 }
 
-/// Builds the router over an opened store.
-pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
+/// Builds the router over an opened store, and starts the request log's thread.
+pub(crate) fn build(config: &Config) -> Result<(Router, LogThread), ServerError> {
+    let limiter = match config.rate_limit {
+        None => None,
+        Some(rate) if rate.is_finite() && rate > 0.0 => Some(Arc::new(RateLimiter::new(rate))),
+        Some(rate) => {
+            return Err(ServerError::Config(format!(
+                "the rate limit must be a positive number of requests per second, got {rate}"
+            )))
+        }
+    };
+    let tenants = Arc::new(tenants_of(config)?);
+    let store = Store::open(config.db.as_deref())?;
+    let (log, log_thread) = requests::open(store.connection())?;
     let state = AppState {
-        store: Store::open(config.db.as_deref())?,
-        tenants: Arc::new(tenants_of(config)?),
+        store,
+        tenants,
         faults: Arc::new(Faults::new(&config.faults)),
+        log,
+        limiter,
     };
     let scim = Router::new()
         .route(
@@ -104,13 +126,18 @@ pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
                 .patch(|c, p, q, b| handlers::patch(c, Kind::Group, p, q, b))
                 .delete(|c, p| handlers::delete(c, Kind::Group, p)),
         )
-        .route(
-            "/Bulk",
-            any(|| unsupported("bulk operations (RFC 7644 section 3.7)")),
-        )
+        .route("/.search", post(handlers::search_root))
+        .route("/Bulk", post(bulk::bulk))
+        // Tokens name tenants, not users, so no request has a subject that maps to a
+        // User; RFC 7644 section 3.11 then allows 501.
         .route(
             "/Me",
-            any(|| unsupported("the /Me alias (RFC 7644 section 3.11)")),
+            any(|| {
+                unsupported(
+                    "the /Me alias (RFC 7644 section 3.11): bearer tokens here identify a \
+                     tenant, not a user",
+                )
+            }),
         )
         .route(
             "/ServiceProviderConfig",
@@ -122,11 +149,72 @@ pub(crate) fn build(config: &Config) -> Result<Router, ServerError> {
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
-    Ok(Router::new()
+    let router = Router::new()
         .nest(BASE_PATH, scim)
         .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_PAYLOAD_SIZE))
+        .layer(middleware::from_fn_with_state(state.clone(), record))
         .layer(middleware::from_fn_with_state(state.clone(), finish))
-        .with_state(state))
+        .with_state(state);
+    Ok((router, log_thread))
+}
+
+/// Logs the request in the `requests` table and as one `tracing` line, after reading its
+/// body (at most [`MAX_PAYLOAD_SIZE`] bytes; past that, 413).
+async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let time = clock::now_rfc3339();
+    let (parts, body) = request.into_parts();
+    let method = parts.method.to_string();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().map(str::to_string);
+    let headers = requests::loggable_headers(&parts.headers);
+    let (body, response) = match axum::body::to_bytes(body, MAX_PAYLOAD_SIZE).await {
+        Ok(bytes) => {
+            let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+            (bytes, next.run(request).await)
+        }
+        Err(_) => {
+            let err = ScimError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                format!(
+                    "the request body is larger than maxPayloadSize ({MAX_PAYLOAD_SIZE} bytes)"
+                ),
+            );
+            (Bytes::new(), err.to_response(&state.faults))
+        }
+    };
+    let tenant = response.extensions().get::<Tenant>().map(|t| t.0.clone());
+    let dialects: Vec<String> = response
+        .extensions()
+        .get::<Dialects>()
+        .map(|d| d.0.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    let status = response.status().as_u16();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        tenant = tenant.as_deref().unwrap_or("-"),
+        %method,
+        %path,
+        status,
+        ms = format_args!("{duration_ms:.1}"),
+        dialects = %dialects.join(","),
+        "request"
+    );
+    state.log.record(LoggedRequest {
+        time,
+        tenant,
+        method,
+        path,
+        query,
+        headers,
+        body: body.to_vec(),
+        status,
+        duration_ms,
+        dialects,
+    });
+    response
 }
 
 /// 501 for an optional feature this server does not offer (RFC 7644 sections 3.7, 3.11).
@@ -180,8 +268,30 @@ async fn auth(State(state): State<AppState>, mut request: Request, next: Next) -
         err.www_authenticate = Some(CHALLENGE);
         return err.to_response(&state.faults);
     };
-    request.extensions_mut().insert(Tenant(tenant.to_string()));
-    next.run(request).await
+    let tenant = Tenant(tenant.to_string());
+    if let Some(limiter) = &state.limiter {
+        if let Err(wait) = limiter.take(&tenant.0) {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let err = ScimError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                format!(
+                    "tenant `{}` is over its rate limit; retry in {secs} s",
+                    tenant.0
+                ),
+            );
+            let mut response = err.to_response(&state.faults);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            response.extensions_mut().insert(tenant);
+            return response;
+        }
+    }
+    request.extensions_mut().insert(tenant.clone());
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(tenant);
+    response
 }
 
 /// Gives every response the SCIM media type, renders SCIM errors with the faults that are

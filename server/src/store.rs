@@ -78,6 +78,12 @@ pub(crate) struct Indexed {
 }
 
 impl Indexed {
+    fn display_name_fold(&self) -> Option<String> {
+        self.display_name.as_deref().map(fold)
+    }
+}
+
+impl Indexed {
     pub(crate) fn of(doc: &Value) -> Indexed {
         let text = |key: &str| doc.get(key).and_then(Value::as_str).map(str::to_string);
         Indexed {
@@ -102,6 +108,8 @@ pub(crate) struct Member {
 pub(crate) struct Membership {
     pub(crate) group_id: String,
     pub(crate) display: Option<String>,
+    /// A direct membership, or one through nested groups (RFC 7643 section 4.1.2).
+    pub(crate) direct: bool,
 }
 
 /// A column a list request may narrow candidates on before the filter is evaluated.
@@ -117,23 +125,45 @@ impl Column {
     fn sql(self) -> &'static str {
         match self {
             Column::Id => "id",
-            Column::UserName => "user_name",
+            Column::UserName => "user_name_fold",
             Column::ExternalId => "external_id",
-            Column::DisplayName => "display_name",
+            Column::DisplayName => "display_name_fold",
         }
     }
+
+    /// The value to look up in this column: folded for the caseExact: false attributes.
+    fn key(self, value: &str) -> String {
+        match self {
+            Column::UserName | Column::DisplayName => fold(value),
+            Column::Id | Column::ExternalId => value.to_string(),
+        }
+    }
+}
+
+/// Unicode lowercase, as `scim_parser::eval` folds caseExact: false strings.
+pub(crate) fn fold(text: &str) -> String {
+    text.to_lowercase()
 }
 
 /// The most members a group read returns under the `group-members-truncated` fault.
 pub(crate) const TRUNCATED_MEMBERS: usize = 100;
 
+/// The layout version kept in `PRAGMA user_version`; a file with tables from another
+/// layout is refused rather than misread.
+const LAYOUT_VERSION: i64 = 2;
+
+// `*_fold` columns hold the Unicode lowercase of a caseExact: false attribute, the same
+// folding `scim_parser::eval` compares with, so an exact lookup on them is a superset of
+// what the evaluator selects, and it uses an index.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
-    user_name TEXT NOT NULL COLLATE NOCASE,
+    user_name TEXT NOT NULL,
+    user_name_fold TEXT NOT NULL,
     external_id TEXT,
     display_name TEXT,
+    display_name_fold TEXT,
     version INTEGER NOT NULL,
     created TEXT NOT NULL,
     last_modified TEXT NOT NULL,
@@ -142,22 +172,25 @@ CREATE TABLE IF NOT EXISTS users (
     doc TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS users_user_name
-    ON users (tenant, user_name COLLATE NOCASE, fault_dup) WHERE deleted = 0;
-CREATE INDEX IF NOT EXISTS users_external_id ON users (tenant, external_id);
-CREATE INDEX IF NOT EXISTS users_display_name ON users (tenant, display_name COLLATE NOCASE);
+    ON users (tenant, user_name_fold, fault_dup) WHERE deleted = 0;
+CREATE INDEX IF NOT EXISTS users_external_id ON users (tenant, external_id) WHERE deleted = 0;
+CREATE INDEX IF NOT EXISTS users_display_name
+    ON users (tenant, display_name_fold) WHERE deleted = 0;
 CREATE TABLE IF NOT EXISTS groups (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
     external_id TEXT,
-    display_name TEXT COLLATE NOCASE,
+    display_name TEXT,
+    display_name_fold TEXT,
     version INTEGER NOT NULL,
     created TEXT NOT NULL,
     last_modified TEXT NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0,
     doc TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS groups_display_name ON groups (tenant, display_name COLLATE NOCASE);
-CREATE INDEX IF NOT EXISTS groups_external_id ON groups (tenant, external_id);
+CREATE INDEX IF NOT EXISTS groups_display_name
+    ON groups (tenant, display_name_fold) WHERE deleted = 0;
+CREATE INDEX IF NOT EXISTS groups_external_id ON groups (tenant, external_id) WHERE deleted = 0;
 CREATE TABLE IF NOT EXISTS group_members (
     group_id TEXT NOT NULL REFERENCES groups (id),
     member_id TEXT NOT NULL,
@@ -189,13 +222,23 @@ impl Store {
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             if path.is_some() {
                 conn.pragma_update(None, "journal_mode", "WAL")?;
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
             }
-            conn.execute_batch(SCHEMA)
+            Ok(())
         };
-        setup(&conn).map_err(|err| ServerError::Store(format!("cannot create tables: {err}")))?;
+        setup(&conn).map_err(|err| ServerError::Store(format!("cannot set up: {err}")))?;
+        check_layout(&conn, path)?;
+        conn.execute_batch(SCHEMA)
+            .and_then(|()| conn.pragma_update(None, "user_version", LAYOUT_VERSION))
+            .map_err(|err| ServerError::Store(format!("cannot create tables: {err}")))?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })
+    }
+
+    /// The connection itself, for the request log's writer thread.
+    pub(crate) fn connection(&self) -> Arc<Mutex<Connection>> {
+        Arc::clone(&self.conn)
     }
 
     /// Runs `f` with the connection on the blocking pool.
@@ -214,6 +257,29 @@ impl Store {
         .await
         .map_err(|err| ScimError::internal(format!("store task failed: {err}")))?
     }
+}
+
+/// Refuses a database whose tables were made by another layout of this store.
+fn check_layout(conn: &Connection, path: Option<&Path>) -> Result<(), ServerError> {
+    let read = || -> rusqlite::Result<(i64, i64)> {
+        let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tables = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok((version, tables))
+    };
+    let (version, tables) =
+        read().map_err(|err| ServerError::Store(format!("cannot read the layout: {err}")))?;
+    if tables > 0 && version != LAYOUT_VERSION {
+        let file = path.map_or_else(|| "memory".into(), |p| p.display().to_string());
+        return Err(ServerError::Store(format!(
+            "{file} holds tables of store layout {version}, this server uses layout \
+             {LAYOUT_VERSION}; use a new --db file"
+        )));
+    }
+    Ok(())
 }
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, String, String, String)> {
@@ -258,8 +324,8 @@ pub(crate) fn get(
     raw.map(to_row).transpose()
 }
 
-/// Live resources in creation order, optionally narrowed to rows whose `column` equals
-/// `value` ignoring ASCII case (`value` must be ASCII). The narrowing only ever returns a
+/// Live resources in creation order, optionally narrowed to rows whose `column` holds
+/// `value` (folded for caseExact: false columns). The narrowing only ever returns a
 /// superset of what the filter evaluator selects, so the evaluator still decides.
 pub(crate) fn list(
     conn: &Connection,
@@ -272,22 +338,54 @@ pub(crate) fn list(
         kind.table()
     );
     if let Some((column, _)) = narrow {
-        // Rows holding a character outside printable ASCII are kept as candidates, because
-        // NOCASE folds ASCII only and the evaluator folds Unicode.
-        let col = column.sql();
-        sql.push_str(&format!(
-            " AND ({col} = ?2 COLLATE NOCASE OR {col} GLOB '*[^ -~]*')"
-        ));
+        sql.push_str(&format!(" AND {} = ?2", column.sql()));
     }
     sql.push_str(" ORDER BY rowid");
-    let mut stmt = conn.prepare(&sql).map_err(db_err("list resources"))?;
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(db_err("list resources"))?;
     let raws = match narrow {
-        Some((_, value)) => stmt.query_map(params![tenant, value], read_row),
+        Some((column, value)) => stmt.query_map(params![tenant, column.key(value)], read_row),
         None => stmt.query_map(params![tenant], read_row),
     }
     .map_err(db_err("list resources"))?
     .collect::<rusqlite::Result<Vec<_>>>()
     .map_err(db_err("list resources"))?;
+    raws.into_iter().map(to_row).collect()
+}
+
+/// How many live resources of `kind` the tenant has.
+pub(crate) fn count(conn: &Connection, tenant: &str, kind: Kind) -> Result<usize, ScimError> {
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE tenant = ?1 AND deleted = 0",
+        kind.table()
+    );
+    conn.query_row(&sql, params![tenant], |r| r.get::<_, i64>(0))
+        .map(|n| usize::try_from(n).unwrap_or(0))
+        .map_err(db_err("count resources"))
+}
+
+/// One page of live resources in creation order, without a filter.
+pub(crate) fn page(
+    conn: &Connection,
+    tenant: &str,
+    kind: Kind,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<Row>, ScimError> {
+    let sql = format!(
+        "SELECT id, version, created, last_modified, doc FROM {} WHERE tenant = ?1 AND deleted = 0 \
+         ORDER BY rowid LIMIT ?2 OFFSET ?3",
+        kind.table()
+    );
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(db_err("list resources"))?;
+    let raws = stmt
+        .query_map(params![tenant, limit as i64, offset as i64], read_row)
+        .map_err(db_err("list resources"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err("list resources"))?;
     raws.into_iter().map(to_row).collect()
 }
 
@@ -301,8 +399,8 @@ pub(crate) fn user_name_taken(
 ) -> Result<Option<String>, ScimError> {
     conn.query_row(
         "SELECT id FROM users WHERE tenant = ?1 AND deleted = 0 \
-         AND user_name = ?2 COLLATE NOCASE AND id IS NOT ?3 LIMIT 1",
-        params![tenant, user_name, except],
+         AND user_name_fold = ?2 AND id IS NOT ?3 LIMIT 1",
+        params![tenant, fold(user_name), except],
         |row| row.get(0),
     )
     .optional()
@@ -322,24 +420,27 @@ pub(crate) fn insert(
     let doc = row.doc.to_string();
     let result = match kind {
         Kind::User => conn.execute(
-            "INSERT INTO users (id, tenant, user_name, external_id, display_name, version, \
-             created, last_modified, fault_dup, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO users (id, tenant, user_name, user_name_fold, external_id, \
+             display_name, display_name_fold, version, created, last_modified, fault_dup, doc) \
+             VALUES (?1, ?2, ?3, ?11, ?4, ?5, ?12, ?6, ?7, ?8, ?9, ?10)",
             params![
                 row.id,
                 tenant,
-                idx.user_name.unwrap_or_default(),
+                idx.user_name.clone().unwrap_or_default(),
                 idx.external_id,
                 idx.display_name,
                 row.version,
                 row.created,
                 row.last_modified,
                 fault_dup,
-                doc
+                doc,
+                fold(idx.user_name.as_deref().unwrap_or_default()),
+                idx.display_name_fold(),
             ],
         ),
         Kind::Group => conn.execute(
             "INSERT INTO groups (id, tenant, external_id, display_name, version, created, \
-             last_modified, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             last_modified, doc, display_name_fold) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 row.id,
                 tenant,
@@ -348,11 +449,21 @@ pub(crate) fn insert(
                 row.version,
                 row.created,
                 row.last_modified,
-                doc
+                doc,
+                idx.display_name_fold(),
             ],
         ),
     };
-    result.map(drop).map_err(db_err("insert a resource"))
+    result
+        .map(drop)
+        .map_err(|err| match err.sqlite_error_code() {
+            // A concurrent writer won the race for this userName (the unique index decides).
+            Some(rusqlite::ErrorCode::ConstraintViolation) => ScimError::uniqueness(format!(
+                "userName `{}` is already in use",
+                Indexed::of(&row.doc).user_name.unwrap_or_default()
+            )),
+            _ => db_err("insert a resource")(err),
+        })
 }
 
 /// Overwrites a live resource's document, version and lastModified.
@@ -366,22 +477,25 @@ pub(crate) fn update(
     let doc = row.doc.to_string();
     let result = match kind {
         Kind::User => conn.execute(
-            "UPDATE users SET user_name = ?3, external_id = ?4, display_name = ?5, version = ?6, \
-             last_modified = ?7, doc = ?8 WHERE tenant = ?1 AND id = ?2 AND deleted = 0",
+            "UPDATE users SET user_name = ?3, user_name_fold = ?9, external_id = ?4, \
+             display_name = ?5, display_name_fold = ?10, version = ?6, last_modified = ?7, doc = ?8 \
+             WHERE tenant = ?1 AND id = ?2 AND deleted = 0",
             params![
                 tenant,
                 row.id,
-                idx.user_name.unwrap_or_default(),
+                idx.user_name.clone().unwrap_or_default(),
                 idx.external_id,
                 idx.display_name,
                 row.version,
                 row.last_modified,
-                doc
+                doc,
+                fold(idx.user_name.as_deref().unwrap_or_default()),
+                idx.display_name_fold(),
             ],
         ),
         Kind::Group => conn.execute(
             "UPDATE groups SET external_id = ?3, display_name = ?4, version = ?5, \
-             last_modified = ?6, doc = ?7 WHERE tenant = ?1 AND id = ?2 AND deleted = 0",
+             last_modified = ?6, doc = ?7, display_name_fold = ?8 WHERE tenant = ?1 AND id = ?2 AND deleted = 0",
             params![
                 tenant,
                 row.id,
@@ -389,7 +503,8 @@ pub(crate) fn update(
                 idx.display_name,
                 row.version,
                 row.last_modified,
-                doc
+                doc,
+                idx.display_name_fold(),
             ],
         ),
     };
@@ -467,6 +582,25 @@ fn read_member(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Member)> {
     ))
 }
 
+/// Adds or touches nothing else: bumps a resource's version and lastModified, for a
+/// change made only to its membership rows.
+pub(crate) fn touch(
+    conn: &Connection,
+    tenant: &str,
+    kind: Kind,
+    id: &str,
+    version: i64,
+    now: &str,
+) -> Result<(), ScimError> {
+    let sql = format!(
+        "UPDATE {} SET version = ?3, last_modified = ?4 WHERE tenant = ?1 AND id = ?2 AND deleted = 0",
+        kind.table()
+    );
+    conn.execute(&sql, params![tenant, id, version, now])
+        .map(drop)
+        .map_err(db_err("update a resource"))
+}
+
 /// The members of group `group_id` in the order they were added; at most `limit`.
 pub(crate) fn members_of(
     conn: &Connection,
@@ -506,48 +640,89 @@ pub(crate) fn all_members(
     Ok(map)
 }
 
-const GROUPS_SELECT: &str = "SELECT m.member_id, g.id, g.display_name FROM group_members m \
-     JOIN groups g ON g.id = m.group_id AND g.deleted = 0";
+/// How deep nested groups are followed for a user's `groups`; a cycle of groups stops
+/// here instead of looping.
+const MAX_NESTING: i64 = 32;
 
-fn read_membership(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Membership)> {
-    Ok((
-        row.get(0)?,
-        Membership {
-            group_id: row.get(1)?,
-            display: row.get(2)?,
-        },
-    ))
-}
-
-/// The groups `member_id` belongs to directly.
+/// The groups `member_id` belongs to, directly first, then through nested groups, each
+/// once (RFC 7643 section 4.1.2: `groups` holds direct and indirect memberships).
 pub(crate) fn groups_of(conn: &Connection, member_id: &str) -> Result<Vec<Membership>, ScimError> {
-    let sql = format!("{GROUPS_SELECT} WHERE m.member_id = ?1 ORDER BY m.rowid");
-    let mut stmt = conn.prepare(&sql).map_err(db_err("read groups"))?;
+    let mut stmt = conn
+        .prepare_cached(
+            "WITH RECURSIVE up(group_id, depth) AS ( \
+               SELECT group_id, 0 FROM group_members WHERE member_id = ?1 \
+               UNION SELECT m.group_id, up.depth + 1 FROM group_members m \
+                 JOIN up ON m.member_id = up.group_id WHERE up.depth < ?2) \
+             SELECT g.id, g.display_name, min(up.depth) AS d FROM up \
+               JOIN groups g ON g.id = up.group_id AND g.deleted = 0 \
+             GROUP BY g.id ORDER BY d, g.rowid",
+        )
+        .map_err(db_err("read groups"))?;
     let rows = stmt
-        .query_map(params![member_id], read_membership)
+        .query_map(params![member_id, MAX_NESTING], |row| {
+            Ok(Membership {
+                group_id: row.get(0)?,
+                display: row.get(1)?,
+                direct: row.get::<_, i64>(2)? == 0,
+            })
+        })
         .map_err(db_err("read groups"))?
-        .map(|r| r.map(|(_, m)| m))
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err("read groups"));
     rows
 }
 
-/// For every member in the tenant, the groups it belongs to directly.
+/// For every member in the tenant, its groups as [`groups_of`] gives them, computed
+/// from one read of the tenant's memberships.
 pub(crate) fn all_groups(
     conn: &Connection,
     tenant: &str,
 ) -> Result<HashMap<String, Vec<Membership>>, ScimError> {
-    let sql = format!("{GROUPS_SELECT} WHERE g.tenant = ?1 ORDER BY m.rowid");
-    let mut stmt = conn.prepare(&sql).map_err(db_err("read groups"))?;
-    let mut map: HashMap<String, Vec<Membership>> = HashMap::new();
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.member_id, g.id, g.display_name FROM group_members m \
+             JOIN groups g ON g.id = m.group_id AND g.deleted = 0 \
+             WHERE g.tenant = ?1 ORDER BY g.rowid",
+        )
+        .map_err(db_err("read groups"))?;
+    let mut parents: HashMap<String, Vec<String>> = HashMap::new();
+    let mut display: HashMap<String, Option<String>> = HashMap::new();
     let rows = stmt
-        .query_map(params![tenant], read_membership)
+        .query_map(params![tenant], |row| {
+            Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?))
+        })
         .map_err(db_err("read groups"))?;
     for row in rows {
-        let (member_id, membership) = row.map_err(db_err("read groups"))?;
-        map.entry(member_id).or_default().push(membership);
+        let (member, group, name): (String, String, Option<String>) =
+            row.map_err(db_err("read groups"))?;
+        parents.entry(member).or_default().push(group.clone());
+        display.insert(group, name);
     }
-    Ok(map)
+    let mut out = HashMap::new();
+    for (member, direct) in &parents {
+        let mut seen: Vec<Membership> = Vec::new();
+        let mut level: Vec<String> = direct.clone();
+        for depth in 0..=MAX_NESTING {
+            let mut next = Vec::new();
+            for group in level {
+                if seen.iter().any(|m| m.group_id == group) {
+                    continue;
+                }
+                next.extend(parents.get(&group).into_iter().flatten().cloned());
+                seen.push(Membership {
+                    display: display.get(&group).cloned().flatten(),
+                    group_id: group,
+                    direct: depth == 0,
+                });
+            }
+            if next.is_empty() {
+                break;
+            }
+            level = next;
+        }
+        out.insert(member.clone(), seen);
+    }
+    Ok(out)
 }
 
 /// Adds members to a group; members already present are left as they are.
@@ -555,18 +730,20 @@ pub(crate) fn add_members(
     conn: &Connection,
     group_id: &str,
     members: &[(String, Kind)],
-) -> Result<(), ScimError> {
+) -> Result<usize, ScimError> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO group_members (group_id, member_id, member_type) \
              VALUES (?1, ?2, ?3)",
         )
         .map_err(db_err("add members"))?;
+    let mut added = 0;
     for (id, kind) in members {
-        stmt.execute(params![group_id, id, kind.resource_type()])
+        added += stmt
+            .execute(params![group_id, id, kind.resource_type()])
             .map_err(db_err("add members"))?;
     }
-    Ok(())
+    Ok(added)
 }
 
 /// Removes members from a group.
@@ -574,15 +751,17 @@ pub(crate) fn remove_members(
     conn: &Connection,
     group_id: &str,
     member_ids: &[String],
-) -> Result<(), ScimError> {
+) -> Result<usize, ScimError> {
     let mut stmt = conn
         .prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND member_id = ?2")
         .map_err(db_err("remove members"))?;
+    let mut removed = 0;
     for id in member_ids {
-        stmt.execute(params![group_id, id])
+        removed += stmt
+            .execute(params![group_id, id])
             .map_err(db_err("remove members"))?;
     }
-    Ok(())
+    Ok(removed)
 }
 
 /// Starts a write transaction.
@@ -594,4 +773,103 @@ pub(crate) fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, 
 /// Commits a write transaction.
 pub(crate) fn commit(tx: rusqlite::Transaction<'_>) -> Result<(), ScimError> {
     tx.commit().map_err(db_err("commit"))
+}
+
+/// Bulk inserts straight into a store file, for benchmarks and load tests: no HTTP, no
+/// per-row checks, one transaction per call.
+pub(crate) mod seed {
+    use super::*;
+
+    fn open(db: &Path) -> Result<Connection, ServerError> {
+        Store::open(Some(db))?;
+        Connection::open(db).map_err(|err| ServerError::Store(format!("cannot open: {err}")))
+    }
+
+    fn fail(err: rusqlite::Error) -> ServerError {
+        ServerError::Store(format!("seeding failed: {err}"))
+    }
+
+    /// Inserts users `{prefix}{i}` for `i` in `range`; returns their ids.
+    pub(crate) fn users(
+        db: &Path,
+        tenant: &str,
+        prefix: &str,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<String>, ServerError> {
+        let mut conn = open(db)?;
+        let tx = conn.transaction().map_err(fail)?;
+        let now = crate::clock::now_rfc3339();
+        let mut ids = Vec::with_capacity(range.len());
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO users (id, tenant, user_name, user_name_fold, external_id, \
+                     display_name, display_name_fold, version, created, last_modified, doc) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL, 1, ?6, ?6, ?7)",
+                )
+                .map_err(fail)?;
+            for i in range {
+                let id = crate::clock::new_id();
+                let user_name = format!("{prefix}{i}");
+                let external_id = format!("ext-{prefix}{i}");
+                let doc = serde_json::json!({
+                    "schemas": [crate::resource::USER_URN],
+                    "userName": user_name,
+                    "externalId": external_id,
+                    "active": true,
+                    "name": {"givenName": "Seed", "familyName": format!("User {i}")},
+                    "emails": [{"value": format!("{user_name}@example.com"), "type": "work",
+                                "primary": true}],
+                });
+                stmt.execute(params![
+                    id,
+                    tenant,
+                    user_name,
+                    fold(&user_name),
+                    external_id,
+                    now,
+                    doc.to_string()
+                ])
+                .map_err(fail)?;
+                ids.push(id);
+            }
+        }
+        tx.commit().map_err(fail)?;
+        Ok(ids)
+    }
+
+    /// Inserts a group holding the given users; returns its id.
+    pub(crate) fn group(
+        db: &Path,
+        tenant: &str,
+        display_name: &str,
+        user_ids: &[String],
+    ) -> Result<String, ServerError> {
+        let mut conn = open(db)?;
+        let tx = conn.transaction().map_err(fail)?;
+        let id = crate::clock::new_id();
+        let now = crate::clock::now_rfc3339();
+        let doc = serde_json::json!({
+            "schemas": [crate::resource::GROUP_URN],
+            "displayName": display_name,
+        });
+        tx.execute(
+            "INSERT INTO groups (id, tenant, external_id, display_name, display_name_fold, \
+             version, created, last_modified, doc) VALUES (?1, ?2, NULL, ?3, ?4, 1, ?5, ?5, ?6)",
+            params![
+                id,
+                tenant,
+                display_name,
+                fold(display_name),
+                now,
+                doc.to_string()
+            ],
+        )
+        .map_err(fail)?;
+        let members: Vec<(String, Kind)> =
+            user_ids.iter().map(|u| (u.clone(), Kind::User)).collect();
+        add_members(&tx, &id, &members).map_err(|e| ServerError::Store(e.detail))?;
+        tx.commit().map_err(fail)?;
+        Ok(id)
+    }
 }

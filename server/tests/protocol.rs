@@ -3,8 +3,10 @@
 mod common;
 
 use common::*;
-use reqwest::StatusCode;
-use scim_reference_server::{Config, BASE_PATH, DEFAULT_TOKEN, MAX_PAGE_SIZE};
+use reqwest::{Method, StatusCode};
+use scim_reference_server::{
+    Config, BASE_PATH, DEFAULT_TOKEN, MAX_OPERATIONS, MAX_PAGE_SIZE, MAX_PAYLOAD_SIZE,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -82,12 +84,16 @@ async fn service_provider_config_is_truthful() {
         json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
     );
     assert_eq!(c["patch"]["supported"], true);
-    assert_eq!(c["bulk"]["supported"], false);
+    assert_eq!(
+        c["bulk"],
+        json!({"supported": true, "maxOperations": MAX_OPERATIONS,
+               "maxPayloadSize": MAX_PAYLOAD_SIZE})
+    );
     assert_eq!(
         c["filter"],
         json!({"supported": true, "maxResults": MAX_PAGE_SIZE})
     );
-    assert_eq!(c["sort"]["supported"], false);
+    assert_eq!(c["sort"]["supported"], true);
     assert_eq!(c["etag"]["supported"], true);
     assert_eq!(c["changePassword"]["supported"], false);
     assert_eq!(c["authenticationSchemes"][0]["type"], "oauthbearertoken");
@@ -136,10 +142,39 @@ async fn schemas_and_resource_types_are_listed_and_fetchable() {
 }
 
 #[tokio::test]
-async fn bulk_and_me_are_501() {
+async fn me_is_501_because_tokens_name_tenants_not_users() {
     let s = server().await;
-    s.post("/Bulk", &json!({})).await.assert_error(501, None);
-    s.get("/Me").await.assert_error(501, None);
+    for method in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
+        s.send(method, "/Me", None).await.assert_error(501, None);
+    }
+}
+
+#[tokio::test]
+async fn discovery_endpoints_refuse_writes_with_405() {
+    let s = server().await;
+    for path in [
+        "/ServiceProviderConfig",
+        "/Schemas",
+        "/ResourceTypes",
+        "/ResourceTypes/User",
+    ] {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            let a = s.send(method.clone(), path, Some(&json!({}))).await;
+            a.assert_error(405, None);
+            assert!(
+                a.header("allow").is_some_and(|v| v.contains("GET")),
+                "{method} {path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_past_max_payload_size_is_413() {
+    let s = server().await;
+    let big = "x".repeat(MAX_PAYLOAD_SIZE + 1);
+    let body = json!({"schemas": [USER_URN], "userName": big});
+    s.post("/Users", &body).await.assert_error(413, None);
 }
 
 #[test]
