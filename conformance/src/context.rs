@@ -400,6 +400,42 @@ impl Cx {
             .map_err(|p| p.in_setup("create group"))
     }
 
+    /// Creates `n` minimal users (`<prefix><slug>-<i>`) with a few requests in flight at
+    /// once, for cases that need many members; returns their ids in creation order. Any
+    /// failure is a setup error naming the user.
+    pub async fn create_users(&self, slug: &str, n: usize) -> Result<Vec<String>, Problem> {
+        const IN_FLIGHT: usize = 8;
+        let mut ids = vec![String::new(); n];
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut next = 0;
+        while next < n || !tasks.is_empty() {
+            while next < n && tasks.len() < IN_FLIGHT {
+                let cx = self.clone();
+                let name = self.name(slug);
+                let index = next;
+                tasks.spawn(async move {
+                    let body = json!({
+                        "schemas": [USER_SCHEMA],
+                        "userName": format!("{name}@example.com"),
+                        "externalId": format!("{name}-ext"),
+                        "active": true
+                    });
+                    (index, cx.create_checked(Endpoint::Users, &body).await)
+                });
+                next += 1;
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            let (index, created) = joined
+                .map_err(|e| Problem::error(format!("setup: a user-creating task failed: {e}")))?;
+            let created =
+                created.map_err(|p| p.in_setup(&format!("create user {index} of {n}")))?;
+            ids[index] = id_of(&created).to_owned();
+        }
+        Ok(ids)
+    }
+
     async fn create_checked(&self, endpoint: Endpoint, body: &Value) -> Result<Value, Problem> {
         let reply = match endpoint {
             Endpoint::Users => self.post_user(body).await?,
