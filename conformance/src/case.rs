@@ -37,26 +37,54 @@ impl fmt::Display for Level {
 
 /// A group of cases: the RFC itself, or what one identity provider really sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// RFC 7643 and RFC 7644 as written.
     Rfc,
     /// Microsoft Entra ID's provisioning service (default `scim` job).
     Entra,
+    /// Entra ID with the `aadOptscim062020` flag: the SCIM-compliant PATCH dialect.
+    EntraCompliant,
     /// Okta Lifecycle Management provisioning.
     Okta,
+    /// OneLogin's "SCIM Provisioner with SAML" connector.
+    #[serde(rename = "onelogin")]
+    OneLogin,
+    /// Google Workspace automated user provisioning.
+    Google,
+    /// JumpCloud's custom SCIM integration.
+    #[serde(rename = "jumpcloud")]
+    JumpCloud,
+    /// PingFederate's SCIM provisioner (and PingOne's filter expressions).
+    #[serde(rename = "pingfederate")]
+    PingFederate,
 }
 
 impl Profile {
-    /// Every profile, in catalog order.
-    pub const ALL: [Profile; 3] = [Profile::Rfc, Profile::Entra, Profile::Okta];
+    /// Every profile, in catalog order. Auth0 is not one: its SCIM is inbound (Auth0 is
+    /// the server), so it is a target to run against, not a client to imitate.
+    pub const ALL: [Profile; 8] = [
+        Profile::Rfc,
+        Profile::Entra,
+        Profile::EntraCompliant,
+        Profile::Okta,
+        Profile::OneLogin,
+        Profile::Google,
+        Profile::JumpCloud,
+        Profile::PingFederate,
+    ];
 
     /// The lowercase name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Profile::Rfc => "rfc",
             Profile::Entra => "entra",
+            Profile::EntraCompliant => "entra-compliant",
             Profile::Okta => "okta",
+            Profile::OneLogin => "onelogin",
+            Profile::Google => "google",
+            Profile::JumpCloud => "jumpcloud",
+            Profile::PingFederate => "pingfederate",
         }
     }
 }
@@ -73,8 +101,29 @@ impl FromStr for Profile {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Profile::ALL
             .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown profile `{s}` (expected rfc, entra, okta or all)"))
+            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "unknown profile `{s}` (expected {} or all)",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl FromStr for Level {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "MUST" => Ok(Level::Must),
+            "SHOULD" => Ok(Level::Should),
+            "MAY" => Ok(Level::May),
+            other => Err(format!(
+                "unknown level `{other}` (expected MUST, SHOULD or MAY)"
+            )),
+        }
     }
 }
 
@@ -197,15 +246,37 @@ impl fmt::Debug for Case {
     }
 }
 
-/// Turns `async fn name(cx: Cx) -> Verdict` into a [`CaseFn`].
+/// Turns `async fn name(cx: Cx) -> Verdict` into a [`CaseFn`] whose verdict also counts
+/// the schema violations of every response the case received ([`with_shape_checks`]).
 #[macro_export]
 macro_rules! case_fn {
     ($body:path) => {{
         fn boxed(cx: $crate::context::Cx) -> $crate::case::CaseFuture {
-            Box::pin($body(cx))
+            Box::pin(async move {
+                let verdict = $body(cx.clone()).await;
+                $crate::case::with_shape_checks(&cx, verdict)
+            })
         }
         boxed as $crate::case::CaseFn
     }};
+}
+
+/// A passing verdict becomes broken when a response of the case broke the JSON Schema of
+/// its message type (RFC 7643 and RFC 7644 define every body's shape); any other verdict
+/// stays, since it already says what went wrong first.
+pub fn with_shape_checks(cx: &Cx, verdict: Verdict) -> Verdict {
+    let violations = cx.take_violations();
+    match (verdict, violations.first()) {
+        (Ok(()), Some(first)) => Err(Problem::broken(
+            "every response body valid against the JSON Schema of its message type",
+            if violations.len() == 1 {
+                first.clone()
+            } else {
+                format!("{first} (and {} more)", violations.len() - 1)
+            },
+        )),
+        (verdict, _) => verdict,
+    }
 }
 
 /// Returns a broken-requirement problem unless `condition` holds.

@@ -211,6 +211,11 @@ impl Client {
         })
     }
 
+    /// The run's bearer token, if any (never print it).
+    pub fn token(&self) -> Option<&Token> {
+        self.token.as_ref()
+    }
+
     /// The base URL, without a trailing `/`.
     pub fn base(&self) -> &str {
         &self.base

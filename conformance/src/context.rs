@@ -59,7 +59,10 @@ pub struct Created {
     pub name_attr: String,
 }
 
-/// What `/ServiceProviderConfig` said (RFC 7643 section 5); unknown means "assume yes".
+/// What `/ServiceProviderConfig` said (RFC 7643 section 5). Unknown `filter`, `patch` and
+/// `etag` mean "assume yes" (the cases then find out); unknown `bulk`, `sort` and
+/// `changePassword` mean "no", so their cases skip instead of sending what the target
+/// never offered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Capabilities {
     /// `filter.supported`.
@@ -68,6 +71,16 @@ pub struct Capabilities {
     pub patch: bool,
     /// `etag.supported`.
     pub etag: bool,
+    /// `bulk.supported`.
+    pub bulk: bool,
+    /// `bulk.maxOperations`, when given.
+    pub bulk_max_operations: Option<u64>,
+    /// `sort.supported`.
+    pub sort: bool,
+    /// `changePassword.supported`.
+    pub change_password: bool,
+    /// `filter.maxResults`, when given.
+    pub max_results: Option<u64>,
 }
 
 impl Default for Capabilities {
@@ -76,18 +89,29 @@ impl Default for Capabilities {
             filter: true,
             patch: true,
             etag: true,
+            bulk: false,
+            bulk_max_operations: None,
+            sort: false,
+            change_password: false,
+            max_results: None,
         }
     }
 }
 
 impl Capabilities {
-    /// Reads the capabilities from a ServiceProviderConfig body; missing flags stay `true`.
+    /// Reads the capabilities from a ServiceProviderConfig body.
     pub fn from_config(config: &Value) -> Capabilities {
-        let flag = |name: &str| config[name]["supported"].as_bool().unwrap_or(true);
+        let flag =
+            |name: &str, unknown: bool| config[name]["supported"].as_bool().unwrap_or(unknown);
         Capabilities {
-            filter: flag("filter"),
-            patch: flag("patch"),
-            etag: flag("etag"),
+            filter: flag("filter", true),
+            patch: flag("patch", true),
+            etag: flag("etag", true),
+            bulk: flag("bulk", false),
+            bulk_max_operations: config["bulk"]["maxOperations"].as_u64(),
+            sort: flag("sort", false),
+            change_password: flag("changePassword", false),
+            max_results: config["filter"]["maxResults"].as_u64(),
         }
     }
 }
@@ -99,6 +123,8 @@ struct Shared {
     counter: AtomicU32,
     created: Mutex<Vec<Created>>,
     caps: Capabilities,
+    second_token: Option<crate::token::Token>,
+    seed: tokio::sync::OnceCell<Result<Vec<Value>, Problem>>,
 }
 
 /// A case's handle on the run. Cheap to clone; every request it sends is recorded in the
@@ -107,6 +133,7 @@ struct Shared {
 pub struct Cx {
     shared: Arc<Shared>,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
+    violations: Arc<Mutex<Vec<String>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -126,8 +153,67 @@ impl Cx {
                 counter: AtomicU32::new(0),
                 created: Mutex::new(Vec::new()),
                 caps,
+                second_token: None,
+                seed: tokio::sync::OnceCell::new(),
             }),
             exchanges: Arc::new(Mutex::new(Vec::new())),
+            violations: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The same context with a bearer token of a second tenant, for the isolation cases;
+    /// call it before the first [`Cx::for_case`].
+    pub fn with_second_token(mut self, token: Option<crate::token::Token>) -> Cx {
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => shared.second_token = token,
+            None => tracing::error!("with_second_token after the context was shared; ignored"),
+        }
+        self
+    }
+
+    /// The second tenant's `Authorization` value, or a skip saying how to give one.
+    pub fn second_tenant_auth(&self) -> Result<Auth, Problem> {
+        match &self.shared.second_token {
+            Some(token) => Ok(Auth::Raw(format!("Bearer {}", token.expose()))),
+            None => Err(Problem::skip(
+                "no second tenant's token was given (`run --second-token-env VAR`)",
+            )),
+        }
+    }
+
+    /// The users seeded once per run for the differential filter cases, created by
+    /// `create` on first use; every later caller gets the same set (or the same error).
+    pub async fn seeded<F, Fut>(&self, create: F) -> Result<Vec<Value>, Problem>
+    where
+        F: FnOnce(Cx) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<Value>, Problem>>,
+    {
+        let cx = self.clone();
+        self.shared.seed.get_or_init(|| create(cx)).await.clone()
+    }
+
+    /// Skips the case unless the target advertises Bulk.
+    pub fn require_bulk(&self) -> Result<(), Problem> {
+        self.require(self.shared.caps.bulk, "bulk")
+    }
+
+    /// Skips the case unless the target advertises sorting.
+    pub fn require_sort(&self) -> Result<(), Problem> {
+        self.require(self.shared.caps.sort, "sort")
+    }
+
+    /// Skips the case unless the target advertises password changes.
+    pub fn require_change_password(&self) -> Result<(), Problem> {
+        self.require(self.shared.caps.change_password, "changePassword")
+    }
+
+    fn require(&self, supported: bool, feature: &str) -> Result<(), Problem> {
+        if supported {
+            Ok(())
+        } else {
+            Err(Problem::skip(format!(
+                "the target's ServiceProviderConfig does not advertise {feature}.supported"
+            )))
         }
     }
 
@@ -136,6 +222,7 @@ impl Cx {
         Cx {
             shared: Arc::clone(&self.shared),
             exchanges: Arc::new(Mutex::new(Vec::new())),
+            violations: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -198,13 +285,31 @@ impl Cx {
         }
     }
 
-    /// Sends a request, records the exchange, and turns a transport failure into an error.
+    /// Sends a request, records the exchange, checks the body against the JSON Schema of
+    /// its message type ([`crate::shape`]), and turns a transport failure into an error.
     pub async fn send(&self, request: Request) -> Result<Reply, Problem> {
         let (exchange, result) = self.shared.client.send(&request).await;
         lock(&self.exchanges).push(exchange);
-        result.map_err(|e: TransportError| {
+        let reply = result.map_err(|e: TransportError| {
             Problem::error(format!("{} {}: {e}", request.method, request.path))
-        })
+        })?;
+        let found = crate::shape::check_reply(&request.path, reply.status, &reply.body)
+            .map_err(|e| Problem::error(format!("the corpus schemas are broken: {e}")))?;
+        if !found.is_empty() {
+            let mut list = lock(&self.violations);
+            for violation in found {
+                list.push(format!(
+                    "{} {} answered {}: {violation}",
+                    request.method, request.path, reply.status
+                ));
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Takes the schema violations recorded so far (see [`Cx::send`]).
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.violations))
     }
 
     /// Sends a corpus variant (`corpus/idp/<name>.json`) with its placeholders filled.
@@ -289,6 +394,12 @@ impl Cx {
     /// Remembers a created resource so the run deletes it at the end; `name` is its
     /// userName (Users) or displayName (Groups).
     pub fn track(&self, endpoint: Endpoint, id: &str, name: &str) {
+        self.track_as(endpoint, id, endpoint.name_attr(), name);
+    }
+
+    /// Remembers a resource created by other means (Bulk); an empty `id` makes the
+    /// cleanup look it up by `name` (its userName or displayName).
+    pub fn track_named(&self, endpoint: Endpoint, id: &str, name: &str) {
         self.track_as(endpoint, id, endpoint.name_attr(), name);
     }
 
@@ -398,6 +509,42 @@ impl Cx {
         self.create_checked(Endpoint::Groups, &body)
             .await
             .map_err(|p| p.in_setup("create group"))
+    }
+
+    /// Creates `n` minimal users (`<prefix><slug>-<i>`) with a few requests in flight at
+    /// once, for cases that need many members; returns their ids in creation order. Any
+    /// failure is a setup error naming the user.
+    pub async fn create_users(&self, slug: &str, n: usize) -> Result<Vec<String>, Problem> {
+        const IN_FLIGHT: usize = 8;
+        let mut ids = vec![String::new(); n];
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut next = 0;
+        while next < n || !tasks.is_empty() {
+            while next < n && tasks.len() < IN_FLIGHT {
+                let cx = self.clone();
+                let name = self.name(slug);
+                let index = next;
+                tasks.spawn(async move {
+                    let body = json!({
+                        "schemas": [USER_SCHEMA],
+                        "userName": format!("{name}@example.com"),
+                        "externalId": format!("{name}-ext"),
+                        "active": true
+                    });
+                    (index, cx.create_checked(Endpoint::Users, &body).await)
+                });
+                next += 1;
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            let (index, created) = joined
+                .map_err(|e| Problem::error(format!("setup: a user-creating task failed: {e}")))?;
+            let created =
+                created.map_err(|p| p.in_setup(&format!("create user {index} of {n}")))?;
+            ids[index] = id_of(&created).to_owned();
+        }
+        Ok(ids)
     }
 
     async fn create_checked(&self, endpoint: Endpoint, body: &Value) -> Result<Value, Problem> {

@@ -46,8 +46,14 @@ pub(crate) async fn run_embedded(
 ) -> Result<i32, Exit> {
     let faults = faults(fault_names)?;
     let label_faults: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+    // A second tenant with a per-run random token, so the tenant-isolation cases run.
+    let second = scim_conformance::runner::random_prefix() + "second-tenant";
     let server = scim_reference_server::spawn(Config {
         faults,
+        tenants: vec![
+            ("default".to_owned(), Config::default_token().to_owned()),
+            ("second".to_owned(), second.clone()),
+        ],
         ..Config::default()
     })
     .await
@@ -64,6 +70,7 @@ pub(crate) async fn run_embedded(
     let options = RunOptions {
         base_url,
         token: Some(Token::new(server.token())),
+        second_token: Some(Token::new(second)),
         timeout,
         selection,
         target_label,

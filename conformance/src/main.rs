@@ -39,6 +39,10 @@ enum Command {
         /// Only cases of this profile.
         #[arg(long, value_enum, default_value_t = ProfileArg::All)]
         profile: ProfileArg,
+        /// `table` for people, `json` (one array of {id, section, level, profiles,
+        /// requirement}) for tools.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
     /// Parse a filter or a PATCH path and print its AST as JSON.
     Parse(ParseArgs),
@@ -57,6 +61,10 @@ struct RunArgs {
     /// Environment variable holding the bearer token for --target.
     #[arg(long, default_value = "SCIM_CONFORMANCE_TOKEN")]
     token_env: String,
+    /// Environment variable holding a second tenant's bearer token for --target; with it
+    /// the tenant-isolation cases check that neither tenant sees the other's data.
+    #[arg(long, value_name = "VAR")]
+    second_token_env: Option<String>,
     /// Which profile's cases to run.
     #[arg(long, value_enum, default_value_t = ProfileArg::All)]
     profile: ProfileArg,
@@ -125,7 +133,15 @@ struct ServeArgs {
 enum ProfileArg {
     Rfc,
     Entra,
+    EntraCompliant,
     Okta,
+    #[value(name = "onelogin")]
+    OneLogin,
+    Google,
+    #[value(name = "jumpcloud")]
+    JumpCloud,
+    #[value(name = "pingfederate")]
+    PingFederate,
     All,
 }
 
@@ -134,10 +150,21 @@ impl ProfileArg {
         match self {
             ProfileArg::Rfc => vec![Profile::Rfc],
             ProfileArg::Entra => vec![Profile::Entra],
+            ProfileArg::EntraCompliant => vec![Profile::EntraCompliant],
             ProfileArg::Okta => vec![Profile::Okta],
+            ProfileArg::OneLogin => vec![Profile::OneLogin],
+            ProfileArg::Google => vec![Profile::Google],
+            ProfileArg::JumpCloud => vec![Profile::JumpCloud],
+            ProfileArg::PingFederate => vec![Profile::PingFederate],
             ProfileArg::All => Vec::new(),
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -195,7 +222,7 @@ fn init_tracing(default: &str) {
 
 fn dispatch(cli: Cli) -> Result<i32, Exit> {
     match cli.command {
-        Command::List { profile } => list(profile),
+        Command::List { profile, format } => list(profile, format),
         Command::Parse(args) => Ok(parse(&args)),
         Command::Run(args) => runtime()?.block_on(run_command(args)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
@@ -213,17 +240,29 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         })
 }
 
-fn list(profile: ProfileArg) -> Result<i32, Exit> {
+fn list(profile: ProfileArg, format: ListFormat) -> Result<i32, Exit> {
     let selection = Selection {
         profiles: profile.profiles(),
         ..Selection::default()
     };
+    let cases: Vec<_> = catalog()
+        .into_iter()
+        .filter(|c| selection.decide(c).is_ok())
+        .collect();
     let mut out = std::io::stdout().lock();
-    for case in catalog().iter().filter(|c| selection.decide(c).is_ok()) {
+    if format == ListFormat::Json {
+        let all: Vec<serde_json::Value> = cases
+            .iter()
+            .map(scim_conformance::cases::case_json)
+            .collect();
+        let _ = writeln!(out, "{}", serde_json::Value::Array(all));
+        return Ok(exit::SUCCESS);
+    }
+    for case in &cases {
         let profiles: Vec<&str> = case.profiles.iter().map(|p| p.name()).collect();
         let written = writeln!(
             out,
-            "{:<6} {:<16} {}\n       {}",
+            "{:<6} {:<24} {}\n       {}",
             case.level,
             profiles.join(","),
             case.id,
@@ -233,6 +272,7 @@ fn list(profile: ProfileArg) -> Result<i32, Exit> {
             break;
         }
     }
+    let _ = writeln!(out, "{} cases", cases.len());
     Ok(exit::SUCCESS)
 }
 
@@ -287,9 +327,14 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
                 ));
             }
             let token = token_from_env(&args.token_env)?;
+            let second_token = match &args.second_token_env {
+                Some(var) => Some(token_from_env(var)?),
+                None => None,
+            };
             let options = RunOptions {
                 base_url: url.clone(),
                 token: Some(token),
+                second_token,
                 timeout,
                 selection,
                 target_label: url.clone(),

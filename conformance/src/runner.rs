@@ -19,6 +19,9 @@ pub struct RunOptions {
     pub base_url: String,
     /// The bearer token (never printed).
     pub token: Option<Token>,
+    /// A second tenant's bearer token, for the tenant-isolation cases (never printed);
+    /// without it they skip.
+    pub second_token: Option<Token>,
     /// Per-request timeout.
     pub timeout: Duration,
     /// Which cases run.
@@ -223,7 +226,7 @@ pub async fn run(
     };
     tracing::info!(target = %info.target, prefix = %prefix, cases = selected.len(), "run starting");
     emit(reporters, &Event::RunStarted(&info));
-    let cx = Cx::new(client, prefix, caps);
+    let cx = Cx::new(client, prefix, caps).with_second_token(options.second_token.clone());
     let mut result = RunResult {
         summary: Summary::default(),
         cases: Vec::new(),

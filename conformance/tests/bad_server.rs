@@ -39,6 +39,7 @@ async fn garbage_replies_never_pass_and_never_panic() {
     let options = RunOptions {
         base_url: format!("http://{addr}/scim/v2"),
         token: Some(Token::new("garbage-token")),
+        second_token: None,
         timeout: Duration::from_secs(5),
         selection: Selection::default(),
         target_label: "garbage".into(),

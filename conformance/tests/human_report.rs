@@ -75,6 +75,7 @@ async fn human_report_layout() {
     let options = RunOptions {
         base_url: server.base_url(),
         token: Some(Token::new(server.token())),
+        second_token: None,
         timeout: Duration::from_secs(10),
         selection: Selection {
             only: vec!["rfc7644-3.12/*".parse().expect("selector")],

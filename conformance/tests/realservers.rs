@@ -81,6 +81,7 @@ async fn pin(name: &str, env_url: &str) {
     let options = RunOptions {
         base_url: url.clone(),
         token: Some(Token::new(token)),
+        second_token: None,
         timeout: Duration::from_secs(10),
         selection: Selection::default(),
         target_label: name.to_owned(),

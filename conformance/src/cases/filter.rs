@@ -101,6 +101,20 @@ pub(super) fn cases() -> Vec<Case> {
             run: case_fn!(invalid_filter_400),
         },
         Case {
+            id: "rfc7644-3.4.2.2/filter-finds-user-without-externalid",
+            level: Level::Must,
+            profiles: &[Profile::Rfc, Profile::Entra, Profile::Okta],
+            requirement: "`filter=userName eq \"...\"` finds a user created without `externalId`, so an IdP can match a user the server already holds instead of failing its create with 409 (RFC 7644 section 3.4.2.2; Entra and Okta match before creating, MS-TUT, OKTA-REF).",
+            run: case_fn!(filter_finds_user_without_externalid),
+        },
+        Case {
+            id: "rfc7644-3.4.2.2/filter-unknown-attribute-400",
+            level: Level::Must,
+            profiles: &[Profile::Rfc],
+            requirement: "A filter on an attribute the schema does not define answers 400 `invalidFilter`, never the unfiltered list (RFC 7644 sections 3.4.2.2 and 3.12, Table 9: the filter is not valid for the resource).",
+            run: case_fn!(filter_unknown_attribute_400),
+        },
+        Case {
             id: "rfc7644-3.4.2.4/pagination-start-index-count",
             level: Level::Must,
             profiles: &[Profile::Rfc, Profile::Okta],
@@ -361,5 +375,32 @@ async fn empty_query_component_ignored(cx: Cx) -> Verdict {
         list.total == 1 && list.ids() == [id_of(&user)],
         &format!("exactly the resource {}", id_of(&user)),
         || format!("totalResults {} with ids {:?}", list.total, list.ids()),
+    )
+}
+
+async fn filter_finds_user_without_externalid(cx: Cx) -> Verdict {
+    cx.require_filter()?;
+    let mut body = cx.user_body("unmanaged");
+    if let Some(object) = body.as_object_mut() {
+        object.remove("externalId");
+    }
+    let user = cx.create_user_with(&body).await?;
+    let filter = format!("userName eq {}", quote(str_of(&user, "userName")));
+    expect_single_match(&cx, Endpoint::Users, &filter, id_of(&user)).await
+}
+
+async fn filter_unknown_attribute_400(cx: Cx) -> Verdict {
+    cx.require_filter()?;
+    let filter = format!(
+        "scimconfNoSuchAttribute eq {}",
+        quote(&cx.name("unknown-attr"))
+    );
+    let reply = cx.filter(Endpoint::Users, &filter).await?;
+    reply.expect_status(&[400])?;
+    let error = reply.json()?;
+    ensure(
+        error["scimType"] == "invalidFilter",
+        "scimType `invalidFilter`",
+        || format!("scimType {}", error["scimType"]),
     )
 }

@@ -1,17 +1,22 @@
 //! The catalog: every case, grouped by the area of the RFC it checks, plus the helpers
 //! cases share for reading list responses and resources.
 
-use crate::case::{ensure, Case, Problem, Verdict};
+use crate::case::{ensure, Case, Level, Problem, Verdict};
 use crate::client::Reply;
 use crate::context::{id_of, Cx, Endpoint, LIST_RESPONSE};
 use serde_json::Value;
 
+mod diff;
 mod discovery;
 mod errors;
+mod features;
 mod filter;
 mod groups;
+mod lifecycle;
 mod media;
 mod patch;
+mod query;
+mod tenants;
 mod users;
 
 /// Every case, in the order they run. Ids are unique and stable.
@@ -21,10 +26,72 @@ pub fn catalog() -> Vec<Case> {
     all.extend(media::cases());
     all.extend(users::cases());
     all.extend(filter::cases());
+    all.extend(diff::cases());
     all.extend(patch::cases());
     all.extend(groups::cases());
+    all.extend(lifecycle::cases());
+    all.extend(query::cases());
+    all.extend(features::cases());
+    all.extend(tenants::cases());
     all.extend(errors::cases());
+    all.extend(crate::variants::cases());
     all
+}
+
+/// The spec section of a case id: `rfc7644-3.4.2.2/filter-and` -> `rfc7644-3.4.2.2`.
+pub fn section(id: &str) -> &str {
+    id.split_once('/').map_or(id, |(section, _)| section)
+}
+
+/// One catalog entry as `list --format json` prints it.
+pub fn case_json(case: &Case) -> Value {
+    serde_json::json!({
+        "id": case.id,
+        "section": section(case.id),
+        "level": case.level,
+        "profiles": case.profiles,
+        "requirement": case.requirement,
+    })
+}
+
+/// The catalog as a markdown table, one row per case in run order, with counts per
+/// level and per profile first; `conformance/CASES.md` is this text (a test keeps it
+/// current: `UPDATE_CASES=1 cargo test -p scim-conformance --test catalog_doc`).
+pub fn catalog_markdown() -> String {
+    use std::fmt::Write as _;
+    let cases = catalog();
+    let mut out = String::from(
+        "# Conformance cases\n\nGenerated from the catalog by `conformance/tests/catalog_doc.rs`; \
+         do not edit by hand (`UPDATE_CASES=1 cargo test -p scim-conformance --test \
+         catalog_doc` rewrites it). `scim-conformance list` prints the same catalog.\n\n",
+    );
+    let count = |level: Level| cases.iter().filter(|c| c.level == level).count();
+    let _ = writeln!(
+        out,
+        "{} cases: {} MUST, {} SHOULD, {} MAY.\n",
+        cases.len(),
+        count(Level::Must),
+        count(Level::Should),
+        count(Level::May)
+    );
+    out.push_str("| profile | cases |\n|---|---|\n");
+    for profile in crate::case::Profile::ALL {
+        let n = cases.iter().filter(|c| c.in_profile(profile)).count();
+        let _ = writeln!(out, "| `{profile}` | {n} |");
+    }
+    out.push_str("\n| id | level | profiles | requirement |\n|---|---|---|---|\n");
+    for case in &cases {
+        let profiles: Vec<&str> = case.profiles.iter().map(|p| p.name()).collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            case.id,
+            case.level,
+            profiles.join(", "),
+            case.requirement.replace('|', "\\|")
+        );
+    }
+    out
 }
 
 /// A parsed `ListResponse` (RFC 7644 section 3.4.2).

@@ -65,6 +65,27 @@ pub(super) fn cases() -> Vec<Case> {
             run: case_fn!(entra_replace_work_email),
         },
         Case {
+            id: "rfc7644-3.5.2.3/replace-extension-path",
+            level: Level::Must,
+            profiles: &[Profile::Rfc, Profile::Entra],
+            requirement: "A replace whose path is qualified with the enterprise extension URN (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber`) sets that extension attribute (RFC 7644 sections 3.5.2 and 3.10; Entra's default one-op-per-attribute update, MS-COMPAT row 3).",
+            run: case_fn!(replace_extension_path),
+        },
+        Case {
+            id: "rfc7644-3.5.2.1/entra-manager-bare-string",
+            level: Level::Must,
+            profiles: &[Profile::Entra],
+            requirement: "Entra's `{\"op\":\"Add\",\"path\":\"urn:...:enterprise:2.0:User:manager\",\"value\":\"<id>\"}` with a bare id string sets `manager.value` to that id (reported to Microsoft, MS-TUT era Q&A 188003; RFC 7643 section 4.3 makes manager complex).",
+            run: case_fn!(entra_manager_bare_string),
+        },
+        Case {
+            id: "rfc7643-2.1/patch-operations-key-any-case",
+            level: Level::Should,
+            profiles: &[Profile::Rfc],
+            requirement: "A PatchOp body keyed `operations` instead of `Operations` is applied, or at worst refused with 400, never a 5xx (RFC 7643 section 2.1: attribute names are case-insensitive; RFC 7644 section 3.12).",
+            run: case_fn!(patch_operations_key_any_case),
+        },
+        Case {
             id: "rfc7644-3.5.2/invalid-path-400",
             level: Level::Must,
             profiles: &[Profile::Rfc],
@@ -223,4 +244,58 @@ async fn invalid_path_400(cx: Cx) -> Verdict {
     ensure(read["name"] == user["name"], "the user unchanged", || {
         format!("name is {}", read["name"])
     })
+}
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+async fn replace_extension_path(cx: Cx) -> Verdict {
+    let user = cx.create_user("ext-path").await?;
+    let ops =
+        json!([{"op": "replace", "path": format!("{ENTERPRISE}:employeeNumber"), "value": "4711"}]);
+    let read = patch_ok(&cx, id_of(&user), ops).await?;
+    ensure(
+        read[ENTERPRISE]["employeeNumber"] == "4711",
+        "the enterprise extension's employeeNumber 4711 on read",
+        || format!("the extension is {}", read[ENTERPRISE]),
+    )
+}
+
+async fn entra_manager_bare_string(cx: Cx) -> Verdict {
+    let manager = cx.create_user("manager").await?;
+    let report = cx.create_user("report").await?;
+    let ops =
+        json!([{"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": id_of(&manager)}]);
+    let read = patch_ok(&cx, id_of(&report), ops).await?;
+    ensure(
+        read[ENTERPRISE]["manager"]["value"] == manager["id"],
+        &format!("manager.value {}", manager["id"]),
+        || format!("the extension is {}", read[ENTERPRISE]),
+    )
+}
+
+async fn patch_operations_key_any_case(cx: Cx) -> Verdict {
+    cx.require_patch()?;
+    let user = cx.create_user("ops-key").await?;
+    let id = id_of(&user);
+    let body = json!({
+        "schemas": [crate::context::PATCH_OP],
+        "operations": [{"op": "replace", "path": "nickName", "value": "Lower"}]
+    });
+    let reply = cx
+        .send_json(
+            reqwest::Method::PATCH,
+            &crate::context::resource_path(Endpoint::Users, id),
+            &body,
+        )
+        .await?;
+    if reply.status == 400 {
+        return Ok(());
+    }
+    reply.expect_status(&[200, 204, 400])?;
+    let read = cx.read_ok(Endpoint::Users, id).await?;
+    ensure(
+        read["nickName"] == "Lower",
+        "nickName Lower after a 2xx",
+        || format!("nickName {}", read["nickName"]),
+    )
 }
