@@ -223,6 +223,9 @@ impl Store {
             if path.is_some() {
                 conn.pragma_update(None, "journal_mode", "WAL")?;
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
+                // 64 MiB of page cache (negative means KiB), so the indexes of a
+                // million users stay in memory.
+                conn.pragma_update(None, "cache_size", -65_536)?;
             }
             Ok(())
         };
