@@ -716,7 +716,6 @@ async fn run_search(ctx: Ctx, kinds: &[Kind], search: Search) -> Result<Response
     }
     let page = Page::new(search.start_index, search.count, ctx.faults());
     let filtered = search.filter.is_some();
-    let sorted = search.sort_by.is_some();
     let (tenant, base) = (ctx.tenant.clone(), ctx.base.clone());
     let faults = Arc::clone(&ctx.state.faults);
     let (total, mut resources) = ctx
@@ -771,7 +770,6 @@ async fn run_search(ctx: Ctx, kinds: &[Kind], search: Search) -> Result<Response
             Ok((total, out))
         })
         .await?;
-    let _ = sorted;
     // FAULT(no-match-404): an empty filtered result is "not found".
     if filtered && total == 0 && ctx.faults().on(Fault::NoMatch404) {
         return Err(ScimError::not_found("no resource matches the filter"));
