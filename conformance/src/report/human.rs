@@ -136,6 +136,27 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 }
                 Ok(())
             }
+            Event::GateEvaluated(gate) => {
+                writeln!(
+                    self.out,
+                    "baseline {}: {} known failures, {} new failures, {} stale entries",
+                    gate.baseline,
+                    gate.known_failures.len(),
+                    gate.new_failures.len(),
+                    gate.stale.len()
+                )?;
+                for id in &gate.new_failures {
+                    writeln!(self.out, "baseline: NEW FAILURE {id}")?;
+                }
+                for stale in &gate.stale {
+                    writeln!(
+                        self.out,
+                        "baseline: STALE line {} `{}`: {}",
+                        stale.line, stale.selector, stale.reason
+                    )?;
+                }
+                Ok(())
+            }
             Event::RunFinished(s) => {
                 writeln!(
                     self.out,
