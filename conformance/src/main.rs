@@ -367,7 +367,7 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
         let target = args
             .target
             .clone()
-            .unwrap_or_else(|| "the embedded reference server".into());
+            .unwrap_or_else(|| "http://127.0.0.1:<port>/scim/v2".into());
         let plan = scim_conformance::plan::rehearse(&catalog(), &selection, &target)
             .await
             .map_err(Exit::usage)?;

@@ -55,7 +55,7 @@ pub async fn rehearse(
     }
     for case in cases {
         if let Err(reason) = selection.decide(case) {
-            let _ = writeln!(out, "not run  {} ({reason})", case.id);
+            let _ = writeln!(out, "not run    {} ({reason})", case.id);
         }
     }
     let _ = writeln!(
@@ -68,7 +68,7 @@ pub async fn rehearse(
 }
 
 fn case_plan(out: &mut String, report: &CaseReport, base: &str, target: &str) -> (usize, usize) {
-    let _ = writeln!(out, "\nwould run {} ({})", report.id, report.level);
+    let _ = writeln!(out, "\nwould run  {} ({})", report.id, report.level);
     let mut creates = 0;
     for exchange in &report.exchanges {
         let url = exchange.request.url.replacen(base, target, 1);

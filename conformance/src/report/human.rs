@@ -43,6 +43,13 @@ impl<W: Write> HumanReporter<W> {
             "      requirement ({}): {}",
             report.level, report.requirement
         )?;
+        if report.outcome == Outcome::Fail && report.level != crate::case::Level::Must {
+            writeln!(
+                self.out,
+                "      (a {} broken: a warning, made a failure by --strict)",
+                report.level
+            )?;
+        }
         match (&report.expected, &report.actual) {
             (Some(expected), Some(actual)) => {
                 writeln!(self.out, "      expected: {expected}")?;
