@@ -216,9 +216,11 @@ fn blank_prefixed_names(text: &str, prefix: &str) -> String {
     if prefix.is_empty() {
         return text.to_owned();
     }
+    // Servers may echo a name in another case (a case-insensitivity check upper-cases it).
+    let prefix = prefix.to_ascii_lowercase();
     let mut out = String::new();
     let mut rest = text;
-    while let Some(at) = rest.find(prefix) {
+    while let Some(at) = rest.to_ascii_lowercase().find(&prefix) {
         out.push_str(&rest[..at]);
         let after = &rest[at + prefix.len()..];
         let len = after
@@ -341,6 +343,10 @@ mod tests {
         );
         assert_eq!(scrub("id 3f2a9c0b8e7d6a5b4c3d2e1f00112233", p), "id <id>");
         assert_eq!(scrub("userName uniqueness", p), "userName uniqueness");
+        assert_eq!(
+            scrub("SCIMCONF-1A2B3C4D-LOOKUP-CASE-29@EXAMPLE.COM", p),
+            "<run>-LOOKUP-CASE-N@EXAMPLE.COM"
+        );
     }
 
     #[test]
