@@ -254,11 +254,26 @@ fn blank_origins(text: &str) -> String {
         let end = after
             .find(|c: char| c == '/' || c == '"' || c.is_whitespace())
             .unwrap_or(after.len());
-        out.push_str("<origin>");
+        let authority = &after[..end];
+        if is_local_origin(authority) {
+            out.push_str("<origin>");
+        } else {
+            // A schema URI or another fixed name: keep it.
+            out.push_str(&rest[scheme_start..at + 3]);
+            out.push_str(authority);
+        }
         rest = &after[end..];
     }
     out.push_str(rest);
     out
+}
+
+/// An authority that changes between runs: one with a port, an IP address or localhost.
+fn is_local_origin(authority: &str) -> bool {
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    host.contains(':')
+        || host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 fn blank_ids(text: &str) -> String {
@@ -336,6 +351,10 @@ mod tests {
         assert_eq!(
             scrub("see http://127.0.0.1:41234/scim/v2/Users/x", p),
             "see <origin>/scim/v2/Users/x"
+        );
+        assert_eq!(
+            scrub("urn http://schemas.microsoft.com/2006/11/x", p),
+            "urn http://schemas.microsoft.com/2006/11/x"
         );
         assert_eq!(
             scrub("User 0f8fad5b-d9cb-469f-a165-70867728950e gone", p),
