@@ -79,3 +79,64 @@ async fn concurrent_runs_match_serial_runs_in_catalog_order() {
         assert_eq!(concurrent.cleanup.removed, serial.cleanup.removed);
     }
 }
+
+/// Sets the interrupt flag (what the first Ctrl-C does) once the first case is reported.
+struct CtrlC(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Reporter for CtrlC {
+    fn event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
+        if let Event::CaseFinished(_) = event {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_skips_the_rest_and_still_cleans_up() {
+    let server = spawn(Config::default()).await.expect("server starts");
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = RunOptions {
+        base_url: server.base_url(),
+        token: Some(Token::new(server.token())),
+        timeout: Duration::from_secs(10),
+        selection: Selection::default(),
+        target_label: "reference".into(),
+        prefix: None,
+        interrupt: Some(flag.clone()),
+    };
+    let mut ctrl_c = CtrlC(flag);
+    let reporters: &mut [&mut dyn Reporter] = &mut [&mut ctrl_c];
+    let result = run_with(&catalog(), &options, &Policy::default(), reporters)
+        .await
+        .expect("run");
+    let interrupted = result
+        .cases
+        .iter()
+        .filter(|c| c.message == "the run was interrupted before this case")
+        .count();
+    assert!(
+        interrupted > catalog().len() / 2,
+        "only {interrupted} cases were skipped after the interrupt"
+    );
+    assert!(
+        result.cleanup.removed > 0,
+        "the cases that ran created something"
+    );
+    assert!(
+        result.cleanup.leftovers.is_empty(),
+        "{:?}",
+        result.cleanup.leftovers
+    );
+    // Nothing with the run's prefix is left on the server.
+    let reply = reqwest::Client::new()
+        .get(format!("{}/Users", server.base_url()))
+        .query(&[("filter", format!("userName sw \"{}\"", result.prefix))])
+        .bearer_auth(server.token())
+        .send()
+        .await
+        .expect("list");
+    let body: serde_json::Value = reply.json().await.expect("JSON");
+    assert_eq!(body["totalResults"], 0, "{body}");
+    server.shutdown().await;
+}
