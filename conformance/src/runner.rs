@@ -301,7 +301,7 @@ pub async fn run_with(
         gate: None,
     };
     let stopped_early = schedule(&cx, &selected, options, policy, reporters, &mut result).await;
-    result.cleanup = cleanup(&cx, stopped_early).await;
+    result.cleanup = cleanup(&cx, stopped_early.then_some(policy.case_timeout)).await;
     emit(reporters, &Event::CleanupFinished(&result.cleanup));
     if let Some(baseline) = &policy.baseline {
         let ids: Vec<&str> = cases.iter().map(|c| c.id).collect();
@@ -502,7 +502,7 @@ async fn run_case(
 /// Deletes every tracked resource, groups first (so no membership outlives its group).
 /// After a case was stopped mid-flight (`sweep`), it also looks up resources named with
 /// the run prefix that nobody recorded, and deletes those.
-async fn cleanup(cx: &Cx, sweep: bool) -> CleanupReport {
+async fn cleanup(cx: &Cx, sweep: Option<Duration>) -> CleanupReport {
     let cleaner = cx.for_case();
     let mut report = CleanupReport::default();
     let mut created = cx.created();
@@ -516,8 +516,12 @@ async fn cleanup(cx: &Cx, sweep: bool) -> CleanupReport {
             }
         }
     }
-    if sweep && cx.caps().filter {
-        report.removed += sweep_prefixed(&cleaner).await;
+    if let (Some(bound), true) = (sweep, cx.caps().filter) {
+        // Bounded like a case: a target that hangs must not hold the run hostage here.
+        match tokio::time::timeout(bound, sweep_prefixed(&cleaner)).await {
+            Ok(removed) => report.removed += removed,
+            Err(_) => tracing::warn!("the prefix sweep did not finish within the case timeout"),
+        }
     }
     tracing::info!(
         removed = report.removed,
