@@ -164,7 +164,7 @@ pub(crate) async fn run_suite(options: &RunOptions, settings: &Settings) -> Resu
         std::fs::write(path, baseline::write(&result.cases, &options.target_label))
             .map_err(|e| Exit::usage(format!("cannot write {}: {e}", path.display())))?;
     }
-    let drifted = snapshots.as_ref().map_or(0, |s| report_snapshots(s));
+    let drifted = snapshots.as_ref().map_or(0, report_snapshots);
     Ok(exit_code(&result, drifted))
 }
 

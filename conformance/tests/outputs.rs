@@ -474,3 +474,51 @@ fn matrix_draws_cases_by_targets() {
     assert_eq!(json["cases"][0]["outcomes"]["reference"], "pass");
     assert!(json["targets"][1]["error"].is_string());
 }
+
+/// On a terminal the run asks instead of refusing. `script` (util-linux) gives the binary a
+/// pseudo-terminal and forwards our answer to it.
+#[test]
+fn on_a_terminal_the_run_asks_for_confirmation() {
+    let has_script = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("script").is_file()));
+    if !has_script {
+        eprintln!("skipped: no `script` (util-linux) on PATH to provide a terminal");
+        return;
+    }
+    let ask = |answer: &str| {
+        use std::io::Write;
+        let command = format!(
+            "{} run --target http://0.0.0.0:9/scim/v2 --token-env GUARD_TOKEN",
+            env!("CARGO_BIN_EXE_scim-conformance")
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("GUARD_TOKEN", "x")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("answer");
+        child.wait_with_output().expect("finishes")
+    };
+    let refused = ask("no");
+    let shown = text(&refused.stdout);
+    assert!(shown.contains("Type `yes` to go on"), "{shown}");
+    assert!(shown.contains("not confirmed; nothing was sent"), "{shown}");
+    assert_eq!(refused.status.code(), Some(2));
+    // Confirmed: the run goes ahead and finds nothing listening on port 9 (exit 3).
+    let confirmed = ask("yes");
+    assert_eq!(
+        confirmed.status.code(),
+        Some(3),
+        "{}",
+        text(&confirmed.stdout)
+    );
+}
