@@ -12,3 +12,6 @@ pub const USAGE: i32 = 2;
 pub const UNREACHABLE: i32 = 3;
 /// Every gate passed, but a response snapshot (`--snapshots`) drifted.
 pub const SNAPSHOT_DRIFT: i32 = 4;
+/// The run was interrupted (Ctrl-C): the remaining cases were skipped, the cleanup ran and
+/// the reports were written, but the run proves nothing (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: i32 = 130;

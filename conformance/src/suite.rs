@@ -165,6 +165,13 @@ pub(crate) async fn run_suite(options: &RunOptions, settings: &Settings) -> Resu
             .map_err(|e| Exit::usage(format!("cannot write {}: {e}", path.display())))?;
     }
     let drifted = snapshots.as_ref().map_or(0, report_snapshots);
+    let interrupted = options
+        .interrupt
+        .as_ref()
+        .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Relaxed));
+    if interrupted {
+        return Ok(exit::INTERRUPTED);
+    }
     Ok(exit_code(&result, drifted))
 }
 
