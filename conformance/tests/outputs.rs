@@ -522,3 +522,48 @@ fn on_a_terminal_the_run_asks_for_confirmation() {
         text(&confirmed.stdout)
     );
 }
+
+/// The progress bar (`N/M cases`) is drawn on a terminal and not with `NO_COLOR`; piped
+/// output never has it.
+#[test]
+fn progress_bar_only_on_a_terminal_without_no_color() {
+    let has_script = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("script").is_file()));
+    if !has_script {
+        eprintln!("skipped: no `script` (util-linux) on PATH to provide a terminal");
+        return;
+    }
+    let command = format!(
+        "{} run --only 'rfc7644-3.3/*'",
+        env!("CARGO_BIN_EXE_scim-conformance")
+    );
+    let on_terminal = |no_color: bool| {
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        text(&cmd.output().expect("script runs").stdout)
+    };
+    let bar = on_terminal(false);
+    assert!(
+        bar.contains(" cases  "),
+        "no progress bar on a terminal:\n{bar}"
+    );
+    assert!(bar.contains("PASS "), "{bar}");
+    let plain = on_terminal(true);
+    assert!(
+        !plain.contains(" cases  "),
+        "a bar despite NO_COLOR:\n{plain}"
+    );
+    assert!(plain.contains("PASS "), "{plain}");
+    let piped = Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+        .args(["run", "--only", "rfc7644-3.3/*"])
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("runs");
+    assert!(text(&piped.stdout).contains("PASS "));
+    assert!(!text(&piped.stderr).contains(" cases  "), "a bar on a pipe");
+}
