@@ -374,7 +374,6 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
         print!("{plan}");
         return Ok(exit::SUCCESS);
     }
-    let settings = suite::Settings::new(&args.outputs, &args.schedule, case_timeout)?;
     match &args.target {
         Some(url) => {
             if !args.fault.is_empty() {
@@ -384,6 +383,7 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
             }
             let token = token_from_env(&args.token_env)?;
             suite::confirm_target(url, args.schedule.yes)?;
+            let settings = suite::Settings::new(&args.outputs, &args.schedule, case_timeout)?;
             let options = RunOptions {
                 base_url: url.clone(),
                 token: Some(token),
@@ -395,7 +395,10 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
             };
             suite::run_suite(&options, &settings).await
         }
-        None => embedded::run_embedded(&args.fault, selection, timeout, &settings).await,
+        None => {
+            let settings = suite::Settings::new(&args.outputs, &args.schedule, case_timeout)?;
+            embedded::run_embedded(&args.fault, selection, timeout, &settings).await
+        }
     }
 }
 

@@ -70,6 +70,23 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Removes the report files created empty up front, when the run never happened.
+    fn remove_empty_outputs(&self) {
+        let paths = self
+            .files
+            .iter()
+            .map(|(_, p)| p)
+            .chain(self.json.iter())
+            .chain(self.write_baseline.iter());
+        for path in paths {
+            if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
 /// Is `url`'s host a loopback address (127.0.0.0/8, ::1, `localhost`)?
 pub(crate) fn is_loopback(url: &str) -> bool {
     let Ok(parsed) = reqwest::Url::parse(url) else {
@@ -150,6 +167,9 @@ pub(crate) async fn run_suite(options: &RunOptions, settings: &Settings) -> Resu
         }
         run_with(&catalog(), options, &settings.policy, &mut reporters).await
     };
+    if result.is_err() {
+        settings.remove_empty_outputs();
+    }
     let result = match result {
         Ok(result) => result,
         Err(RunError::Config(m)) => return Err(Exit::usage(m)),
