@@ -231,3 +231,54 @@ fn esc(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Level;
+    use crate::client::{Exchange, RecordedRequest, RecordedResponse};
+
+    /// Server-controlled text (bodies, headers, messages) must not become markup: a server
+    /// under test could otherwise run script in the reader's browser.
+    #[test]
+    fn server_text_is_escaped() {
+        let hostile = "</pre><script>alert(1)</script>";
+        let case = CaseReport {
+            id: "rfc7644-3.3/x",
+            level: Level::Must,
+            profiles: &[],
+            requirement: "r",
+            outcome: Outcome::Fail,
+            message: hostile.into(),
+            expected: Some("e".into()),
+            actual: Some(hostile.into()),
+            duration_ms: 1,
+            exchanges: vec![Exchange {
+                request: RecordedRequest {
+                    method: "GET".into(),
+                    url: "http://127.0.0.1:1/x".into(),
+                    headers: Default::default(),
+                    body: serde_json::Value::Null,
+                },
+                response: Some(RecordedResponse {
+                    status: 200,
+                    headers: [("x-evil".to_string(), hostile.to_string())].into(),
+                    body: serde_json::Value::String(hostile.into()),
+                }),
+                error: None,
+                duration_ms: 1,
+            }],
+        };
+        let page = render(&Collected {
+            cases: vec![case],
+            ..Collected::default()
+        });
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(page.contains("&lt;/pre&gt;&lt;script&gt;alert(1)"));
+        assert_eq!(
+            page.matches("<script>").count(),
+            1,
+            "only the page's own script"
+        );
+    }
+}
