@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-servers=(scim2-server)
+servers=(scim2-server scim2-flask scimmy better-auth-scim)
 started=()
 cleanup() {
   for s in "${started[@]}"; do
@@ -24,6 +24,9 @@ done
 
 export SCIM_TEST_TOKEN=s3cr3t
 export SCIM_TEST_SCIM2_SERVER_URL=http://127.0.0.1:${RS_PORT_SCIM2_SERVER:-18080}/v2
+export SCIM_TEST_SCIM2_FLASK_URL=http://127.0.0.1:18086/scim/v2
+export SCIM_TEST_SCIMMY_URL=http://127.0.0.1:18084/scim/v2
+export SCIM_TEST_BETTER_AUTH_SCIM_URL=http://127.0.0.1:18085/api/auth/scim/v2
 export PROPTEST_CASES=${PROPTEST_CASES:-10000}
 
 cargo test --workspace --all-targets "$@"

@@ -11,6 +11,10 @@ use std::time::Duration;
 /// The SCIM media type (RFC 7644 section 8.1).
 pub const SCIM_JSON: &str = "application/scim+json";
 
+/// The largest response body the client reads by default (16 MiB); a longer or endless
+/// body is a transport error, so a misbehaving server cannot exhaust memory.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+
 /// How a request authenticates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
@@ -186,6 +190,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<Token>,
+    max_body: usize,
 }
 
 impl Client {
@@ -208,12 +213,19 @@ impl Client {
             http,
             base: base.trim_end_matches('/').to_owned(),
             token,
+            max_body: DEFAULT_MAX_BODY,
         })
     }
 
     /// The run's bearer token, if any (never print it).
     pub fn token(&self) -> Option<&Token> {
         self.token.as_ref()
+    }
+
+    /// The same client reading at most `bytes` of each response body.
+    pub fn with_max_body(mut self, bytes: usize) -> Client {
+        self.max_body = bytes;
+        self
     }
 
     /// The base URL, without a trailing `/`.
@@ -368,8 +380,11 @@ impl Client {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let response = builder.send().await.map_err(|e| self.classify(e))?;
+        let mut response = builder.send().await.map_err(|e| self.classify(e))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            self.check_redirect(&response)?;
+        }
         let headers = response
             .headers()
             .iter()
@@ -380,12 +395,61 @@ impl Client {
                 )
             })
             .collect();
-        let bytes = response.bytes().await.map_err(|e| self.classify(e))?;
+        // Read chunk by chunk so a huge or endless body stops at the cap; the client's
+        // timeout bounds a body that trickles.
+        let mut bytes: Vec<u8> = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
+            if bytes.len() + chunk.len() > self.max_body {
+                return Err(TransportError::Other(format!(
+                    "the response body exceeds {} bytes; stopped reading",
+                    self.max_body
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         Ok(Reply {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
         })
+    }
+
+    /// Redirects are never followed (the token would travel with them); one that points
+    /// at another scheme, host or port is a transport error, so the case errors instead of
+    /// judging a reply that came from somewhere else.
+    fn check_redirect(&self, response: &reqwest::Response) -> Result<(), TransportError> {
+        let Some(location) = response.headers().get(reqwest::header::LOCATION) else {
+            return Ok(());
+        };
+        let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+        let here = response.url();
+        let there = match here.join(&location) {
+            Ok(url) => url,
+            Err(e) => {
+                return Err(TransportError::Other(format!(
+                    "redirect to an unreadable Location `{}`: {e}",
+                    self.redact(&location)
+                )))
+            }
+        };
+        let same = here.scheme() == there.scheme()
+            && here.host_str() == there.host_str()
+            && here.port_or_known_default() == there.port_or_known_default();
+        if same {
+            return Ok(());
+        }
+        Err(TransportError::Other(format!(
+            "status {} redirects to another origin ({}://{}); not followed, the token is never sent there",
+            response.status().as_u16(),
+            there.scheme(),
+            there
+                .host_str()
+                .map(|h| match there.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_owned(),
+                })
+                .unwrap_or_default()
+        )))
     }
 
     fn classify(&self, error: reqwest::Error) -> TransportError {

@@ -1,13 +1,13 @@
 //! The in-process reference server: `run` without `--target`, and `serve`.
 
-use super::{run_suite, token_from_env, Exit, ServeArgs};
+use super::suite::{run_suite, Settings};
+use super::{token_from_env, Exit, ServeArgs};
 use scim_conformance::exit;
 use scim_conformance::runner::RunOptions;
 use scim_conformance::select::Selection;
 use scim_conformance::Token;
 use scim_reference_server::{Config, Fault};
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 /// Parses `--fault` names; `list` prints the catalog of faults and ends the process.
@@ -42,7 +42,7 @@ pub(crate) async fn run_embedded(
     fault_names: &[String],
     selection: Selection,
     timeout: Duration,
-    json: Option<&Path>,
+    settings: &Settings,
 ) -> Result<i32, Exit> {
     let faults = faults(fault_names)?;
     let label_faults: Vec<&str> = faults.iter().map(|f| f.name()).collect();
@@ -77,7 +77,7 @@ pub(crate) async fn run_embedded(
         prefix: None,
         interrupt: Some(super::interrupt_flag()),
     };
-    let result = run_suite(&options, json).await;
+    let result = run_suite(&options, settings).await;
     server.shutdown().await;
     result
 }

@@ -6,8 +6,11 @@
 //! - [`cases`]: the catalog;
 //! - [`select`]: `--profile`, `--only` and `--skip`;
 //! - [`client`] and [`context`]: recorded, redacted HTTP and what a case can reach;
-//! - [`runner`]: runs the selection, cleans up, emits [`report::Event`]s;
-//! - [`report`]: the human and JSON reporters.
+//! - [`runner`] and [`schedule`]: run the selection concurrently, clean up, emit
+//!   [`report::Event`]s;
+//! - [`report`]: the human view, progress bar, JSON, JUnit, HTML and Markdown reports;
+//! - [`baseline`]: known failures and the gate; [`snapshots`]: normalized response
+//!   snapshots and drift; [`plan`]: `--dry-run`; [`matrix`]: several targets in one table.
 //!
 //! Safety: every resource a run creates carries the run's prefix (`scimconf-<random8>-`)
 //! in its userName, externalId or displayName; lookups filter by those names only, and the
@@ -15,18 +18,23 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod case;
 pub mod cases;
 pub mod client;
 pub mod context;
 pub mod exit;
+pub mod matrix;
+pub mod plan;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod select;
 pub mod shape;
+pub mod snapshots;
 pub mod token;
 pub mod variants;
 
 pub use case::{Case, Level, Outcome, Profile};
-pub use runner::{run, RunError, RunOptions, RunResult};
+pub use runner::{run, run_with, Policy, RunError, RunOptions, RunResult};
 pub use token::Token;

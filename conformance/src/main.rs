@@ -5,8 +5,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use scim_conformance::cases::catalog;
 use scim_conformance::exit;
-use scim_conformance::report::{HumanReporter, JsonReporter, Reporter};
-use scim_conformance::runner::{run, RunError, RunOptions};
+use scim_conformance::runner::RunOptions;
 use scim_conformance::select::{Selection, Selector};
 use scim_conformance::{Profile, Token};
 use std::io::Write;
@@ -17,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod embedded;
+mod matrix_cmd;
 mod requests_cmd;
+mod suite;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +35,8 @@ struct Cli {
 enum Command {
     /// Run the suite against the embedded reference server, or against --target.
     Run(RunArgs),
+    /// Run the suite against several targets and draw one table of cases by targets.
+    Matrix(MatrixArgs),
     /// Print the catalog of cases.
     List {
         /// Only cases of this profile.
@@ -65,6 +68,25 @@ struct RunArgs {
     /// the tenant-isolation cases check that neither tenant sees the other's data.
     #[arg(long, value_name = "VAR")]
     second_token_env: Option<String>,
+    #[command(flatten)]
+    select: SelectArgs,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
+    #[command(flatten)]
+    outputs: OutputArgs,
+    /// Print the plan (cases, requests, resources it would create) without sending
+    /// anything to the target; the plan is rehearsed against the in-process reference server.
+    #[arg(long)]
+    dry_run: bool,
+    /// Switch on a reference-server fault (embedded target only; repeatable); `--fault list`
+    /// prints them.
+    #[arg(long, value_name = "NAME")]
+    fault: Vec<String>,
+}
+
+/// Which cases run.
+#[derive(Args, Debug)]
+struct SelectArgs {
     /// Which profile's cases to run.
     #[arg(long, value_enum, default_value_t = ProfileArg::All)]
     profile: ProfileArg,
@@ -74,19 +96,112 @@ struct RunArgs {
     /// Do not run cases whose id matches this glob (repeatable).
     #[arg(long, value_name = "SELECTOR")]
     skip: Vec<Selector>,
-    /// Per-request timeout in seconds.
+}
+
+impl SelectArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            profiles: self.profile.profiles(),
+            only: self.only.clone(),
+            skip: self.skip.clone(),
+        }
+    }
+}
+
+/// Timeouts, concurrency and consent.
+#[derive(Args, Debug)]
+struct ScheduleArgs {
+    /// Per-request timeout in seconds (covers reading the whole body).
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     timeout: f64,
+    /// Per-case timeout in seconds; a case still running then is stopped with outcome `error`.
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    case_timeout: f64,
+    /// How many cases run at once (cases marked exclusive always run alone).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    jobs: usize,
+    /// The largest response body read, in bytes; a longer one is an `error`.
+    #[arg(long, value_name = "BYTES", default_value_t = scim_conformance::client::DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// Run against a target that is not on a loopback address. The suite creates, changes
+    /// and deletes resources (its own, prefixed); without --yes it asks on a terminal and
+    /// refuses otherwise.
+    #[arg(long)]
+    yes: bool,
+}
+
+impl ScheduleArgs {
+    fn check(&self) -> Result<(Duration, Duration), Exit> {
+        let secs = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(Exit::usage(format!(
+                    "--{name} must be a positive number of seconds, got {v}"
+                )))
+            }
+        };
+        if self.jobs == 0 {
+            return Err(Exit::usage("--jobs must be at least 1"));
+        }
+        Ok((
+            secs("timeout", self.timeout)?,
+            secs("case-timeout", self.case_timeout)?,
+        ))
+    }
+}
+
+/// Reports, gates and snapshots.
+#[derive(Args, Debug)]
+struct OutputArgs {
     /// Also write the machine report (schema: conformance/REPORT.md) to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Print which cases would run, without sending anything.
+    /// Also write a JUnit XML report (one testsuite per RFC section) to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Also write one self-contained HTML page with every transcript to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Also write a Markdown summary (for a CI step summary) to this file.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Treat every warning (a SHOULD or MAY broken) as a failure.
     #[arg(long)]
-    dry_run: bool,
-    /// Switch on a reference-server fault (embedded target only; repeatable); `--fault list`
-    /// prints them.
-    #[arg(long, value_name = "NAME")]
-    fault: Vec<String>,
+    strict: bool,
+    /// Known failures, one case selector per line: the run then fails only on new failures
+    /// and reports entries that pass now as stale.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// With --baseline: fail the run on stale entries too.
+    #[arg(long, requires = "baseline")]
+    fail_on_stale: bool,
+    /// Write a baseline listing every case that failed this run.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Keep each case's normalized responses as insta snapshots in DIR and report drift.
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+    /// With --snapshots: accept drift, overwriting the stored snapshots.
+    #[arg(long, requires = "snapshots")]
+    update_snapshots: bool,
+}
+
+#[derive(Args, Debug)]
+struct MatrixArgs {
+    /// The targets, one per line: `NAME embedded` or `NAME URL TOKEN_VARIABLE`.
+    #[arg(long, value_name = "FILE")]
+    targets: PathBuf,
+    /// Write the matrix (cases by targets) as one HTML page here.
+    #[arg(long, value_name = "FILE")]
+    html: PathBuf,
+    /// Also write the matrix as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    #[command(flatten)]
+    select: SelectArgs,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
 }
 
 #[derive(Args, Debug)]
@@ -225,6 +340,7 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::List { profile, format } => list(profile, format),
         Command::Parse(args) => Ok(parse(&args)),
         Command::Run(args) => runtime()?.block_on(run_command(args)),
+        Command::Matrix(args) => runtime()?.block_on(matrix_cmd::matrix_command(args)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
         Command::Requests(args) => requests_cmd::run(&args),
     }
@@ -304,21 +420,19 @@ fn parse(args: &ParseArgs) -> i32 {
 }
 
 async fn run_command(args: RunArgs) -> Result<i32, Exit> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Exit::usage(format!(
-            "--timeout must be a positive number of seconds, got {}",
-            args.timeout
-        )));
-    }
-    let selection = Selection {
-        profiles: args.profile.profiles(),
-        only: args.only.clone(),
-        skip: args.skip.clone(),
-    };
+    let (timeout, case_timeout) = args.schedule.check()?;
+    let selection = args.select.selection();
     if args.dry_run {
-        return dry_run(&selection);
+        let target = args
+            .target
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:<port>/scim/v2".into());
+        let plan = scim_conformance::plan::rehearse(&catalog(), &selection, &target)
+            .await
+            .map_err(Exit::usage)?;
+        print!("{plan}");
+        return Ok(exit::SUCCESS);
     }
-    let timeout = Duration::from_secs_f64(args.timeout);
     match &args.target {
         Some(url) => {
             if !args.fault.is_empty() {
@@ -331,6 +445,8 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
                 Some(var) => Some(token_from_env(var)?),
                 None => None,
             };
+            suite::confirm_target(url, args.schedule.yes)?;
+            let settings = suite::Settings::new(&args.outputs, &args.schedule, case_timeout)?;
             let options = RunOptions {
                 base_url: url.clone(),
                 token: Some(token),
@@ -341,24 +457,13 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
                 prefix: None,
                 interrupt: Some(interrupt_flag()),
             };
-            run_suite(&options, args.json.as_deref()).await
+            suite::run_suite(&options, &settings).await
         }
-        None => embedded::run_embedded(&args.fault, selection, timeout, args.json.as_deref()).await,
-    }
-}
-
-fn dry_run(selection: &Selection) -> Result<i32, Exit> {
-    let mut out = std::io::stdout().lock();
-    for case in catalog() {
-        let line = match selection.decide(&case) {
-            Ok(()) => format!("would run  {}", case.id),
-            Err(reason) => format!("not run    {} ({reason})", case.id),
-        };
-        if writeln!(out, "{line}").is_err() {
-            break;
+        None => {
+            let settings = suite::Settings::new(&args.outputs, &args.schedule, case_timeout)?;
+            embedded::run_embedded(&args.fault, selection, timeout, &settings).await
         }
     }
-    Ok(exit::SUCCESS)
 }
 
 /// Reads the token from `var`; a missing or empty variable is a usage error.
@@ -387,26 +492,4 @@ fn interrupt_flag() -> Arc<AtomicBool> {
         }
     });
     flag
-}
-
-/// Runs the suite with the human reporter on stdout (and the JSON one when asked).
-async fn run_suite(options: &RunOptions, json: Option<&std::path::Path>) -> Result<i32, Exit> {
-    let mut human = HumanReporter::new(std::io::stdout());
-    let mut json_reporter = json.map(JsonReporter::new);
-    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut human];
-    if let Some(j) = json_reporter.as_mut() {
-        reporters.push(j);
-    }
-    match run(&catalog(), options, &mut reporters).await {
-        Ok(result) => Ok(if result.must_broken() {
-            exit::MUST_FAILED
-        } else {
-            exit::SUCCESS
-        }),
-        Err(RunError::Config(m)) => Err(Exit::usage(m)),
-        Err(RunError::Unreachable(m)) => Err(Exit {
-            code: exit::UNREACHABLE,
-            message: format!("target unreachable: {m}"),
-        }),
-    }
 }

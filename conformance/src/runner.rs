@@ -1,16 +1,55 @@
-//! Runs the selected cases against a target, in order, emitting [`Event`]s to reporters,
-//! then deletes everything the run created.
+//! Runs the selected cases against a target, emitting [`Event`]s to reporters, then
+//! deletes everything the run created.
+//!
+//! Scheduling: cases run concurrently, up to [`Policy::jobs`] at a time, except those
+//! [`crate::schedule`] marks exclusive, which run alone. Whatever the schedule, reporters
+//! see the cases in catalog order, so reports are stable. Each case is bounded by
+//! [`Policy::case_timeout`]; each request by [`RunOptions::timeout`].
 
+use crate::baseline::{Baseline, GateReport};
 use crate::case::{Case, Level, Outcome, Problem};
-use crate::client::{Client, Exchange, Request};
+use crate::client::{Client, Exchange, Request, DEFAULT_MAX_BODY};
 use crate::context::{Capabilities, Created, Cx, Endpoint};
 use crate::report::{Event, Reporter};
 use crate::select::Selection;
 use crate::token::Token;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How the runner schedules and judges, beyond [`RunOptions`]: concurrency, the per-case
+/// timeout, the body cap, `--strict` and the baseline. [`run`] uses one case at a time
+/// and no baseline; the CLI uses [`run_with`].
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// How many cases may run at once (at least 1).
+    pub jobs: usize,
+    /// The longest a case may take; past it, it is stopped and its outcome is `error`.
+    pub case_timeout: Duration,
+    /// The largest response body read, in bytes.
+    pub max_body: usize,
+    /// Turn every `warn` into `fail` (`--strict`).
+    pub strict: bool,
+    /// Known failures (`--baseline`): the gate then fails only on new ones.
+    pub baseline: Option<Baseline>,
+    /// Fail the gate on baseline entries that no longer fail (`--fail-on-stale`).
+    pub fail_on_stale: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            jobs: 1,
+            case_timeout: Duration::from_secs(120),
+            max_body: DEFAULT_MAX_BODY,
+            strict: false,
+            baseline: None,
+            fail_on_stale: false,
+        }
+    }
+}
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -139,6 +178,10 @@ pub struct RunResult {
     pub cases: Vec<CaseReport>,
     /// What the cleanup did.
     pub cleanup: CleanupReport,
+    /// The run prefix every created name carried.
+    pub prefix: String,
+    /// The baseline's verdict, when a baseline was given.
+    pub gate: Option<GateReport>,
 }
 
 impl RunResult {
@@ -148,6 +191,21 @@ impl RunResult {
             .iter()
             .any(|c| c.level == Level::Must && matches!(c.outcome, Outcome::Fail | Outcome::Error))
     }
+
+    /// Does the run fail its gate? With a baseline: a new failure, or (with
+    /// `--fail-on-stale`) a stale entry. Without: any case that [`gates`] the run.
+    pub fn gate_failed(&self) -> bool {
+        match &self.gate {
+            Some(gate) => gate.failed(),
+            None => self.cases.iter().any(gates),
+        }
+    }
+}
+
+/// Does this case's outcome fail a run? A `fail` (a MUST broken, or any level under
+/// `--strict`), or an `error` of a MUST case (it could not be shown to hold).
+pub fn gates(case: &CaseReport) -> bool {
+    case.outcome == Outcome::Fail || (case.outcome == Outcome::Error && case.level == Level::Must)
 }
 
 /// Why a run could not happen at all.
@@ -191,14 +249,25 @@ fn emit(reporters: &mut [&mut dyn Reporter], event: &Event<'_>) {
     }
 }
 
-/// Runs `cases` as selected by `options`, sending events to `reporters`.
+/// Runs `cases` as selected by `options`, one at a time, sending events to `reporters`.
 pub async fn run(
     cases: &[Case],
     options: &RunOptions,
     reporters: &mut [&mut dyn Reporter],
 ) -> Result<RunResult, RunError> {
+    run_with(cases, options, &Policy::default(), reporters).await
+}
+
+/// Runs `cases` as selected by `options`, scheduled and judged by `policy`.
+pub async fn run_with(
+    cases: &[Case],
+    options: &RunOptions,
+    policy: &Policy,
+    reporters: &mut [&mut dyn Reporter],
+) -> Result<RunResult, RunError> {
     let client = Client::new(&options.base_url, options.token.clone(), options.timeout)
-        .map_err(RunError::Config)?;
+        .map_err(RunError::Config)?
+        .with_max_body(policy.max_body);
     let caps = preflight(&client).await?;
     let prefix = options.prefix.clone().unwrap_or_else(random_prefix);
     if prefix.trim().len() < 8 {
@@ -224,33 +293,109 @@ pub async fn run(
         selected: selected.len(),
         deselected,
     };
-    tracing::info!(target = %info.target, prefix = %prefix, cases = selected.len(), "run starting");
+    tracing::info!(target = %info.target, prefix = %prefix, cases = selected.len(), jobs = policy.jobs, "run starting");
     emit(reporters, &Event::RunStarted(&info));
-    let cx = Cx::new(client, prefix, caps).with_second_token(options.second_token.clone());
+    let cx = Cx::new(client, prefix.clone(), caps).with_second_token(options.second_token.clone());
     let mut result = RunResult {
         summary: Summary::default(),
         cases: Vec::new(),
         cleanup: CleanupReport::default(),
+        prefix,
+        gate: None,
     };
-    for case in &selected {
-        emit(reporters, &Event::CaseStarted(case));
-        let interrupted = options
-            .interrupt
-            .as_ref()
-            .is_some_and(|flag| flag.load(Ordering::Relaxed));
-        let report = if interrupted {
-            skipped(case, "the run was interrupted before this case")
-        } else {
-            run_case(&cx, case).await
-        };
-        result.summary.add(report.outcome);
-        emit(reporters, &Event::CaseFinished(&report));
-        result.cases.push(report);
-    }
-    result.cleanup = cleanup(&cx).await;
+    let stopped_early = schedule(&cx, &selected, options, policy, reporters, &mut result).await;
+    result.cleanup = cleanup(&cx, stopped_early.then_some(policy.case_timeout)).await;
     emit(reporters, &Event::CleanupFinished(&result.cleanup));
+    if let Some(baseline) = &policy.baseline {
+        let ids: Vec<&str> = cases.iter().map(|c| c.id).collect();
+        let gate = baseline.evaluate(&ids, &result.cases, policy.fail_on_stale);
+        emit(reporters, &Event::GateEvaluated(&gate));
+        result.gate = Some(gate);
+    }
     emit(reporters, &Event::RunFinished(&result.summary));
     Ok(result)
+}
+
+/// Runs the selected cases concurrently (exclusive ones alone) and reports them in order.
+/// Returns true when some case was stopped by the case timeout, so it may have created
+/// something it could not record.
+async fn schedule(
+    cx: &Cx,
+    selected: &[Case],
+    options: &RunOptions,
+    policy: &Policy,
+    reporters: &mut [&mut dyn Reporter],
+    result: &mut RunResult,
+) -> bool {
+    let permits = Arc::new(tokio::sync::Semaphore::new(policy.jobs.max(1)));
+    // Ordinary cases share this lock; an exclusive case takes it alone. Tokio's lock is
+    // fair, so an exclusive case waiting holds back the cases queued after it.
+    let alone = Arc::new(tokio::sync::RwLock::new(()));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, CaseReport, bool)>();
+    for (index, case) in selected.iter().enumerate() {
+        let (case, cx, tx) = (*case, cx.clone(), tx.clone());
+        let (permits, alone) = (Arc::clone(&permits), Arc::clone(&alone));
+        let interrupt = options.interrupt.clone();
+        let (case_timeout, strict) = (policy.case_timeout, policy.strict);
+        tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let exclusive = crate::schedule::is_exclusive(case.id);
+            let _shared = if exclusive {
+                None
+            } else {
+                Some(alone.read().await)
+            };
+            let _alone = if exclusive {
+                Some(alone.write().await)
+            } else {
+                None
+            };
+            let interrupted = interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed));
+            let (report, aborted) = if interrupted {
+                (
+                    skipped(&case, "the run was interrupted before this case"),
+                    false,
+                )
+            } else {
+                run_case(&cx, &case, case_timeout, strict).await
+            };
+            let _ = tx.send((index, report, aborted));
+        });
+    }
+    drop(tx);
+    let mut pending = BTreeMap::new();
+    let mut next = 0;
+    let mut aborted_any = false;
+    while let Some((index, report, aborted)) = rx.recv().await {
+        aborted_any |= aborted;
+        pending.insert(index, report);
+        while let Some(report) = pending.remove(&next) {
+            finish(&selected[next], report, reporters, result);
+            next += 1;
+        }
+    }
+    // A task that died outside its case (it should not) still gets a line.
+    for (index, case) in selected.iter().enumerate().skip(next) {
+        let report = pending.remove(&index).unwrap_or_else(|| CaseReport {
+            outcome: Outcome::Error,
+            message: "the case's task ended without a report (a bug in scim-conformance)".into(),
+            ..skipped(case, "")
+        });
+        finish(case, report, reporters, result);
+    }
+    aborted_any
+}
+
+fn finish(
+    case: &Case,
+    report: CaseReport,
+    reporters: &mut [&mut dyn Reporter],
+    result: &mut RunResult,
+) {
+    emit(reporters, &Event::CaseStarted(case));
+    result.summary.add(report.outcome);
+    emit(reporters, &Event::CaseFinished(&report));
+    result.cases.push(report);
 }
 
 /// Reads `/ServiceProviderConfig` to learn what the target supports; a transport failure
@@ -291,32 +436,47 @@ fn skipped(case: &Case, reason: &str) -> CaseReport {
     }
 }
 
-async fn run_case(cx: &Cx, case: &Case) -> CaseReport {
+async fn run_case(
+    cx: &Cx,
+    case: &Case,
+    case_timeout: Duration,
+    strict: bool,
+) -> (CaseReport, bool) {
     let case_cx = cx.for_case();
     let started = Instant::now();
     // A task of its own, so a bug that panics inside a case becomes that case's error and
-    // the run (and its cleanup) goes on.
-    let verdict = match tokio::spawn((case.run)(case_cx.clone())).await {
-        Ok(verdict) => verdict,
-        Err(e) => Err(Problem::error(format!(
+    // the run (and its cleanup) goes on; a case past its timeout is aborted.
+    let task = tokio::spawn((case.run)(case_cx.clone()));
+    let abort = task.abort_handle();
+    let mut aborted = false;
+    let verdict = match tokio::time::timeout(case_timeout, task).await {
+        Ok(Ok(verdict)) => verdict,
+        Ok(Err(e)) => Err(Problem::error(format!(
             "the case itself failed (a bug in scim-conformance): {e}"
         ))),
+        Err(_) => {
+            abort.abort();
+            aborted = true;
+            Err(Problem::error(format!(
+                "the case did not finish within {:.1} s (--case-timeout) and was stopped",
+                case_timeout.as_secs_f64()
+            )))
+        }
     };
     let duration_ms = started.elapsed().as_millis() as u64;
     let (outcome, message, expected, actual) = match verdict {
         Ok(()) => (Outcome::Pass, String::new(), None, None),
         Err(Problem::Broken { expected, actual }) => {
-            let outcome = if case.level == Level::Must {
+            let outcome = if case.level == Level::Must || strict {
                 Outcome::Fail
             } else {
                 Outcome::Warn
             };
-            (
-                outcome,
-                format!("expected {expected}, got {actual}"),
-                Some(expected),
-                Some(actual),
-            )
+            let mut message = format!("expected {expected}, got {actual}");
+            if case.level != Level::Must && strict {
+                message.push_str(" (a warning, made a failure by --strict)");
+            }
+            (outcome, message, Some(expected), Some(actual))
         }
         Err(Problem::Skip(reason)) => (Outcome::Skip, reason, None, None),
         Err(Problem::Error(message)) => (Outcome::Error, message, None, None),
@@ -327,7 +487,7 @@ async fn run_case(cx: &Cx, case: &Case) -> CaseReport {
         duration_ms,
         "case finished"
     );
-    CaseReport {
+    let report = CaseReport {
         id: case.id,
         level: case.level,
         profiles: case.profiles,
@@ -338,11 +498,14 @@ async fn run_case(cx: &Cx, case: &Case) -> CaseReport {
         actual,
         duration_ms,
         exchanges: case_cx.take_exchanges(),
-    }
+    };
+    (report, aborted)
 }
 
 /// Deletes every tracked resource, groups first (so no membership outlives its group).
-async fn cleanup(cx: &Cx) -> CleanupReport {
+/// After a case was stopped mid-flight (`sweep`), it also looks up resources named with
+/// the run prefix that nobody recorded, and deletes those.
+async fn cleanup(cx: &Cx, sweep: Option<Duration>) -> CleanupReport {
     let cleaner = cx.for_case();
     let mut report = CleanupReport::default();
     let mut created = cx.created();
@@ -356,12 +519,47 @@ async fn cleanup(cx: &Cx) -> CleanupReport {
             }
         }
     }
+    if let (Some(bound), true) = (sweep, cx.caps().filter) {
+        // Bounded like a case: a target that hangs must not hold the run hostage here.
+        match tokio::time::timeout(bound, sweep_prefixed(&cleaner)).await {
+            Ok(removed) => report.removed += removed,
+            Err(_) => tracing::warn!("the prefix sweep did not finish within the case timeout"),
+        }
+    }
     tracing::info!(
         removed = report.removed,
         leftovers = report.leftovers.len(),
         "cleanup finished"
     );
     report
+}
+
+/// Deletes resources whose name starts with the run prefix (found with `sw`); only names
+/// the run minted can match, so nothing else is touched. Returns how many went.
+async fn sweep_prefixed(cx: &Cx) -> usize {
+    let mut removed = 0;
+    for endpoint in [Endpoint::Groups, Endpoint::Users] {
+        let attr = endpoint.name_attr();
+        let filter = format!("{attr} sw {}", crate::cases::quote(cx.prefix()));
+        let Ok(reply) = cx.filter(endpoint, &filter).await else {
+            continue;
+        };
+        let Ok(list) = crate::cases::listing(&reply) else {
+            tracing::warn!(?endpoint, "the prefix sweep could not read the listing");
+            continue;
+        };
+        for resource in &list.resources {
+            let ours = resource[attr]
+                .as_str()
+                .is_some_and(|name| name.starts_with(cx.prefix()));
+            if let (true, Some(id)) = (ours, resource["id"].as_str()) {
+                if cx.delete(endpoint, id).await.is_ok_and(|r| r.status < 300) {
+                    removed += 1;
+                }
+            }
+        }
+    }
+    removed
 }
 
 async fn remove(cx: &Cx, resource: &Created) -> Result<(), String> {

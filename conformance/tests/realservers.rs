@@ -20,10 +20,19 @@ fn digest(result: &scim_conformance::RunResult) -> String {
     for case in &result.cases {
         out.push_str(&format!("{:<5} {}\n", case.outcome.label(), case.id));
         if let (Some(expected), Some(actual)) = (&case.expected, &case.actual) {
-            out.push_str(&format!("      expected: {expected}\n"));
-            out.push_str(&format!("      actual:   {}\n", first_line(actual)));
+            out.push_str(&format!(
+                "      expected: {}\n",
+                first_line(expected, &result.prefix)
+            ));
+            out.push_str(&format!(
+                "      actual:   {}\n",
+                first_line(actual, &result.prefix)
+            ));
         } else if !case.message.is_empty() && case.outcome.label() != "PASS" {
-            out.push_str(&format!("      {}\n", first_line(&case.message)));
+            out.push_str(&format!(
+                "      {}\n",
+                first_line(&case.message, &result.prefix)
+            ));
         }
     }
     let s = result.summary;
@@ -31,35 +40,16 @@ fn digest(result: &scim_conformance::RunResult) -> String {
         "{} passed, {} failed, {} warned, {} skipped, {} errored\n",
         s.passed, s.failed, s.warned, s.skipped, s.errored
     ));
-    out.push_str(&format!("leftovers after cleanup: {}\n", result.cleanup.leftovers.len()));
+    out.push_str(&format!(
+        "leftovers after cleanup: {}\n",
+        result.cleanup.leftovers.len()
+    ));
     out
 }
 
-/// Server replies can carry ids, hosts and times; the snapshot keeps the first line and
-/// blanks hex runs of 16+ characters (scim2-server's ids) and the port.
-fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("");
-    let mut out = String::new();
-    let mut run = String::new();
-    for c in line.chars() {
-        if c.is_ascii_hexdigit() {
-            run.push(c);
-            continue;
-        }
-        flush(&mut out, &mut run);
-        out.push(c);
-    }
-    flush(&mut out, &mut run);
-    out
-}
-
-fn flush(out: &mut String, run: &mut String) {
-    if run.len() >= 16 {
-        out.push_str("<id>");
-    } else {
-        out.push_str(run);
-    }
-    run.clear();
+/// The first line of a message, with ids, origins, times and the run prefix blanked.
+fn first_line(text: &str, prefix: &str) -> String {
+    scim_conformance::snapshots::scrub(text.lines().next().unwrap_or(""), prefix)
 }
 
 async fn pin(name: &str, env_url: &str) {
@@ -68,7 +58,10 @@ async fn pin(name: &str, env_url: &str) {
             "skipped: {env_url} and SCIM_TEST_TOKEN are not set; scripts/test-all.sh starts {name} \
              and sets them"
         );
-        assert!(std::env::var_os("CI").is_none(), "on CI the real servers must run: {why}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "on CI the real servers must run: {why}"
+        );
         eprintln!("{why}");
         return;
     };
@@ -82,12 +75,21 @@ async fn pin(name: &str, env_url: &str) {
         prefix: None,
         interrupt: None,
     };
-    let result = run(&catalog(), &options, &mut []).await.unwrap_or_else(|e| {
-        panic!("the suite could not run against {name} at {url}: {e}");
-    });
-    assert!(result.cleanup.leftovers.is_empty(), "cleanup left resources on {name}");
+    let result = run(&catalog(), &options, &mut [])
+        .await
+        .unwrap_or_else(|e| {
+            panic!("the suite could not run against {name} at {url}: {e}");
+        });
+    assert!(
+        result.cleanup.leftovers.is_empty(),
+        "cleanup left resources on {name}"
+    );
     let text = digest(&result);
-    let port = url.split(':').nth(2).and_then(|p| p.split('/').next()).unwrap_or("");
+    let port = url
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("");
     let text = text.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:<port>");
     insta::with_settings!({snapshot_path => "../../snapshots/realservers", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!(name, text);
@@ -97,4 +99,19 @@ async fn pin(name: &str, env_url: &str) {
 #[tokio::test]
 async fn scim2_server() {
     pin("scim2-server", "SCIM_TEST_SCIM2_SERVER_URL").await;
+}
+
+#[tokio::test]
+async fn scim2_flask() {
+    pin("scim2-flask", "SCIM_TEST_SCIM2_FLASK_URL").await;
+}
+
+#[tokio::test]
+async fn scimmy() {
+    pin("scimmy", "SCIM_TEST_SCIMMY_URL").await;
+}
+
+#[tokio::test]
+async fn better_auth_scim() {
+    pin("better-auth-scim", "SCIM_TEST_BETTER_AUTH_SCIM_URL").await;
 }

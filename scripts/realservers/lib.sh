@@ -37,6 +37,31 @@ rs_venv() {
   echo "$want" >"$RS_ROOT/venv/.pins"
 }
 
+# rs_venv_locked REQUIREMENTS: $RS_ROOT/venv holding exactly the committed requirements
+# file (the whole dependency tree pinned, so a fresh machine gets what CI tested)
+rs_venv_locked() {
+  local req=$1
+  if [ -x "$RS_ROOT/venv/bin/python" ] && cmp -s "$req" "$RS_ROOT/venv/.requirements"; then
+    return 0
+  fi
+  rm -rf "$RS_ROOT/venv"
+  python3 -m venv "$RS_ROOT/venv"
+  "$RS_ROOT/venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+  cp "$req" "$RS_ROOT/venv/.requirements"
+}
+
+# rs_npm_locked SRC: install the committed SRC/package.json and SRC/package-lock.json into
+# $RS_ROOT with `npm ci` (the whole tree pinned, integrity-checked)
+rs_npm_locked() {
+  local src=$1
+  if [ -d "$RS_ROOT/node_modules" ] && cmp -s "$src/package-lock.json" "$RS_ROOT/.lock-installed"; then
+    return 0
+  fi
+  cp "$src/package.json" "$src/package-lock.json" "$RS_ROOT/"
+  (cd "$RS_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$src/package-lock.json" "$RS_ROOT/.lock-installed"
+}
+
 # rs_npm DIR PKG@VER ...: an npm prefix DIR holding exactly these packages
 rs_npm() {
   local dir=$1

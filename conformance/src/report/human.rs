@@ -43,6 +43,13 @@ impl<W: Write> HumanReporter<W> {
             "      requirement ({}): {}",
             report.level, report.requirement
         )?;
+        if report.outcome == Outcome::Fail && report.level != crate::case::Level::Must {
+            writeln!(
+                self.out,
+                "      (a {} broken: a warning, made a failure by --strict)",
+                report.level
+            )?;
+        }
         match (&report.expected, &report.actual) {
             (Some(expected), Some(actual)) => {
                 writeln!(self.out, "      expected: {expected}")?;
@@ -132,6 +139,27 @@ impl<W: Write> Reporter for HumanReporter<W> {
                         left.resource.id,
                         left.resource.name,
                         left.reason
+                    )?;
+                }
+                Ok(())
+            }
+            Event::GateEvaluated(gate) => {
+                writeln!(
+                    self.out,
+                    "baseline {}: {} known failures, {} new failures, {} stale entries",
+                    gate.baseline,
+                    gate.known_failures.len(),
+                    gate.new_failures.len(),
+                    gate.stale.len()
+                )?;
+                for id in &gate.new_failures {
+                    writeln!(self.out, "baseline: NEW FAILURE {id}")?;
+                }
+                for stale in &gate.stale {
+                    writeln!(
+                        self.out,
+                        "baseline: STALE line {} `{}`: {}",
+                        stale.line, stale.selector, stale.reason
                     )?;
                 }
                 Ok(())

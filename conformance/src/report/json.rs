@@ -15,6 +15,7 @@ pub struct JsonReporter {
     info: Option<Value>,
     cases: Vec<Value>,
     cleanup: Value,
+    gate: Value,
 }
 
 impl JsonReporter {
@@ -25,6 +26,7 @@ impl JsonReporter {
             info: None,
             cases: Vec::new(),
             cleanup: Value::Null,
+            gate: Value::Null,
         }
     }
 
@@ -39,6 +41,7 @@ impl JsonReporter {
             "cases": self.cases,
             "deselected": info["deselected"],
             "cleanup": self.cleanup,
+            "gate": self.gate,
         })
     }
 }
@@ -54,6 +57,7 @@ impl Reporter for JsonReporter {
             Event::CaseStarted(_) => {}
             Event::CaseFinished(report) => self.cases.push(to_value::<CaseReport>(report)),
             Event::CleanupFinished(cleanup) => self.cleanup = to_value::<CleanupReport>(cleanup),
+            Event::GateEvaluated(gate) => self.gate = to_value(gate),
             Event::RunFinished(summary) => {
                 let text = serde_json::to_string_pretty(&self.document(summary))?;
                 std::fs::write(&self.path, text + "\n")?;

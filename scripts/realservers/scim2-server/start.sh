@@ -10,7 +10,8 @@ if rs_running; then
   echo "scim2-server already running, pid $(cat "$RS_PIDFILE")"
   exit 0
 fi
-rs_venv "scim2-server==$VERSION"
+# requirements.txt pins scim2-server $VERSION and its whole dependency tree.
+rs_venv_locked "$(dirname "$0")/requirements.txt"
 "$RS_ROOT/venv/bin/pip" freeze --disable-pip-version-check >"$RS_ROOT/versions.txt"
 rs_launch "$RS_ROOT/venv/bin/scim2-server" --hostname 127.0.0.1 --port "$RS_PORT" --bearer-token "$TOKEN"
 rs_wait "http://127.0.0.1:$RS_PORT/v2/ServiceProviderConfig" -H "Authorization: Bearer $TOKEN"
