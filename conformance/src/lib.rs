@@ -7,7 +7,8 @@
 //! - [`select`]: `--profile`, `--only` and `--skip`;
 //! - [`client`] and [`context`]: recorded, redacted HTTP and what a case can reach;
 //! - [`runner`]: runs the selection, cleans up, emits [`report::Event`]s;
-//! - [`report`]: the human and JSON reporters.
+//! - [`report`]: the human and JSON reporters;
+//! - [`tools`]: the offline `eval` and `patch` debugging commands.
 //!
 //! Safety: every resource a run creates carries the run's prefix (`scimconf-<random8>-`)
 //! in its userName, externalId or displayName; lookups filter by those names only, and the
@@ -24,6 +25,7 @@ pub mod report;
 pub mod runner;
 pub mod select;
 pub mod token;
+pub mod tools;
 pub mod variants;
 
 pub use case::{Case, Level, Outcome, Profile};

@@ -43,6 +43,10 @@ enum Command {
     Parse(ParseArgs),
     /// Run the reference server until Ctrl-C.
     Serve(ServeArgs),
+    /// Evaluate a filter against a resource file; prints `true` or `false`.
+    Eval(scim_conformance::tools::EvalArgs),
+    /// Apply a PatchOp document file to a resource file; prints the result.
+    Patch(scim_conformance::tools::PatchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -181,7 +185,16 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Parse(args) => Ok(parse(&args)),
         Command::Run(args) => runtime()?.block_on(run_command(args)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
+        Command::Eval(args) => Ok(emit(scim_conformance::tools::eval(&args))),
+        Command::Patch(args) => Ok(emit(scim_conformance::tools::patch(&args))),
     }
+}
+
+/// Writes a tool's output and returns its exit code.
+fn emit(out: scim_conformance::tools::ToolOutput) -> i32 {
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    out.code
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Exit> {

@@ -431,7 +431,7 @@ impl Error {
     /// );
     /// ```
     pub fn render(&self, input: &str) -> String {
-        crate::error::render::render(self, input)
+        render::render(&self.kind, self.span, input)
     }
 }
 
@@ -443,11 +443,11 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-mod render {
+pub(crate) mod render {
     //! The caret renderer behind [`Error::render`](super::Error::render).
 
-    use super::Error;
-    use std::fmt::Write;
+    use super::Span;
+    use std::fmt::{Display, Write};
 
     /// Columns shown either side of the error when the input is wider than `MAX_WIDTH`.
     const CONTEXT: usize = 40;
@@ -514,10 +514,11 @@ mod render {
         cells.iter().map(|c| c.width).sum()
     }
 
-    pub(super) fn render(err: &Error, input: &str) -> String {
+    /// `message`, the input (or a window of it) and a caret line under `span`.
+    pub(crate) fn render(message: &dyn Display, span: Span, input: &str) -> String {
         let cells = cells(input);
-        let start = err.span.start.min(input.len());
-        let end = err.span.end.clamp(start, input.len());
+        let start = span.start.min(input.len());
+        let end = span.end.clamp(start, input.len());
         // cells[first..last] are the characters under the caret
         let first = cells.partition_point(|c| c.byte + c.len <= start);
         let last = cells.partition_point(|c| c.byte < end).max(first);
@@ -539,7 +540,7 @@ mod render {
         let col = usize::from(from > 0) + width(&cells[from..first.min(to)]);
         let carets = width(&cells[first.min(to)..last.min(to)]).max(1);
         let mut out = String::new();
-        let _ = writeln!(out, "error: {} (byte {})", err.kind, err.span.start);
+        let _ = writeln!(out, "error: {message} (byte {})", span.start);
         let _ = writeln!(out, "{line}");
         let _ = writeln!(out, "  {}{}", " ".repeat(col), "^".repeat(carets));
         out
@@ -593,8 +594,14 @@ mod tests {
 
     #[test]
     fn scim_type_follows_the_grammar() {
-        assert_eq!(parse_filter("a eq").unwrap_err().scim_type(), "invalidFilter");
-        assert_eq!(parse_patch_path("a[b eq]").unwrap_err().scim_type(), "invalidPath");
+        assert_eq!(
+            parse_filter("a eq").unwrap_err().scim_type(),
+            "invalidFilter"
+        );
+        assert_eq!(
+            parse_patch_path("a[b eq]").unwrap_err().scim_type(),
+            "invalidPath"
+        );
         assert_eq!(parse_patch_path("").unwrap_err().scim_type(), "invalidPath");
     }
 
@@ -636,7 +643,11 @@ mod tests {
 
     #[test]
     fn long_inputs_show_a_window() {
-        let input = format!("userName eq \"{}\" and {} x", "a".repeat(150), "b pr and ".repeat(5));
+        let input = format!(
+            "userName eq \"{}\" and {} x",
+            "a".repeat(150),
+            "b pr and ".repeat(5)
+        );
         let out = parse_filter(&input).unwrap_err().render(&input);
         assert_snapshot!(out, @r"
         error: expected a space and an operator (`eq`, `ne`, `co`, `sw`, `ew`, `gt`, `lt`, `ge`, `le` or `pr`), found end of input (byte 216)

@@ -122,6 +122,62 @@ pub fn validate(filter: &Filter, schema: &ResourceSchema) -> Result<(), EvalErro
     check(filter, None, schema)
 }
 
+/// Every problem [`validate`] would find, in the order they stand in the filter (empty when
+/// the filter is valid), so a diagnostic can show them all at once. Inside a value path
+/// whose attribute resolves, each condition is checked on its own.
+///
+/// ```
+/// use scim_parser::{eval::validate_all, parse_filter, ResourceSchema};
+/// let f = parse_filter(r#"nickname2 pr or active eq "true" or emails[kind eq "x"]"#).unwrap();
+/// let errors = validate_all(&f, &ResourceSchema::user());
+/// let at: Vec<usize> = errors.iter().map(|e| e.span.start).collect();
+/// assert_eq!(at, [0, 26, 43]);
+/// ```
+pub fn validate_all(filter: &Filter, schema: &ResourceSchema) -> Vec<EvalError> {
+    let mut out = Vec::new();
+    check_all(filter, None, schema, &mut out);
+    out
+}
+
+/// [`check`] that records every error instead of stopping at the first.
+fn check_all(
+    filter: &Filter,
+    parent: Option<&Attribute>,
+    schema: &ResourceSchema,
+    out: &mut Vec<EvalError>,
+) {
+    match &filter.kind {
+        FilterKind::And(items) | FilterKind::Or(items) => {
+            for f in items {
+                check_all(f, parent, schema, out);
+            }
+        }
+        FilterKind::Not(inner) => check_all(inner, parent, schema, out),
+        FilterKind::ValuePath {
+            path,
+            filter: inner,
+        } => match resolve_in(path, parent, schema) {
+            Ok(Target::Attr {
+                attr, sub: None, ..
+            }) if attr.kind == AttributeType::Complex || attr.multi_valued => {
+                check_all(inner, Some(attr), schema, out)
+            }
+            Ok(_) => out.push(EvalError {
+                kind: EvalErrorKind::ValuePathNotApplicable {
+                    path: path.to_string(),
+                },
+                span: path.span,
+            }),
+            Err(e) => out.push(e),
+        },
+        _ => {
+            if let Err(e) = check(filter, parent, schema) {
+                out.push(e);
+            }
+        }
+    }
+}
+
 /// Validates a value filter (the part inside `[...]`) against the sub-attributes of
 /// `parent`, as a PATCH path needs.
 pub(crate) fn validate_element_filter(
@@ -211,8 +267,33 @@ pub enum EvalErrorKind {
 
 impl EvalError {
     /// The RFC 7644 section 3.12 scimType for this error: always `invalidFilter`.
+    ///
+    /// ```
+    /// use scim_parser::{eval::validate, parse_filter, ResourceSchema};
+    /// let f = parse_filter("nickname2 pr").unwrap();
+    /// let err = validate(&f, &ResourceSchema::user()).unwrap_err();
+    /// assert_eq!(err.scim_type(), "invalidFilter");
+    /// ```
     pub fn scim_type(&self) -> &'static str {
         "invalidFilter"
+    }
+
+    /// The message, the filter text and a caret line under the span at fault, as
+    /// [`Error::render`](crate::Error::render) draws them; `input` is the text the filter
+    /// was parsed from.
+    ///
+    /// ```
+    /// use scim_parser::{eval::validate, parse_filter, ResourceSchema};
+    /// let input = r#"active eq "true""#;
+    /// let err = validate(&parse_filter(input).unwrap(), &ResourceSchema::user()).unwrap_err();
+    /// assert_eq!(
+    ///     err.render(input),
+    ///     "error: `active` is a boolean attribute, but the value is a string (byte 10)\n  \
+    ///      active eq \"true\"\n            ^^^^^^\n"
+    /// );
+    /// ```
+    pub fn render(&self, input: &str) -> String {
+        crate::error::render::render(&self.kind, self.span, input)
     }
 }
 
