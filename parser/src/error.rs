@@ -4,6 +4,15 @@
 //! [`Span`]) and *which grammar* reported it ([`Grammar`]), so a server can answer with the
 //! right RFC 7644 section 3.12 `scimType` ([`Error::scim_type`]). Line and column are worked
 //! out only when rendering ([`Error::render`]).
+//!
+//! ```
+//! use scim_parser::{parse_filter, ErrorKind};
+//! let input = "(userName eq \"john\"";
+//! let err = parse_filter(input).unwrap_err();
+//! assert_eq!(err.kind, ErrorKind::UnclosedParen { open: 0 });
+//! assert_eq!(err.scim_type(), "invalidFilter");
+//! assert!(err.render(input).ends_with("  (userName eq \"john\"\n                     ^\n"));
+//! ```
 
 use std::fmt;
 

@@ -7,6 +7,14 @@
 //! brackets, and each of those is charged against the depth limit before recursing, so no
 //! input can overflow the stack. See the crate docs, "Grammar policy", for every choice
 //! the RFC leaves open.
+//!
+//! ```
+//! use scim_parser::{parse_filter, FilterKind};
+//! let f = parse_filter(r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#).unwrap();
+//! let FilterKind::And(terms) = &f.kind else { unreachable!() };
+//! assert!(matches!(terms[1].kind, FilterKind::Or(_)));
+//! assert_eq!(f.to_string(), r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#);
+//! ```
 
 use crate::error::{Closer, Error, ErrorKind, Found, Grammar, Span};
 use std::fmt;
