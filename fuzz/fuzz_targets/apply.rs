@@ -3,11 +3,13 @@
 //! is atomic: `Ok` with the whole document applied, or an error and the caller's resource
 //! untouched. An error at `Operations[k]` means operations `0..k` apply on their own (so
 //! the index is right); an `Ok` result is deterministic, says truthfully whether anything
-//! changed, and strict mode reports no tolerance.
+//! changed, and strict mode reports no tolerance. A PUT (`replace_resource`) of the result
+//! over the input never panics either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use scim_parser::patch::{apply, Mode, PatchDocument};
+use scim_parser::replace::replace_resource;
 use scim_parser::ResourceSchema;
 use scim_parser_fuzz::Split;
 
@@ -39,6 +41,12 @@ fuzz_target!(|input: Split| {
                     }
                     let again = apply(&doc, &input.resource, &schema).expect("deterministic");
                     assert_eq!(again, applied, "apply is not deterministic");
+                    // PUT of the result over the input: never panics, and yields an object.
+                    if let Ok(put) =
+                        replace_resource(&input.resource, &applied.resource, &schema, mode)
+                    {
+                        assert!(put.resource.is_object() || !input.resource.is_object());
+                    }
                 }
                 Err(err) => {
                     assert!(!err.message.is_empty());

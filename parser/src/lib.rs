@@ -15,6 +15,7 @@
 //! | [`schema`] | the RFC 7643 attribute model, the built-in schemas, loading `/Schemas` JSON, resolving paths |
 //! | [`eval`] | validating a filter against schemas and evaluating it on a resource |
 //! | [`patch`] | PatchOp documents, the strict and interop dialects, applying them all or nothing |
+//! | [`replace`] | PUT: replacing a resource under the mutability rules of RFC 7644 section 3.5.1 |
 //! | [`project`] | `attributes` / `excludedAttributes` with each attribute's `returned` |
 //! | [`error`] | error kinds with spans and the caret renderer |
 //! | [`json`] | the stable JSON shape of the AST |
@@ -199,6 +200,7 @@ pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
 
 // Schema, evaluation, PATCH and projection (branch parser-semantics).
 pub mod project;
+pub mod replace;
 
 pub use eval::{matches, EvalError};
 pub use patch::{apply, Mode, PatchDocument, PatchError};

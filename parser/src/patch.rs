@@ -292,7 +292,11 @@ pub struct PatchError {
 }
 
 impl PatchError {
-    fn new(kind: PatchErrorKind, location: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: PatchErrorKind,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         PatchError {
             kind,
             location: location.into(),

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use scim_parser::eval::{matches, validate};
 use scim_parser::patch::{apply, Mode, PatchDocument};
+use scim_parser::replace::replace_resource;
 use scim_parser::{parse_filter_with, AttrPath, ParseOptions, ResourceSchema};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -182,6 +183,12 @@ proptest! {
             prop_assert_eq!(applied.changed, applied.resource != start);
             if mode == Mode::Strict {
                 prop_assert!(applied.diagnostics.is_empty());
+            }
+            // RFC 7644 section 3.5.1: PUTting back what was read changes nothing.
+            let put = replace_resource(&applied.resource, &applied.resource, &schema, Mode::Strict);
+            match put {
+                Ok(same) => prop_assert!(!same.changed, "PUT of {} changed it to {}", applied.resource, same.resource),
+                Err(e) => prop_assert!(false, "PUT of {} fails: {e}", applied.resource),
             }
         }
     }
