@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes fuzz/corpus-seeds/<target>/ from corpus/: the PATCH bodies of corpus/idp for
 parse_patch and apply (apply also gets each body against a Group built from the corpus's
-group create, after a NUL byte), and the filter seeds of corpus/filters for evaluate.
+group create, after a NUL byte), the filter seeds of corpus/filters for parse_filter and
+evaluate, and the PATCH-path seeds for parse_path. roundtrip builds its trees from raw
+bytes and needs no seeds.
 Run from the repository root: python3 fuzz/make-seeds.py"""
 import json, pathlib, re
 
@@ -23,7 +25,7 @@ for v in variants:
     elif req["method"] == "POST" and req["path"] == "/Groups" and group is None:
         group = dict(req["body"], id="2819c223", members=[{"value": "e9e30dba"}])
 
-for target in ["parse_patch", "apply", "evaluate"]:
+for target in ["parse_patch", "apply", "evaluate", "parse_filter", "parse_path"]:
     (out / target).mkdir(parents=True, exist_ok=True)
 for name, body, on_group in bodies:
     text = json.dumps(body)
@@ -35,4 +37,9 @@ for name, body, on_group in bodies:
 for sub in ["valid", "lenient"]:
     for f in sorted((root / "corpus" / "filters" / sub).glob("*.txt")):
         (out / "evaluate" / f"{sub}-{f.name}").write_bytes(f.read_bytes())
+for sub in ["valid", "invalid", "lenient"]:
+    for f in sorted((root / "corpus" / "filters" / sub).glob("*.txt")):
+        (out / "parse_filter" / f"{sub}-{f.name}").write_bytes(f.read_bytes())
+    for f in sorted((root / "corpus" / "filters" / "paths" / sub).glob("*.txt")):
+        (out / "parse_path" / f"{sub}-{f.name}").write_bytes(f.read_bytes())
 print(f"{len(bodies)} PATCH bodies, group seed: {group is not None}")

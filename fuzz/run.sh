@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every fuzz target for SECONDS (default 60) of wall time, starting from the seeds of
-# corpus/ (see fuzz/make-seeds.py), and prints the CPU time each one used.
+# corpus/ (fuzz/corpus-seeds/<target>/, written by fuzz/make-seeds.py), and prints the CPU time each one used.
 # Usage, from the repository root: fuzz/run.sh [SECONDS] [TARGET...]
 # Needs a nightly toolchain and cargo-fuzz. Exits non-zero when a target finds a crash;
 # the input is then in fuzz/artifacts/<target>/.
@@ -12,12 +12,8 @@ targets=${*:-parse_filter parse_path parse_patch roundtrip evaluate apply}
 cargo +nightly fuzz build
 failed=""
 for t in $targets; do
-    case $t in
-        parse_filter) seeds="../corpus/filters/valid ../corpus/filters/invalid ../corpus/filters/lenient" ;;
-        parse_path) seeds="../corpus/filters/paths/valid ../corpus/filters/paths/invalid ../corpus/filters/paths/lenient" ;;
-        roundtrip) seeds="" ;;
-        *) seeds="corpus-seeds/$t" ;;
-    esac
+    seeds=""
+    [ -d "corpus-seeds/$t" ] && seeds="corpus-seeds/$t"
     mkdir -p "corpus/$t"
     log="corpus/$t.log"
     # shellcheck disable=SC2086
