@@ -22,6 +22,7 @@ use crate::exit;
 use clap::Args;
 use scim_parser::patch::{apply, Mode, PatchDocument};
 use scim_parser::schema::{Extension, ResourceSchema, Schema};
+use scim_parser::validate::validate_patch_path;
 use scim_parser::{eval, parse_filter_with, ParseOptions};
 use serde_json::Value;
 use std::fmt::Write;
@@ -187,6 +188,7 @@ pub fn patch(args: &PatchArgs) -> ToolOutput {
         }
         Err(e) => {
             let mut err = format!("scimType: {}\nerror: {e}\n", e.scim_type());
+            err.push_str(&path_carets(&body, &e.location, &schema));
             let _ = writeln!(err, "({mode_name} mode, resource type {})", schema.name);
             if mode == Mode::Strict {
                 // Tell the user whether interop would have accepted it.
@@ -198,6 +200,36 @@ pub fn patch(args: &PatchArgs) -> ToolOutput {
             }
             ToolOutput::rejected(err)
         }
+    }
+}
+
+/// For an error at `Operations[i].path`, the path drawn with carets under every problem
+/// (a syntax error, or each attribute and filter condition that does not fit the schemas).
+fn path_carets(body: &Value, location: &str, schema: &ResourceSchema) -> String {
+    let Some(i) = location
+        .strip_prefix("Operations[")
+        .and_then(|rest| rest.strip_suffix("].path"))
+        .and_then(|i| i.parse::<usize>().ok())
+    else {
+        return String::new();
+    };
+    let op = body
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("Operations")))
+        .and_then(|(_, ops)| ops.get(i))
+        .and_then(Value::as_object);
+    let Some(text) = op
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("path")))
+        .and_then(|(_, p)| p.as_str())
+    else {
+        return String::new();
+    };
+    match scim_parser::parse_patch_path_with(text, &ParseOptions::interop()) {
+        Err(e) => e.render(text),
+        Ok(path) => validate_patch_path(&path, schema)
+            .iter()
+            .map(|p| p.render(text))
+            .collect(),
     }
 }
 

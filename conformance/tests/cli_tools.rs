@@ -379,3 +379,27 @@ fn patch_unusable_files_exit_2() {
         stderr(&out)
     );
 }
+
+#[test]
+fn patch_invalid_path_draws_carets_under_each_problem() {
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                      "Operations": [{"op": "replace", "path": "emails[kind eq \"work\"].nope",
+                                      "value": "x"}]});
+    let out = patch("patch_carets", &body, &user(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("scimType: invalidPath\nerror: Operations[0].path: "),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "error: unknown attribute `kind` (byte 7)\n  emails[kind eq \"work\"].nope\n         ^^^^\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: unknown attribute `emails.nope` (byte 23)"),
+        "{err}"
+    );
+}

@@ -152,7 +152,7 @@ pub fn validate_all(filter: &Filter, schema: &ResourceSchema) -> Vec<EvalError> 
 }
 
 /// [`check`] that records every error instead of stopping at the first.
-fn check_all(
+pub(crate) fn check_all(
     filter: &Filter,
     parent: Option<&Attribute>,
     schema: &ResourceSchema,

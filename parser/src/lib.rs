@@ -14,6 +14,7 @@
 //! | [`path`] | PATCH paths: `attrPath / valuePath [subAttr]` |
 //! | [`schema`] | the RFC 7643 attribute model, the built-in schemas, loading `/Schemas` JSON, resolving paths |
 //! | [`eval`] | validating a filter against schemas and evaluating it on a resource |
+//! | [`validate`] | checking a PATCH path against schemas, every problem with its span |
 //! | [`patch`] | PatchOp documents, the strict and interop dialects, applying them all or nothing |
 //! | [`replace`] | PUT: replacing a resource under the mutability rules of RFC 7644 section 3.5.1 |
 //! | [`project`] | `attributes` / `excludedAttributes` with each attribute's `returned` |
@@ -201,6 +202,7 @@ pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
 // Schema, evaluation, PATCH and projection (branch parser-semantics).
 pub mod project;
 pub mod replace;
+pub mod validate;
 
 pub use eval::{matches, EvalError};
 pub use patch::{apply, Mode, PatchDocument, PatchError};
