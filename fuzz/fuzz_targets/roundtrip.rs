@@ -10,7 +10,15 @@ use scim_parser_fuzz::ArbFilter;
 
 fuzz_target!(|input: ArbFilter| {
     let printed = input.0.to_string();
-    for opts in [ParseOptions::default(), ParseOptions::interop()] {
+    // A generated tree may print longer than the default 8 KiB or hold more than 1024
+    // terms; those limits are not the property under test. Depth stays at the default:
+    // the generator nests at most 40 levels, each one `(`, `not (` or `[`.
+    let unlimited = |o: ParseOptions| ParseOptions {
+        max_len: usize::MAX,
+        max_terms: usize::MAX,
+        ..o
+    };
+    for opts in [ParseOptions::default(), ParseOptions::interop()].map(unlimited) {
         let again = parse_filter_with(&printed, &opts)
             .unwrap_or_else(|e| panic!("printed tree does not parse: {}", e.render(&printed)));
         assert!(
