@@ -11,6 +11,7 @@
 //! - [`report`]: the human view, progress bar, JSON, JUnit, HTML and Markdown reports;
 //! - [`baseline`]: known failures and the gate; [`snapshots`]: normalized response
 //!   snapshots and drift; [`plan`]: `--dry-run`; [`matrix`]: several targets in one table.
+//! - [`tools`]: the offline `eval` and `patch` debugging commands.
 //!
 //! Safety: every resource a run creates carries the run's prefix (`scimconf-<random8>-`)
 //! in its userName, externalId or displayName; lookups filter by those names only, and the
@@ -33,6 +34,7 @@ pub mod select;
 pub mod shape;
 pub mod snapshots;
 pub mod token;
+pub mod tools;
 pub mod variants;
 
 pub use case::{Case, Level, Outcome, Profile};

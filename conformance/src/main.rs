@@ -53,6 +53,10 @@ enum Command {
     Serve(ServeArgs),
     /// Print the reference server's request log (from `serve --db PATH`).
     Requests(requests_cmd::RequestsArgs),
+    /// Evaluate a filter against a resource file; prints `true` or `false`.
+    Eval(scim_conformance::tools::EvalArgs),
+    /// Apply a PatchOp document file to a resource file; prints the result.
+    Patch(scim_conformance::tools::PatchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -343,7 +347,16 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Matrix(args) => runtime()?.block_on(matrix_cmd::matrix_command(args)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
         Command::Requests(args) => requests_cmd::run(&args),
+        Command::Eval(args) => Ok(emit(scim_conformance::tools::eval(&args))),
+        Command::Patch(args) => Ok(emit(scim_conformance::tools::patch(&args))),
     }
+}
+
+/// Writes a tool's output and returns its exit code.
+fn emit(out: scim_conformance::tools::ToolOutput) -> i32 {
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    out.code
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Exit> {

@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
-    for opts in [ParseOptions::default(), ParseOptions::strict(), ParseOptions::interop()] {
+    for opts in [
+        ParseOptions::default(),
+        ParseOptions::strict(),
+        ParseOptions::interop(),
+    ] {
         match parse_filter_with(input, &opts) {
             Ok(filter) => {
                 let printed = filter.to_string();

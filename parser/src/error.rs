@@ -4,10 +4,26 @@
 //! [`Span`]) and *which grammar* reported it ([`Grammar`]), so a server can answer with the
 //! right RFC 7644 section 3.12 `scimType` ([`Error::scim_type`]). Line and column are worked
 //! out only when rendering ([`Error::render`]).
+//!
+//! ```
+//! use scim_parser::{parse_filter, ErrorKind};
+//! let input = "(userName eq \"john\"";
+//! let err = parse_filter(input).unwrap_err();
+//! assert_eq!(err.kind, ErrorKind::UnclosedParen { open: 0 });
+//! assert_eq!(err.scim_type(), "invalidFilter");
+//! assert!(err.render(input).ends_with("  (userName eq \"john\"\n                     ^\n"));
+//! ```
 
 use std::fmt;
 
 /// A half-open byte range `start..end` into the parsed input.
+///
+/// ```
+/// let input = r#"title pr and userName eq "x""#;
+/// let err = scim_parser::parse_filter(&input[..24]).unwrap_err();
+/// // Empty at the end of the input: the value is missing.
+/// assert_eq!(err.span, scim_parser::Span::new(24, 24));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Span {
     /// First byte of the node.
@@ -18,12 +34,24 @@ pub struct Span {
 
 impl Span {
     /// A span from `start` to `end`.
+    ///
+    /// ```
+    /// let span = scim_parser::Span::new(4, 9);
+    /// assert_eq!(&"the userName"[span.start..span.end], "userN");
+    /// ```
     pub const fn new(start: usize, end: usize) -> Span {
         Span { start, end }
     }
 }
 
 /// The token an error found: the end of the input or a short piece of text.
+///
+/// ```
+/// use scim_parser::{parse_filter, ErrorKind, Found};
+/// let err = parse_filter("userName eq").unwrap_err();
+/// assert_eq!(err.kind, ErrorKind::ExpectedSpace { after: "eq".into(), found: Found::End });
+/// assert_eq!(Found::Text("x".into()).to_string(), "`x`");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Found {
     /// Nothing was left.
@@ -58,6 +86,12 @@ fn write_visible(f: &mut fmt::Formatter<'_>, t: &str) -> fmt::Result {
 }
 
 /// What closes the expression being read; used to say what may follow a term.
+///
+/// ```
+/// use scim_parser::{parse_filter, Closer, ErrorKind};
+/// let err = parse_filter("(title pr ]").unwrap_err();
+/// assert!(matches!(err.kind, ErrorKind::ExpectedLogicalOperator { closer: Closer::Paren, .. }));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Closer {
     /// The end of the input.
@@ -69,6 +103,12 @@ pub enum Closer {
 }
 
 /// Which grammar an error came from; decides the `scimType`.
+///
+/// ```
+/// use scim_parser::{parse_filter, parse_patch_path, Grammar};
+/// assert_eq!(parse_filter("a[").unwrap_err().grammar, Grammar::Filter);
+/// assert_eq!(parse_patch_path("a[").unwrap_err().grammar, Grammar::PatchPath);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Grammar {
@@ -79,7 +119,15 @@ pub enum Grammar {
     PatchPath,
 }
 
-/// What went wrong. Every variant's doc shows an input that produces it.
+/// What went wrong. Every variant's doc shows an input that produces it; `Display` is a
+/// lowercase fragment naming what was expected and what was found.
+///
+/// ```
+/// use scim_parser::{parse_filter, ErrorKind};
+/// let err = parse_filter("meta.lastModified lte \"2011\"").unwrap_err();
+/// assert_eq!(err.kind, ErrorKind::UnknownOperator { found: "lte".into() });
+/// assert!(err.kind.to_string().starts_with("unknown operator `lte`; expected `eq`"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -384,6 +432,14 @@ impl fmt::Display for ErrorKind {
 }
 
 /// A parse error: what was expected or found, and where.
+///
+/// ```
+/// use scim_parser::{parse_filter, ErrorKind, Span};
+/// let err = parse_filter(r#"emails[type eq "work""#).unwrap_err();
+/// assert_eq!(err.kind, ErrorKind::UnclosedBracket { open: 6 });
+/// assert_eq!(err.span, Span::new(21, 21));
+/// assert_eq!(err.to_string(), "the `[` at byte 6 is never closed; expected `]` at byte 21");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     /// What went wrong.
@@ -396,6 +452,12 @@ pub struct Error {
 
 impl Error {
     /// An error of the filter grammar.
+    ///
+    /// ```
+    /// use scim_parser::{Error, ErrorKind, Span};
+    /// let err = Error::new(ErrorKind::EmptyInput, Span::new(0, 0));
+    /// assert_eq!(err.scim_type(), "invalidFilter");
+    /// ```
     pub fn new(kind: ErrorKind, span: Span) -> Error {
         Error {
             kind,
@@ -405,6 +467,12 @@ impl Error {
     }
 
     /// The same error, reported by `grammar`.
+    ///
+    /// ```
+    /// use scim_parser::{Error, ErrorKind, Grammar, Span};
+    /// let err = Error::new(ErrorKind::EmptyInput, Span::new(0, 0)).with_grammar(Grammar::PatchPath);
+    /// assert_eq!(err.scim_type(), "invalidPath");
+    /// ```
     pub fn with_grammar(mut self, grammar: Grammar) -> Error {
         self.grammar = grammar;
         self
@@ -412,6 +480,11 @@ impl Error {
 
     /// The RFC 7644 section 3.12 `scimType` for a 400 response: `invalidFilter` for
     /// filters, `invalidPath` for PATCH paths.
+    ///
+    /// ```
+    /// assert_eq!(scim_parser::parse_filter("a eq").unwrap_err().scim_type(), "invalidFilter");
+    /// assert_eq!(scim_parser::parse_patch_path("a eq 1").unwrap_err().scim_type(), "invalidPath");
+    /// ```
     pub fn scim_type(&self) -> &'static str {
         match self.grammar {
             Grammar::Filter => "invalidFilter",
@@ -431,7 +504,7 @@ impl Error {
     /// );
     /// ```
     pub fn render(&self, input: &str) -> String {
-        crate::error::render::render(self, input)
+        render::render(&self.kind, self.span, input)
     }
 }
 
@@ -443,11 +516,11 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-mod render {
+pub(crate) mod render {
     //! The caret renderer behind [`Error::render`](super::Error::render).
 
-    use super::Error;
-    use std::fmt::Write;
+    use super::Span;
+    use std::fmt::{Display, Write};
 
     /// Columns shown either side of the error when the input is wider than `MAX_WIDTH`.
     const CONTEXT: usize = 40;
@@ -514,10 +587,11 @@ mod render {
         cells.iter().map(|c| c.width).sum()
     }
 
-    pub(super) fn render(err: &Error, input: &str) -> String {
+    /// `message`, the input (or a window of it) and a caret line under `span`.
+    pub(crate) fn render(message: &dyn Display, span: Span, input: &str) -> String {
         let cells = cells(input);
-        let start = err.span.start.min(input.len());
-        let end = err.span.end.clamp(start, input.len());
+        let start = span.start.min(input.len());
+        let end = span.end.clamp(start, input.len());
         // cells[first..last] are the characters under the caret
         let first = cells.partition_point(|c| c.byte + c.len <= start);
         let last = cells.partition_point(|c| c.byte < end).max(first);
@@ -539,7 +613,7 @@ mod render {
         let col = usize::from(from > 0) + width(&cells[from..first.min(to)]);
         let carets = width(&cells[first.min(to)..last.min(to)]).max(1);
         let mut out = String::new();
-        let _ = writeln!(out, "error: {} (byte {})", err.kind, err.span.start);
+        let _ = writeln!(out, "error: {message} (byte {})", span.start);
         let _ = writeln!(out, "{line}");
         let _ = writeln!(out, "  {}{}", " ".repeat(col), "^".repeat(carets));
         out

@@ -104,6 +104,18 @@ pub fn matches(
 /// For evaluating one filter over many resources: call [`validate`] once, then this for
 /// each resource. On a filter that does not validate, paths that resolve to nothing make
 /// their comparison false (even `ne`), and type mismatches never match.
+///
+/// ```
+/// use scim_parser::eval::{matches_unchecked, validate};
+/// use scim_parser::{parse_filter, ResourceSchema};
+/// use serde_json::json;
+/// let schema = ResourceSchema::user();
+/// let filter = parse_filter(r#"emails.type eq "work""#).unwrap();
+/// validate(&filter, &schema).unwrap();
+/// let users = [json!({"emails": [{"type": "Work"}]}), json!({"emails": []})];
+/// let hits: Vec<bool> = users.iter().map(|u| matches_unchecked(&filter, u, &schema)).collect();
+/// assert_eq!(hits, [true, false]);
+/// ```
 pub fn matches_unchecked(filter: &Filter, resource: &Value, schema: &ResourceSchema) -> bool {
     eval(filter, &Scope::Resource(resource), schema)
 }
@@ -120,6 +132,62 @@ pub fn matches_unchecked(filter: &Filter, resource: &Value, schema: &ResourceSch
 /// ```
 pub fn validate(filter: &Filter, schema: &ResourceSchema) -> Result<(), EvalError> {
     check(filter, None, schema)
+}
+
+/// Every problem [`validate`] would find, in the order they stand in the filter (empty when
+/// the filter is valid), so a diagnostic can show them all at once. Inside a value path
+/// whose attribute resolves, each condition is checked on its own.
+///
+/// ```
+/// use scim_parser::{eval::validate_all, parse_filter, ResourceSchema};
+/// let f = parse_filter(r#"nickname2 pr or active eq "true" or emails[kind eq "x"]"#).unwrap();
+/// let errors = validate_all(&f, &ResourceSchema::user());
+/// let at: Vec<usize> = errors.iter().map(|e| e.span.start).collect();
+/// assert_eq!(at, [0, 26, 43]);
+/// ```
+pub fn validate_all(filter: &Filter, schema: &ResourceSchema) -> Vec<EvalError> {
+    let mut out = Vec::new();
+    check_all(filter, None, schema, &mut out);
+    out
+}
+
+/// [`check`] that records every error instead of stopping at the first.
+pub(crate) fn check_all(
+    filter: &Filter,
+    parent: Option<&Attribute>,
+    schema: &ResourceSchema,
+    out: &mut Vec<EvalError>,
+) {
+    match &filter.kind {
+        FilterKind::And(items) | FilterKind::Or(items) => {
+            for f in items {
+                check_all(f, parent, schema, out);
+            }
+        }
+        FilterKind::Not(inner) => check_all(inner, parent, schema, out),
+        FilterKind::ValuePath {
+            path,
+            filter: inner,
+        } => match resolve_in(path, parent, schema) {
+            Ok(Target::Attr {
+                attr, sub: None, ..
+            }) if attr.kind == AttributeType::Complex || attr.multi_valued => {
+                check_all(inner, Some(attr), schema, out)
+            }
+            Ok(_) => out.push(EvalError {
+                kind: EvalErrorKind::ValuePathNotApplicable {
+                    path: path.to_string(),
+                },
+                span: path.span,
+            }),
+            Err(e) => out.push(e),
+        },
+        _ => {
+            if let Err(e) = check(filter, parent, schema) {
+                out.push(e);
+            }
+        }
+    }
 }
 
 /// Validates a value filter (the part inside `[...]`) against the sub-attributes of
@@ -145,6 +213,14 @@ pub(crate) fn element_matches(
 
 /// A filter that cannot be evaluated against a resource type. Every variant maps to the
 /// scimType `invalidFilter` (RFC 7644 section 3.12).
+///
+/// ```
+/// use scim_parser::eval::{validate, EvalErrorKind};
+/// use scim_parser::{parse_filter, ResourceSchema, Span};
+/// let err = validate(&parse_filter("name.nope pr").unwrap(), &ResourceSchema::user()).unwrap_err();
+/// assert_eq!(err.kind, EvalErrorKind::UnknownAttribute { path: "name.nope".into() });
+/// assert_eq!(err.span, Span::new(0, 9));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvalError {
     /// What is wrong.
@@ -154,6 +230,18 @@ pub struct EvalError {
 }
 
 /// What makes a filter unusable for a resource type.
+///
+/// ```
+/// use scim_parser::eval::{validate, EvalErrorKind};
+/// use scim_parser::{parse_filter, AttributeType, CompareOp, ResourceSchema};
+/// let err = validate(&parse_filter("active gt true").unwrap(), &ResourceSchema::user()).unwrap_err();
+/// assert_eq!(err.kind, EvalErrorKind::OperatorNotApplicable {
+///     op: CompareOp::Gt,
+///     path: "active".into(),
+///     kind: AttributeType::Boolean,
+/// });
+/// assert_eq!(err.kind.to_string(), "operator `gt` does not apply to `active`, a boolean attribute");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EvalErrorKind {
@@ -211,8 +299,33 @@ pub enum EvalErrorKind {
 
 impl EvalError {
     /// The RFC 7644 section 3.12 scimType for this error: always `invalidFilter`.
+    ///
+    /// ```
+    /// use scim_parser::{eval::validate, parse_filter, ResourceSchema};
+    /// let f = parse_filter("nickname2 pr").unwrap();
+    /// let err = validate(&f, &ResourceSchema::user()).unwrap_err();
+    /// assert_eq!(err.scim_type(), "invalidFilter");
+    /// ```
     pub fn scim_type(&self) -> &'static str {
         "invalidFilter"
+    }
+
+    /// The message, the filter text and a caret line under the span at fault, as
+    /// [`Error::render`](crate::Error::render) draws them; `input` is the text the filter
+    /// was parsed from.
+    ///
+    /// ```
+    /// use scim_parser::{eval::validate, parse_filter, ResourceSchema};
+    /// let input = r#"active eq "true""#;
+    /// let err = validate(&parse_filter(input).unwrap(), &ResourceSchema::user()).unwrap_err();
+    /// assert_eq!(
+    ///     err.render(input),
+    ///     "error: `active` is a boolean attribute, but the value is a string (byte 10)\n  \
+    ///      active eq \"true\"\n            ^^^^^^\n"
+    /// );
+    /// ```
+    pub fn render(&self, input: &str) -> String {
+        crate::error::render::render(&self.kind, self.span, input)
     }
 }
 
@@ -268,6 +381,10 @@ impl fmt::Display for EvalError {
 impl std::error::Error for EvalError {}
 
 /// The lowercase RFC name of an operator (`eq`, `gt`, ...).
+///
+/// ```
+/// assert_eq!(scim_parser::eval::op_name(scim_parser::CompareOp::Ge), "ge");
+/// ```
 pub fn op_name(op: CompareOp) -> &'static str {
     match op {
         CompareOp::Eq => "eq",
@@ -283,6 +400,11 @@ pub fn op_name(op: CompareOp) -> &'static str {
 }
 
 /// The RFC 7643 name of an attribute type (`string`, `dateTime`, ...).
+///
+/// ```
+/// use scim_parser::{eval::type_name, AttributeType};
+/// assert_eq!(type_name(AttributeType::DateTime), "dateTime");
+/// ```
 pub fn type_name(kind: AttributeType) -> &'static str {
     match kind {
         AttributeType::String => "string",
@@ -822,6 +944,13 @@ pub fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
 // Date-times
 
 /// An instant: seconds since 1970-01-01T00:00:00Z and nanoseconds within the second.
+///
+/// ```
+/// use scim_parser::eval::{parse_rfc3339, Instant};
+/// let t = parse_rfc3339("1970-01-01T00:00:01.5+00:00").unwrap();
+/// assert_eq!(t, Instant { unix_seconds: 1, nanos: 500_000_000 });
+/// assert!(parse_rfc3339("1969-12-31T23:59:59Z").unwrap() < t);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant {
     /// Seconds since the Unix epoch (negative before 1970).

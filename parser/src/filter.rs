@@ -7,6 +7,14 @@
 //! brackets, and each of those is charged against the depth limit before recursing, so no
 //! input can overflow the stack. See the crate docs, "Grammar policy", for every choice
 //! the RFC leaves open.
+//!
+//! ```
+//! use scim_parser::{parse_filter, FilterKind};
+//! let f = parse_filter(r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#).unwrap();
+//! let FilterKind::And(terms) = &f.kind else { unreachable!() };
+//! assert!(matches!(terms[1].kind, FilterKind::Or(_)));
+//! assert_eq!(f.to_string(), r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#);
+//! ```
 
 use crate::error::{Closer, Error, ErrorKind, Found, Grammar, Span};
 use std::fmt;
@@ -15,6 +23,14 @@ use std::fmt;
 ///
 /// Names keep the case they were written in; comparison is the consumer's business
 /// (RFC 7644 section 3.10 makes every facet case-insensitive).
+///
+/// ```
+/// use scim_parser::{parse_filter, FilterKind};
+/// let f = parse_filter("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName pr").unwrap();
+/// let FilterKind::Present { path } = &f.kind else { unreachable!() };
+/// assert_eq!(path.uri.as_deref(), Some("urn:ietf:params:scim:schemas:core:2.0:User"));
+/// assert_eq!((path.name.as_str(), path.sub_attr.as_deref()), ("name", Some("givenName")));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AttrPath {
     /// The schema URI without the trailing `:`, for example
@@ -29,6 +45,13 @@ pub struct AttrPath {
 }
 
 /// A comparison operator (RFC 7644 section 3.4.2.2, Table 3).
+///
+/// ```
+/// use scim_parser::{parse_filter, CompareOp, FilterKind};
+/// let f = parse_filter(r#"title SW "Tour""#).unwrap();
+/// assert!(matches!(f.kind, FilterKind::Compare { op: CompareOp::Sw, .. }));
+/// assert_eq!(CompareOp::Sw.to_string(), "sw");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CompareOp {
     /// `eq`
@@ -52,6 +75,14 @@ pub enum CompareOp {
 }
 
 /// A JSON literal as written in a filter (`compValue`).
+///
+/// ```
+/// use scim_parser::{parse_filter, FilterKind, LiteralValue};
+/// let f = parse_filter(r#"x eq 1.50e3"#).unwrap();
+/// let FilterKind::Compare { value, .. } = &f.kind else { unreachable!() };
+/// assert_eq!(value.value, LiteralValue::Number("1.50e3".into()));
+/// assert_eq!(LiteralValue::String("a\"b".into()).to_string(), r#""a\"b""#);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum LiteralValue {
     /// `null`
@@ -65,6 +96,14 @@ pub enum LiteralValue {
 }
 
 /// A `compValue` with its span.
+///
+/// ```
+/// use scim_parser::{parse_filter, FilterKind, LiteralValue, Span};
+/// let f = parse_filter(r#"userName eq "bjensen""#).unwrap();
+/// let FilterKind::Compare { value, .. } = &f.kind else { unreachable!() };
+/// assert_eq!(value.value, LiteralValue::String("bjensen".into()));
+/// assert_eq!(value.span, Span::new(12, 21));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Literal {
     /// The value.
@@ -74,6 +113,17 @@ pub struct Literal {
 }
 
 /// A filter node with its span.
+///
+/// ```
+/// use scim_parser::{parse_filter, Span};
+/// let input = r#"title pr and userType eq "Employee" or userType eq "Intern""#;
+/// let f = parse_filter(input).unwrap();
+/// assert_eq!(f.span, Span::new(0, input.len()));
+/// assert_eq!(f.to_string(), input);
+/// // A group leaves no node: the `or` covers the text inside the parentheses.
+/// let g = parse_filter("(title pr or nickName pr)").unwrap();
+/// assert_eq!(g.span, Span::new(1, 24));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Filter {
     /// What kind of node this is.
@@ -88,6 +138,15 @@ pub struct Filter {
 /// `And` and `Or` are n-ary (at least two operands): `a and b and c` is one `And` with
 /// three operands, while `(a and b) and c` keeps the written grouping as a nested `And`,
 /// so printing and re-parsing gives back the same tree.
+///
+/// ```
+/// use scim_parser::{parse_filter, FilterKind};
+/// let f = parse_filter("(a pr and b pr) and c pr").unwrap();
+/// let FilterKind::And(items) = &f.kind else { unreachable!() };
+/// assert_eq!(items.len(), 2);
+/// assert!(matches!(items[0].kind, FilterKind::And(_)));
+/// assert_eq!(f.to_string(), "(a pr and b pr) and c pr");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum FilterKind {
     /// `attrPath SP compareOp SP compValue`
@@ -122,10 +181,25 @@ pub enum FilterKind {
 /// The hard ceiling on [`ParseOptions::max_depth`]: deeper limits are clamped to this, so
 /// that parsing, `Drop`, `Debug`, `Display` and comparison of any tree the parser returns
 /// stay far inside a 2 MiB thread stack.
+///
+/// ```
+/// use scim_parser::{filter::MAX_DEPTH_CEILING, parse_filter_with, ErrorKind, ParseOptions};
+/// let options = ParseOptions { max_depth: 10_000, ..ParseOptions::default() };
+/// let deep = format!("{}a pr{}", "(".repeat(200), ")".repeat(200));
+/// let err = parse_filter_with(&deep, &options).unwrap_err();
+/// assert_eq!(err.kind, ErrorKind::NestingTooDeep { max: MAX_DEPTH_CEILING });
+/// ```
 pub const MAX_DEPTH_CEILING: usize = 128;
 
 /// Limits and leniencies for parsing. `ParseOptions::default()` is the documented default
 /// profile; see the crate docs for each choice.
+///
+/// ```
+/// use scim_parser::{parse_filter_with, ErrorKind, ParseOptions};
+/// let tight = ParseOptions { max_terms: 2, ..ParseOptions::default() };
+/// let err = parse_filter_with("a pr or b pr or c pr", &tight).unwrap_err();
+/// assert_eq!(err.kind, ErrorKind::TooManyTerms { max: 2 });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Longest input accepted, in bytes.
@@ -159,6 +233,13 @@ impl Default for ParseOptions {
 
 impl ParseOptions {
     /// Exactly the published grammar: single spaces, no `$`, no Entra form.
+    ///
+    /// ```
+    /// use scim_parser::{parse_filter_with, ErrorKind, ParseOptions};
+    /// let err = parse_filter_with("userName  eq \"x\"", &ParseOptions::strict()).unwrap_err();
+    /// assert_eq!(err.kind, ErrorKind::StrictWhitespace);
+    /// assert!(parse_filter_with("userName  eq \"x\"", &ParseOptions::default()).is_ok());
+    /// ```
     pub fn strict() -> Self {
         ParseOptions {
             strict_whitespace: true,
@@ -168,6 +249,14 @@ impl ParseOptions {
     }
 
     /// The default profile plus the leniencies real identity providers need.
+    ///
+    /// ```
+    /// use scim_parser::{parse_filter_with, ParseOptions};
+    /// let entra = r#"emails[type eq "work"].value eq "a@x.com""#;
+    /// assert!(parse_filter_with(entra, &ParseOptions::default()).is_err());
+    /// let f = parse_filter_with(entra, &ParseOptions::interop()).unwrap();
+    /// assert_eq!(f.to_string(), r#"emails[type eq "work" and value eq "a@x.com"]"#);
+    /// ```
     pub fn interop() -> Self {
         ParseOptions {
             entra_value_path_compare: true,
@@ -188,6 +277,13 @@ pub fn parse_filter(input: &str) -> Result<Filter, Error> {
 }
 
 /// Parses a filter with the given options.
+///
+/// ```
+/// use scim_parser::{parse_filter_with, ErrorKind, ParseOptions};
+/// let err = parse_filter_with("members.$ref pr", &ParseOptions::strict()).unwrap_err();
+/// assert_eq!(err.kind, ErrorKind::DollarInName);
+/// assert!(parse_filter_with("members.$ref pr", &ParseOptions::default()).is_ok());
+/// ```
 pub fn parse_filter_with(input: &str, options: &ParseOptions) -> Result<Filter, Error> {
     let mut p = Parser::new(input, options, Grammar::Filter)?;
     let filter = p.or_expr().map_err(|e| e.with_grammar(Grammar::Filter))?;
@@ -1267,6 +1363,10 @@ fn compare_op(word: &str) -> Option<CompareOp> {
 
 impl CompareOp {
     /// The operator in lowercase, as printed.
+    ///
+    /// ```
+    /// assert_eq!(scim_parser::CompareOp::Ne.as_str(), "ne");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             CompareOp::Eq => "eq",
@@ -1284,11 +1384,25 @@ impl CompareOp {
 
 impl AttrPath {
     /// Whether `self` and `other` are the same path as written, ignoring spans.
+    ///
+    /// ```
+    /// use scim_parser::{parse_patch_path, parse_filter, FilterKind};
+    /// let a = parse_patch_path("name.givenName").unwrap().attr;
+    /// let f = parse_filter("x pr and name.givenName pr").unwrap();
+    /// let FilterKind::And(items) = &f.kind else { unreachable!() };
+    /// let FilterKind::Present { path: b } = &items[1].kind else { unreachable!() };
+    /// assert!(a.eq_ignore_spans(b) && a != *b);
+    /// ```
     pub fn eq_ignore_spans(&self, other: &AttrPath) -> bool {
         self.uri == other.uri && self.name == other.name && self.sub_attr == other.sub_attr
     }
 
     /// A copy with every span set to `0..0`.
+    ///
+    /// ```
+    /// let a = scim_parser::parse_patch_path(" title").unwrap().attr;
+    /// assert_eq!(a.without_spans().span, scim_parser::Span::default());
+    /// ```
     pub fn without_spans(&self) -> AttrPath {
         AttrPath {
             span: Span::default(),
@@ -1299,6 +1413,13 @@ impl AttrPath {
 
 impl Filter {
     /// Whether two trees are the same, ignoring spans.
+    ///
+    /// ```
+    /// use scim_parser::parse_filter;
+    /// let a = parse_filter("title pr or x eq 1").unwrap();
+    /// let b = parse_filter("  title pr  OR  x eq 1").unwrap();
+    /// assert!(a.eq_ignore_spans(&b) && a != b);
+    /// ```
     pub fn eq_ignore_spans(&self, other: &Filter) -> bool {
         use FilterKind::*;
         match (&self.kind, &other.kind) {
@@ -1334,6 +1455,13 @@ impl Filter {
     }
 
     /// A copy with every span set to `0..0`, for comparing with `==` or snapshotting.
+    ///
+    /// ```
+    /// use scim_parser::parse_filter;
+    /// let a = parse_filter("not (title pr)").unwrap().without_spans();
+    /// let b = parse_filter(" not(title pr) ").unwrap().without_spans();
+    /// assert_eq!(a, b);
+    /// ```
     pub fn without_spans(&self) -> Filter {
         use FilterKind::*;
         let kind = match &self.kind {

@@ -14,6 +14,15 @@
 //! Operators are lowercase; `path` is the attribute path as written (URI prefix and
 //! sub-attribute included, case kept); `value` is the JSON value, numbers as JSON numbers.
 //! Grouping leaves no node.
+//!
+//! ```
+//! let f = scim_parser::parse_filter(r#"emails[type eq "work"]"#).unwrap();
+//! assert_eq!(
+//!     scim_parser::json::filter_to_json(&f),
+//!     serde_json::json!({"op": "valuePath", "path": "emails",
+//!                        "filter": {"op": "eq", "path": "type", "value": "work"}})
+//! );
+//! ```
 
 use crate::filter::{Filter, FilterKind, LiteralValue};
 use crate::path::PatchPath;

@@ -78,12 +78,28 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// The PatchOp message URN (RFC 7644 section 3.5.2).
+///
+/// ```
+/// use scim_parser::patch::{Mode, PatchDocument, PATCH_OP_URN};
+/// let body = serde_json::json!({"schemas": [PATCH_OP_URN],
+///                               "Operations": [{"op": "remove", "path": "title"}]});
+/// assert!(PatchDocument::parse(&body, Mode::Strict).is_ok());
+/// ```
 pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const LEGACY_PATCH_OP_URN: &str = "urn:scim:api:messages:2.0:PatchOp";
 const LEGACY_CORE_URN: &str = "urn:scim:schemas:core:2.0";
 const LEGACY_ENTERPRISE_URN: &str = "urn:scim:schemas:extension:enterprise:2.0";
 
 /// How much of what real clients send is accepted.
+///
+/// ```
+/// use scim_parser::patch::{Mode, PatchDocument};
+/// let body = serde_json::json!({"schemas": ["urn:scim:api:messages:2.0:PatchOp"],
+///                               "Operations": [{"op": "remove", "path": "title"}]});
+/// assert!(PatchDocument::parse(&body, Mode::Strict).is_err());
+/// let doc = PatchDocument::parse(&body, Mode::Interop).unwrap();
+/// assert_eq!(doc.diagnostics[0].dialect, "onelogin");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// Exactly RFC 7644 section 3.5.2.
@@ -94,6 +110,14 @@ pub enum Mode {
 }
 
 /// A PATCH operation name.
+///
+/// ```
+/// use scim_parser::patch::{Mode, Op, PatchDocument};
+/// let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///                               "Operations": [{"op": "Add", "path": "title", "value": "x"}]});
+/// let doc = PatchDocument::parse(&body, Mode::Interop).unwrap();
+/// assert_eq!(doc.operations[0].op, Op::Add);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// `add` (RFC 7644 section 3.5.2.1)
@@ -106,6 +130,10 @@ pub enum Op {
 
 impl Op {
     /// The RFC spelling.
+    ///
+    /// ```
+    /// assert_eq!(scim_parser::patch::Op::Replace.as_str(), "replace");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Op::Add => "add",
@@ -116,6 +144,17 @@ impl Op {
 }
 
 /// One operation of a PatchOp document.
+///
+/// ```
+/// use scim_parser::patch::{Mode, Op, PatchDocument};
+/// let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///     "Operations": [{"op": "remove", "path": "members[value eq \"u1\"]"}]});
+/// let op = &PatchDocument::parse(&body, Mode::Strict).unwrap().operations[0];
+/// assert_eq!(op.op, Op::Remove);
+/// assert_eq!(op.path.as_ref().unwrap().attr.name, "members");
+/// assert_eq!(op.path_text.as_deref(), Some("members[value eq \"u1\"]"));
+/// assert!(op.value.is_none());
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct PatchOperation {
     /// The operation.
@@ -129,6 +168,17 @@ pub struct PatchOperation {
 }
 
 /// A parsed PatchOp document.
+///
+/// ```
+/// use scim_parser::patch::{Mode, PatchDocument};
+/// let doc = PatchDocument::from_json_str(
+///     r#"{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///         "operations": [{"op": "replace", "path": "active", "value": false}]}"#,
+///     Mode::Interop,
+/// ).unwrap();
+/// assert_eq!((doc.operations.len(), doc.mode), (1, Mode::Interop));
+/// assert_eq!(doc.diagnostics[0].to_string(), "[generic] member `operations` read as `Operations`");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct PatchDocument {
     /// The operations, in order.
@@ -140,6 +190,15 @@ pub struct PatchDocument {
 }
 
 /// A tolerance used in interop mode.
+///
+/// ```
+/// use scim_parser::patch::{Mode, PatchDocument};
+/// let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///                               "Operations": [{"op": "Remove", "path": "title"}]});
+/// let d = &PatchDocument::parse(&body, Mode::Interop).unwrap().diagnostics[0];
+/// assert_eq!((d.dialect, d.op_index), ("entra", Some(0)));
+/// assert_eq!(d.to_string(), r#"[entra] Operations[0]: op "Remove" read as "remove""#);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// Whose dialect it is: `entra`, `okta`, `onelogin` or `generic`.
@@ -160,6 +219,20 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The result of [`apply`].
+///
+/// ```
+/// use scim_parser::patch::{apply, Mode, PatchDocument};
+/// use scim_parser::ResourceSchema;
+/// let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///     "Operations": [{"op": "add", "path": "emails", "value": [{"value": "a@x.com"}]}]});
+/// let user = serde_json::json!({"userName": "b", "emails": [{"value": "A@x.com"}]});
+/// let doc = PatchDocument::parse(&body, Mode::Strict).unwrap();
+/// let applied = apply(&doc, &user, &ResourceSchema::user()).unwrap();
+/// // The address is already there (emails.value is caseExact false): nothing changes.
+/// assert!(!applied.changed);
+/// assert_eq!(applied.resource, user);
+/// assert!(applied.diagnostics.is_empty());
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Applied {
     /// The resource after every operation.
@@ -171,6 +244,17 @@ pub struct Applied {
 }
 
 /// The RFC 7644 section 3.12 error class of a [`PatchError`].
+///
+/// ```
+/// use scim_parser::patch::{apply, Mode, PatchDocument, PatchErrorKind};
+/// use scim_parser::ResourceSchema;
+/// let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///     "Operations": [{"op": "replace", "path": "emails[type eq \"fax\"].value", "value": "x"}]});
+/// let user = serde_json::json!({"userName": "b"});
+/// let doc = PatchDocument::parse(&body, Mode::Strict).unwrap();
+/// let err = apply(&doc, &user, &ResourceSchema::user()).unwrap_err();
+/// assert_eq!(err.kind, PatchErrorKind::NoTarget);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PatchErrorKind {
@@ -187,6 +271,16 @@ pub enum PatchErrorKind {
 }
 
 /// A PATCH document that cannot be parsed or applied.
+///
+/// ```
+/// use scim_parser::patch::{Mode, PatchDocument};
+/// let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///     "Operations": [{"op": "add", "path": "title"}]});
+/// let err = PatchDocument::parse(&body, Mode::Strict).unwrap_err();
+/// assert_eq!(err.location, "Operations[0].value");
+/// assert_eq!(err.message, "add needs a value");
+/// assert_eq!(err.to_string(), "Operations[0].value: add needs a value");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatchError {
     /// The error class.
@@ -198,7 +292,11 @@ pub struct PatchError {
 }
 
 impl PatchError {
-    fn new(kind: PatchErrorKind, location: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: PatchErrorKind,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         PatchError {
             kind,
             location: location.into(),
@@ -208,6 +306,16 @@ impl PatchError {
 
     /// The scimType for the error response: `invalidSyntax`, `invalidPath`, `noTarget`,
     /// `invalidValue` or `mutability`.
+    ///
+    /// ```
+    /// use scim_parser::patch::{apply, Mode, PatchDocument};
+    /// use scim_parser::ResourceSchema;
+    /// let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    ///     "Operations": [{"op": "replace", "path": "active", "value": "yes"}]});
+    /// let doc = PatchDocument::parse(&body, Mode::Interop).unwrap();
+    /// let err = apply(&doc, &serde_json::json!({}), &ResourceSchema::user()).unwrap_err();
+    /// assert_eq!(err.scim_type(), "invalidValue");
+    /// ```
     pub fn scim_type(&self) -> &'static str {
         match self.kind {
             PatchErrorKind::InvalidSyntax => "invalidSyntax",
@@ -300,6 +408,13 @@ impl PatchDocument {
     }
 
     /// Parses a PatchOp request body from JSON text.
+    ///
+    /// ```
+    /// use scim_parser::patch::{Mode, PatchDocument};
+    /// let err = PatchDocument::from_json_str("{\"schemas\": [", Mode::Strict).unwrap_err();
+    /// assert_eq!(err.scim_type(), "invalidSyntax");
+    /// assert!(err.message.starts_with("invalid JSON"));
+    /// ```
     pub fn from_json_str(text: &str, mode: Mode) -> Result<PatchDocument, PatchError> {
         let body: Value = serde_json::from_str(text)
             .map_err(|e| PatchError::new(InvalidSyntax, "", format!("invalid JSON: {e}")))?;

@@ -3,6 +3,14 @@
 //! The attribute path and the value filter reuse the filter grammar of
 //! [`crate::filter`]; errors from here report [`Grammar::PatchPath`], so their
 //! [`Error::scim_type`] is `invalidPath`.
+//!
+//! ```
+//! let p = scim_parser::parse_patch_path(r#"addresses[type eq "work"].streetAddress"#).unwrap();
+//! assert_eq!(p.attr.name, "addresses");
+//! assert_eq!(p.sub_attr.as_deref(), Some("streetAddress"));
+//! let err = scim_parser::parse_patch_path(r#"userName eq "x""#).unwrap_err();
+//! assert_eq!(err.scim_type(), "invalidPath");
+//! ```
 
 use crate::error::{Error, ErrorKind, Grammar, Span};
 use crate::filter::{AttrPath, Filter, ParseOptions, Parser};
@@ -16,6 +24,14 @@ use std::fmt;
 /// [`PatchPath::schema_urn`] against the schemas they know (case-insensitively, RFC 7644
 /// section 3.10) and treat a match as "the whole extension object"; otherwise the path
 /// names attribute `name` of schema `uri`.
+///
+/// ```
+/// let p = scim_parser::parse_patch_path(r#"emails[type eq "work"].value"#).unwrap();
+/// assert_eq!(p.attr.name, "emails");
+/// assert_eq!(p.filter.as_ref().unwrap().to_string(), r#"type eq "work""#);
+/// assert_eq!(p.sub_attr.as_deref(), Some("value"));
+/// assert_eq!(p.to_string(), r#"emails[type eq "work"].value"#);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct PatchPath {
     /// The attribute the path starts from. For a bare schema URN such as
@@ -52,6 +68,13 @@ impl PatchPath {
     }
 
     /// Whether two paths are the same, ignoring spans.
+    ///
+    /// ```
+    /// use scim_parser::parse_patch_path;
+    /// let a = parse_patch_path("members[value eq \"1\"]").unwrap();
+    /// let b = parse_patch_path("  members[ value eq \"1\" ]").unwrap();
+    /// assert!(a.eq_ignore_spans(&b) && a != b);
+    /// ```
     pub fn eq_ignore_spans(&self, other: &PatchPath) -> bool {
         let filters = match (&self.filter, &other.filter) {
             (Some(a), Some(b)) => a.eq_ignore_spans(b),
@@ -62,6 +85,12 @@ impl PatchPath {
     }
 
     /// A copy with every span set to `0..0`.
+    ///
+    /// ```
+    /// use scim_parser::parse_patch_path;
+    /// let a = parse_patch_path(" title").unwrap().without_spans();
+    /// assert_eq!(a, parse_patch_path("title").unwrap().without_spans());
+    /// ```
     pub fn without_spans(&self) -> PatchPath {
         PatchPath {
             attr: self.attr.without_spans(),
@@ -84,6 +113,13 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, Error> {
 }
 
 /// Parses a PATCH path with the given options.
+///
+/// ```
+/// use scim_parser::{parse_patch_path_with, ErrorKind, ParseOptions};
+/// let err = parse_patch_path_with(" title", &ParseOptions::strict()).unwrap_err();
+/// assert_eq!(err.kind, ErrorKind::StrictWhitespace);
+/// assert_eq!(err.scim_type(), "invalidPath");
+/// ```
 pub fn parse_patch_path_with(input: &str, options: &ParseOptions) -> Result<PatchPath, Error> {
     let mut p = Parser::new(input, options, Grammar::PatchPath)?;
     p.patch_path()

@@ -80,6 +80,17 @@ enum Pick {
 ///
 /// Unknown paths in either list are ignored; check them first with
 /// [`ResourceSchema::resolve`] if the server prefers to reject them.
+///
+/// ```
+/// use scim_parser::project::{parse_attribute_list, project};
+/// use scim_parser::ResourceSchema;
+/// use serde_json::json;
+/// let user = json!({"id": "U1", "userName": "bjensen", "title": "Guide", "password": "x"});
+/// let excluded = parse_attribute_list("title,id").unwrap();
+/// let out = project(&user, &ResourceSchema::user(), None, Some(&excluded));
+/// // `id` is returned always, `password` never.
+/// assert_eq!(out, json!({"id": "U1", "userName": "bjensen"}));
+/// ```
 pub fn project(
     resource: &Value,
     schema: &ResourceSchema,
@@ -259,6 +270,11 @@ impl Selection<'_> {
 
 /// An `attributes` or `excludedAttributes` value that is not a comma-separated list of
 /// attribute paths.
+///
+/// ```
+/// let err = scim_parser::project::parse_attribute_list("userName, name.given.first").unwrap_err();
+/// assert_eq!(err.span.start, 20); // the second `.`: one sub-attribute at most
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttributeListError {
     /// Where in the list text.
@@ -270,6 +286,11 @@ pub struct AttributeListError {
 impl AttributeListError {
     /// The scimType a server should answer with: `invalidValue` (RFC 7644 section 3.12 has
     /// no keyword for query parameters; the value of the parameter is what is invalid).
+    ///
+    /// ```
+    /// let err = scim_parser::project::parse_attribute_list("a,,b").unwrap_err();
+    /// assert_eq!(err.scim_type(), "invalidValue");
+    /// ```
     pub fn scim_type(&self) -> &'static str {
         "invalidValue"
     }

@@ -22,12 +22,29 @@
 //! - The common attributes `id`, `externalId` and `meta` (section 3.1) are not part of any
 //!   published schema; they live in an internal schema that every [`ResourceSchema`]
 //!   consults first.
+//!
+//! ```
+//! use scim_parser::{parse_filter, FilterKind, ResourceSchema};
+//! let user = ResourceSchema::user();
+//! let f = parse_filter("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value pr").unwrap();
+//! let FilterKind::Present { path } = &f.kind else { unreachable!() };
+//! let attr = user.resolve(path).unwrap().target().unwrap();
+//! assert_eq!(attr.name, "value");
+//! assert!(!attr.case_exact);
+//! ```
 
 use crate::filter::AttrPath;
 use serde_json::{Map, Value};
 use std::fmt;
 
 /// The data type of an attribute (RFC 7643 section 2.3).
+///
+/// ```
+/// use scim_parser::{AttributeType, Schema};
+/// let user = Schema::user();
+/// assert_eq!(user.attribute("active").unwrap().kind, AttributeType::Boolean);
+/// assert_eq!(user.attribute("emails").unwrap().kind, AttributeType::Complex);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AttributeType {
     /// `string` (section 2.3.1)
@@ -49,6 +66,12 @@ pub enum AttributeType {
 }
 
 /// When an attribute may be changed (RFC 7643 section 7, `mutability`).
+///
+/// ```
+/// use scim_parser::schema::{Mutability, Schema};
+/// assert_eq!(Schema::common().attribute("id").unwrap().mutability, Mutability::ReadOnly);
+/// assert_eq!(Schema::user().attribute("password").unwrap().mutability, Mutability::WriteOnly);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mutability {
     /// `readOnly`: set by the service provider only.
@@ -62,6 +85,12 @@ pub enum Mutability {
 }
 
 /// When an attribute is returned (RFC 7643 section 7, `returned`).
+///
+/// ```
+/// use scim_parser::schema::{Returned, Schema};
+/// assert_eq!(Schema::user().attribute("password").unwrap().returned, Returned::Never);
+/// assert_eq!(Schema::common().attribute("id").unwrap().returned, Returned::Always);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Returned {
     /// `always`: returned whatever `attributes`/`excludedAttributes` say.
@@ -75,6 +104,12 @@ pub enum Returned {
 }
 
 /// How unique a value must be (RFC 7643 section 7, `uniqueness`).
+///
+/// ```
+/// use scim_parser::schema::{Schema, Uniqueness};
+/// assert_eq!(Schema::user().attribute("userName").unwrap().uniqueness, Uniqueness::Server);
+/// assert_eq!(Schema::user().attribute("title").unwrap().uniqueness, Uniqueness::None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Uniqueness {
     /// `none`
@@ -89,6 +124,16 @@ pub enum Uniqueness {
 ///
 /// Characteristics absent from the JSON take the defaults of section 2.2: type `string`,
 /// not required, `caseExact` false, `readWrite`, returned `default`, uniqueness `none`.
+///
+/// ```
+/// use scim_parser::Schema;
+/// let emails = Schema::user().attribute("EMAILS").unwrap().clone();
+/// assert!(emails.multi_valued && !emails.required);
+/// assert_eq!(emails.sub_attribute("type").unwrap().canonical_values, ["work", "home", "other"]);
+/// let ext = Schema::enterprise_user();
+/// let manager = ext.attribute("manager").unwrap();
+/// assert_eq!(manager.sub_attribute("$ref").unwrap().reference_types, ["User"]);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attribute {
     /// The attribute name, as the schema spells it.
@@ -119,6 +164,12 @@ pub struct Attribute {
 
 impl Attribute {
     /// The sub-attribute called `name`, compared case-insensitively (RFC 7643 section 2.1).
+    ///
+    /// ```
+    /// let name = scim_parser::Schema::user().attribute("name").unwrap().clone();
+    /// assert_eq!(name.sub_attribute("GIVENNAME").unwrap().name, "givenName");
+    /// assert!(name.sub_attribute("nope").is_none());
+    /// ```
     pub fn sub_attribute(&self, name: &str) -> Option<&Attribute> {
         self.sub_attributes
             .iter()
@@ -199,6 +250,13 @@ impl Attribute {
 }
 
 /// A schema: its URN and its attributes (RFC 7643 section 7).
+///
+/// ```
+/// let group = scim_parser::Schema::group();
+/// assert_eq!(group.id, "urn:ietf:params:scim:schemas:core:2.0:Group");
+/// let names: Vec<&str> = group.attributes.iter().map(|a| a.name.as_str()).collect();
+/// assert_eq!(names, ["displayName", "members"]);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schema {
     /// The schema URN, for example `urn:ietf:params:scim:schemas:core:2.0:User`.
@@ -232,6 +290,14 @@ impl Schema {
     }
 
     /// Loads a schema from JSON text (see [`Schema::from_json`]).
+    ///
+    /// ```
+    /// use scim_parser::Schema;
+    /// let s = Schema::from_json_str(r#"{"id": "urn:x:Badge", "attributes": []}"#).unwrap();
+    /// assert_eq!(s.id, "urn:x:Badge");
+    /// let err = Schema::from_json_str("{").unwrap_err();
+    /// assert!(err.to_string().starts_with("schema document: invalid JSON"));
+    /// ```
     pub fn from_json_str(text: &str) -> Result<Schema, SchemaError> {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| SchemaError::new(String::new(), format!("invalid JSON: {e}")))?;
@@ -240,6 +306,16 @@ impl Schema {
 
     /// Loads every schema from a `/Schemas` response: a ListResponse (`Resources`), a bare
     /// array of schemas, or one schema.
+    ///
+    /// ```
+    /// use scim_parser::Schema;
+    /// let list = serde_json::json!({
+    ///     "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+    ///     "Resources": [{"id": "urn:x:A"}, {"id": "urn:x:B", "attributes": "none"}]
+    /// });
+    /// let err = Schema::list_from_json(&list).unwrap_err();
+    /// assert_eq!(err.pointer, "/Resources/1/attributes");
+    /// ```
     pub fn list_from_json(value: &Value) -> Result<Vec<Schema>, SchemaError> {
         let (items, base) = match value {
             Value::Array(items) => (items, String::new()),
@@ -296,6 +372,11 @@ impl Schema {
     }
 
     /// The top-level attribute called `name`, compared case-insensitively.
+    ///
+    /// ```
+    /// let user = scim_parser::Schema::user();
+    /// assert_eq!(user.attribute("username").unwrap().name, "userName");
+    /// ```
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes
             .iter()
@@ -303,21 +384,45 @@ impl Schema {
     }
 
     /// The core User schema (RFC 7643 section 8.7.1).
+    ///
+    /// ```
+    /// let user = scim_parser::Schema::user();
+    /// assert!(user.attribute("userName").unwrap().required);
+    /// assert_eq!(user.attributes.len(), 21);
+    /// ```
     pub fn user() -> Schema {
         builtin_schema(builtin::USER)
     }
 
     /// The core Group schema (RFC 7643 section 8.7.1).
+    ///
+    /// ```
+    /// let members = scim_parser::Schema::group().attribute("members").unwrap().clone();
+    /// assert!(members.multi_valued);
+    /// assert!(members.sub_attribute("value").is_some());
+    /// ```
     pub fn group() -> Schema {
         builtin_schema(builtin::GROUP)
     }
 
     /// The Enterprise User extension (RFC 7643 section 8.7.1).
+    ///
+    /// ```
+    /// let ext = scim_parser::Schema::enterprise_user();
+    /// assert_eq!(ext.id, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User");
+    /// assert!(ext.attribute("employeeNumber").is_some());
+    /// ```
     pub fn enterprise_user() -> Schema {
         builtin_schema(builtin::ENTERPRISE_USER)
     }
 
     /// The common attributes `id`, `externalId` and `meta` (RFC 7643 section 3.1).
+    ///
+    /// ```
+    /// let common = scim_parser::Schema::common();
+    /// assert!(common.attribute("externalId").unwrap().case_exact);
+    /// assert!(common.attribute("meta").unwrap().sub_attribute("lastModified").is_some());
+    /// ```
     pub fn common() -> Schema {
         builtin_schema(builtin::COMMON)
     }
@@ -325,25 +430,74 @@ impl Schema {
 
 /// The built-in JSON documents, exactly what a server publishes at `/Schemas` and
 /// `/ResourceTypes` (with `meta.location` relative to a `/v2` base).
+///
+/// ```
+/// use scim_parser::schema::{builtin, Schema};
+/// let user = Schema::from_json_str(builtin::USER).unwrap();
+/// assert_eq!(user.id, builtin::USER_URN);
+/// ```
 pub mod builtin {
     /// `urn:ietf:params:scim:schemas:core:2.0:User`
+    ///
+    /// ```
+    /// let s = scim_parser::Schema::from_json_str(scim_parser::schema::builtin::USER).unwrap();
+    /// assert_eq!(s, scim_parser::Schema::user());
+    /// ```
     pub const USER: &str = include_str!("schemas/user.json");
     /// `urn:ietf:params:scim:schemas:core:2.0:Group`
+    ///
+    /// ```
+    /// let s = scim_parser::Schema::from_json_str(scim_parser::schema::builtin::GROUP).unwrap();
+    /// assert_eq!(s, scim_parser::Schema::group());
+    /// ```
     pub const GROUP: &str = include_str!("schemas/group.json");
     /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`
+    ///
+    /// ```
+    /// let s = scim_parser::Schema::from_json_str(scim_parser::schema::builtin::ENTERPRISE_USER).unwrap();
+    /// assert_eq!(s, scim_parser::Schema::enterprise_user());
+    /// ```
     pub const ENTERPRISE_USER: &str = include_str!("schemas/enterprise_user.json");
     /// The common attributes (RFC 7643 section 3.1); internal, not to be published.
+    ///
+    /// ```
+    /// let s = scim_parser::Schema::from_json_str(scim_parser::schema::builtin::COMMON).unwrap();
+    /// assert!(s.attribute("meta").is_some());
+    /// ```
     pub const COMMON: &str = include_str!("schemas/common.json");
     /// The `User` resource type, with the enterprise extension.
+    ///
+    /// ```
+    /// let rt: serde_json::Value = serde_json::from_str(scim_parser::schema::builtin::RESOURCE_TYPE_USER).unwrap();
+    /// assert_eq!(rt["endpoint"], "/Users");
+    /// ```
     pub const RESOURCE_TYPE_USER: &str = include_str!("schemas/resource_type_user.json");
     /// The `Group` resource type.
+    ///
+    /// ```
+    /// let rt: serde_json::Value = serde_json::from_str(scim_parser::schema::builtin::RESOURCE_TYPE_GROUP).unwrap();
+    /// assert_eq!(rt["schema"], scim_parser::schema::builtin::GROUP_URN);
+    /// ```
     pub const RESOURCE_TYPE_GROUP: &str = include_str!("schemas/resource_type_group.json");
 
     /// URN of the core User schema.
+    ///
+    /// ```
+    /// assert_eq!(scim_parser::Schema::user().id, scim_parser::schema::builtin::USER_URN);
+    /// ```
     pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
     /// URN of the core Group schema.
+    ///
+    /// ```
+    /// assert_eq!(scim_parser::Schema::group().id, scim_parser::schema::builtin::GROUP_URN);
+    /// ```
     pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
     /// URN of the Enterprise User extension.
+    ///
+    /// ```
+    /// use scim_parser::schema::builtin::ENTERPRISE_USER_URN;
+    /// assert!(scim_parser::ResourceSchema::user().extension(ENTERPRISE_USER_URN).is_some());
+    /// ```
     pub const ENTERPRISE_USER_URN: &str =
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 }
@@ -358,6 +512,12 @@ fn builtin_schema(text: &str) -> Schema {
 }
 
 /// An extension schema attached to a resource type.
+///
+/// ```
+/// let user = scim_parser::ResourceSchema::user();
+/// assert_eq!(user.extensions[0].schema.id, scim_parser::schema::builtin::ENTERPRISE_USER_URN);
+/// assert!(!user.extensions[0].required);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Extension {
     /// The extension schema.
@@ -402,6 +562,15 @@ pub struct ResourceSchema {
 }
 
 /// What an attribute path resolved to.
+///
+/// ```
+/// use scim_parser::{parse_patch_path, Resolved, ResourceSchema};
+/// let user = ResourceSchema::user();
+/// let p = parse_patch_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").unwrap();
+/// assert!(matches!(user.resolve(&p.attr), Some(Resolved::Extension { .. })));
+/// let p = parse_patch_path("manager").unwrap();
+/// assert!(matches!(user.resolve(&p.attr), Some(Resolved::Attribute { extension: true, .. })));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Resolved<'a> {
     /// An attribute, and possibly one of its sub-attributes.
@@ -426,6 +595,13 @@ pub enum Resolved<'a> {
 impl<'a> Resolved<'a> {
     /// The innermost attribute named: the sub-attribute if there is one, else the
     /// attribute; `None` for a whole extension.
+    ///
+    /// ```
+    /// use scim_parser::{parse_patch_path, ResourceSchema};
+    /// let user = ResourceSchema::user();
+    /// let p = parse_patch_path("name.familyName").unwrap();
+    /// assert_eq!(user.resolve(&p.attr).unwrap().target().unwrap().name, "familyName");
+    /// ```
     pub fn target(&self) -> Option<&'a Attribute> {
         match self {
             Resolved::Attribute {
@@ -440,6 +616,16 @@ impl<'a> Resolved<'a> {
 
 impl ResourceSchema {
     /// A resource type from its parts.
+    ///
+    /// ```
+    /// use scim_parser::schema::{ResourceSchema, Schema};
+    /// let device = Schema::from_json(&serde_json::json!({
+    ///     "id": "urn:example:Device", "attributes": [{"name": "serial"}]
+    /// })).unwrap();
+    /// let rt = ResourceSchema::new("Device", "/Devices", device, Vec::new());
+    /// // The common attributes come with every resource type.
+    /// assert!(rt.resolve(&scim_parser::parse_patch_path("id").unwrap().attr).is_some());
+    /// ```
     pub fn new(name: &str, endpoint: &str, core: Schema, extensions: Vec<Extension>) -> Self {
         ResourceSchema {
             name: name.to_string(),
@@ -451,6 +637,11 @@ impl ResourceSchema {
     }
 
     /// The `User` resource type: core User plus the Enterprise User extension.
+    ///
+    /// ```
+    /// let user = scim_parser::ResourceSchema::user();
+    /// assert_eq!((user.name.as_str(), user.endpoint.as_str()), ("User", "/Users"));
+    /// ```
     pub fn user() -> Self {
         ResourceSchema::new(
             "User",
@@ -464,12 +655,28 @@ impl ResourceSchema {
     }
 
     /// The `Group` resource type.
+    ///
+    /// ```
+    /// let group = scim_parser::ResourceSchema::group();
+    /// assert_eq!(group.endpoint, "/Groups");
+    /// assert!(group.extensions.is_empty());
+    /// ```
     pub fn group() -> Self {
         ResourceSchema::new("Group", "/Groups", Schema::group(), Vec::new())
     }
 
     /// Builds a resource type from its `/ResourceTypes` JSON and the schemas it names
     /// (for example from [`Schema::list_from_json`]).
+    ///
+    /// ```
+    /// use scim_parser::schema::{builtin, ResourceSchema, Schema};
+    /// let schemas = [Schema::user(), Schema::enterprise_user()];
+    /// let rt: serde_json::Value = serde_json::from_str(builtin::RESOURCE_TYPE_USER).unwrap();
+    /// let user = ResourceSchema::from_resource_type_json(&rt, &schemas).unwrap();
+    /// assert_eq!(user, ResourceSchema::user());
+    /// let err = ResourceSchema::from_resource_type_json(&rt, &schemas[..1]).unwrap_err();
+    /// assert_eq!(err.pointer, "/schemaExtensions/0/schema");
+    /// ```
     pub fn from_resource_type_json(
         resource_type: &Value,
         schemas: &[Schema],
@@ -518,6 +725,16 @@ impl ResourceSchema {
 
     /// Builds every resource type of a `/ResourceTypes` response (a ListResponse, a bare
     /// array, or one resource type) against the schemas it names.
+    ///
+    /// ```
+    /// use scim_parser::schema::{builtin, ResourceSchema, Schema};
+    /// let types: serde_json::Value = serde_json::from_str(&format!(
+    ///     "[{}, {}]", builtin::RESOURCE_TYPE_USER, builtin::RESOURCE_TYPE_GROUP
+    /// )).unwrap();
+    /// let schemas = [Schema::user(), Schema::group(), Schema::enterprise_user()];
+    /// let all = ResourceSchema::list_from_json(&types, &schemas).unwrap();
+    /// assert_eq!(all, [ResourceSchema::user(), ResourceSchema::group()]);
+    /// ```
     pub fn list_from_json(
         resource_types: &Value,
         schemas: &[Schema],
@@ -562,6 +779,12 @@ impl ResourceSchema {
     }
 
     /// The extension whose URN is `urn` (case-insensitive).
+    ///
+    /// ```
+    /// let user = scim_parser::ResourceSchema::user();
+    /// assert!(user.extension("URN:IETF:params:scim:schemas:extension:enterprise:2.0:User").is_some());
+    /// assert!(user.extension("urn:ietf:params:scim:schemas:core:2.0:User").is_none());
+    /// ```
     pub fn extension(&self, urn: &str) -> Option<&Schema> {
         self.extensions
             .iter()
@@ -570,6 +793,12 @@ impl ResourceSchema {
     }
 
     /// Whether `urn` names the core schema or one of the extensions (case-insensitive).
+    ///
+    /// ```
+    /// let group = scim_parser::ResourceSchema::group();
+    /// assert!(group.knows_schema("urn:ietf:params:scim:schemas:core:2.0:group"));
+    /// assert!(!group.knows_schema("urn:ietf:params:scim:schemas:core:2.0:User"));
+    /// ```
     pub fn knows_schema(&self, urn: &str) -> bool {
         self.core.id.eq_ignore_ascii_case(urn) || self.extension(urn).is_some()
     }
@@ -654,6 +883,12 @@ impl ResourceSchema {
 }
 
 /// A schema that could not be loaded: where (a JSON pointer) and what was wrong.
+///
+/// ```
+/// let bad = serde_json::json!({"id": "urn:x", "attributes": [{"type": "string"}]});
+/// let err = scim_parser::Schema::from_json(&bad).unwrap_err();
+/// assert_eq!(err.pointer, "/attributes/0/name");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchemaError {
     /// JSON pointer (RFC 6901) to the offending value; empty for the document itself.

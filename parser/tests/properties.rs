@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use scim_parser::eval::{matches, validate};
 use scim_parser::patch::{apply, Mode, PatchDocument};
+use scim_parser::replace::replace_resource;
 use scim_parser::{parse_filter_with, AttrPath, ParseOptions, ResourceSchema};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -139,6 +140,15 @@ fn operation() -> impl Strategy<Value = Value> {
     })
 }
 
+/// The case count: `PROPTEST_CASES` when set (CI sets 10000), else `default`. Shrinking
+/// follows proptest's own `PROPTEST_MAX_SHRINK_ITERS`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn known_key(schema: &ResourceSchema, key: &str) -> bool {
     let path = AttrPath {
         uri: None,
@@ -150,7 +160,7 @@ fn known_key(schema: &ResourceSchema, key: &str) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(2000), failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Any document parses or fails cleanly; an applied document yields an object whose
     /// members are all schema attributes, `changed` tells the truth, and applying is
@@ -174,6 +184,49 @@ proptest! {
             if mode == Mode::Strict {
                 prop_assert!(applied.diagnostics.is_empty());
             }
+            // RFC 7644 section 3.5.1: PUTting back what was read changes nothing.
+            let put = replace_resource(&applied.resource, &applied.resource, &schema, Mode::Strict);
+            match put {
+                Ok(same) => prop_assert!(!same.changed, "PUT of {} changed it to {}", applied.resource, same.resource),
+                Err(e) => prop_assert!(false, "PUT of {} fails: {e}", applied.resource),
+            }
+        }
+    }
+
+    /// RFC 7644 section 3.5.2: operations are applied in sequence and the document applies
+    /// entirely or not at all. So applying a document gives what applying its operations
+    /// one by one gives, and a document fails exactly where the one-by-one run first
+    /// fails, with the same error, while the caller's resource is never touched.
+    #[test]
+    fn a_document_is_its_operations_in_sequence(ops in prop::collection::vec(operation(), 1..6), interop in any::<bool>()) {
+        let mode = if interop { Mode::Interop } else { Mode::Strict };
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+        let schema = ResourceSchema::user();
+        let Ok(doc) = PatchDocument::parse(&body, mode) else { return Ok(()) };
+        let start = user();
+        let whole = apply(&doc, &start, &schema);
+        prop_assert_eq!(&start, &user());
+        let mut current = start.clone();
+        let mut failed = None;
+        for (i, op) in doc.operations.iter().enumerate() {
+            let one = PatchDocument { operations: vec![op.clone()], mode, diagnostics: Vec::new() };
+            match apply(&one, &current, &schema) {
+                Ok(applied) => current = applied.resource,
+                Err(e) => {
+                    failed = Some((i, e));
+                    break;
+                }
+            }
+        }
+        match (whole, failed) {
+            (Ok(applied), None) => prop_assert_eq!(applied.resource, current),
+            (Err(e), Some((i, step))) => {
+                prop_assert_eq!(e.kind, step.kind);
+                prop_assert_eq!(&e.message, &step.message);
+                let at = format!("Operations[{i}]");
+                prop_assert!(e.location.starts_with(&at), "{} is not at {}", e, at);
+            }
+            (whole, failed) => prop_assert!(false, "whole: {:?}, one by one: {:?}", whole, failed),
         }
     }
 }
