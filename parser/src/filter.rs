@@ -243,64 +243,60 @@ enum TermStart {
     Attr(AttrPath),
 }
 
-/// One open level of nesting: what opened it, where, and the operands read so far.
+/// One open level of nesting: what opened it, where, and where its operands start on the
+/// shared operand stack of [`Parser::expression`].
 struct Frame {
     kind: FrameKind,
     /// Byte offset of the `(` or `[`.
     at: usize,
-    /// Finished `or` operands.
-    ors: Chain,
-    /// `and` operands of the `or` operand being read.
-    ands: Chain,
+    /// Index of this level's first finished `or` operand on the operand stack.
+    ors: usize,
+    /// Index of the first `and` operand of the `or` operand being read.
+    ands: usize,
 }
 
 impl Frame {
-    fn new(kind: FrameKind, at: usize) -> Frame {
+    /// A level whose operands will start at `base` on the operand stack.
+    fn new(kind: FrameKind, at: usize, base: usize) -> Frame {
         Frame {
             kind,
             at,
-            ors: Chain::default(),
-            ands: Chain::default(),
+            ors: base,
+            ands: base,
         }
     }
 }
 
-/// The operands of one n-ary `and` or `or`; allocates only from the second operand on.
-#[derive(Default)]
-struct Chain {
-    first: Option<Filter>,
-    rest: Vec<Filter>,
+/// The logical operator after a term.
+enum LogOp {
+    And,
+    Or,
 }
 
-impl Chain {
-    fn push(&mut self, f: Filter) {
-        if self.first.is_none() {
-            self.first = Some(f);
-        } else {
-            self.rest.push(f);
-        }
+/// Ends a chain: the operands `operands[start..]` followed by `last`, as one n-ary node made
+/// by `make`, or `last` alone when the chain has one operand. A chain that starts at the
+/// bottom of the stack takes the stack's buffer instead of copying it.
+fn finish_chain(
+    operands: &mut Vec<Filter>,
+    start: usize,
+    last: Filter,
+    make: fn(Vec<Filter>) -> FilterKind,
+) -> Filter {
+    if operands.len() == start {
+        return last;
     }
-
-    /// The single operand, or a node `make(operands)` spanning them all.
-    fn finish(self, make: fn(Vec<Filter>) -> FilterKind) -> Filter {
-        let Some(first) = self.first else {
-            // never reached: a chain is finished only after a push
-            return Filter {
-                kind: make(Vec::new()),
-                span: Span::default(),
-            };
-        };
-        if self.rest.is_empty() {
-            return first;
-        }
-        let mut items = Vec::with_capacity(self.rest.len() + 1);
-        items.push(first);
-        items.extend(self.rest);
-        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
-        Filter {
-            kind: make(items),
-            span,
-        }
+    let mut items = if start == 0 {
+        std::mem::take(operands)
+    } else {
+        let mut items = Vec::with_capacity(operands.len() - start + 1);
+        items.extend(operands.drain(start..));
+        items
+    };
+    let span = Span::new(items[0].span.start, last.span.end);
+    items.push(last);
+    Filter {
+        kind: make(items),
+        span,
     }
 }
 
@@ -525,7 +521,7 @@ impl<'a> Parser<'a> {
     /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
     /// costs heap, never call stack; the depth limit is charged at each push.
     pub(crate) fn or_expr(&mut self) -> Result<Filter, Error> {
-        self.expression(Frame::new(FrameKind::Top, self.pos))
+        self.expression(FrameKind::Top, self.pos)
     }
 
     /// `"[" valFilter "]"` where
@@ -535,34 +531,46 @@ impl<'a> Parser<'a> {
     pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
         let at = self.pos;
         self.open_bracket()?;
-        self.expression(Frame::new(FrameKind::PathBracket, at))
+        self.expression(FrameKind::PathBracket, at)
     }
 
     /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
-    /// opens and closes frames, until the bottom frame `bottom` is complete.
-    fn expression(&mut self, bottom: Frame) -> Result<Filter, Error> {
+    /// opens and closes frames, until the bottom frame (`bottom`, opened at `at`) is
+    /// complete.
+    ///
+    /// Finished operands wait on one operand stack shared by every level; a frame only
+    /// records where its operands start, so a lone comparison allocates nothing here and a
+    /// flat chain `a or b or c` becomes its node's vector without copying.
+    fn expression(&mut self, bottom: FrameKind, at: usize) -> Result<Filter, Error> {
+        let mut operands: Vec<Filter> = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
-        let mut cur = bottom;
+        let mut cur = Frame::new(bottom, at, 0);
         'term: loop {
             let mut term = match self.term_start()? {
                 TermStart::Open(kind) => {
                     let at = self.pos - 1;
-                    stack.push(std::mem::replace(&mut cur, Frame::new(kind, at)));
+                    let next = Frame::new(kind, at, operands.len());
+                    stack.push(std::mem::replace(&mut cur, next));
                     continue 'term;
                 }
                 TermStart::Attr(path) => self.attr_exp(path)?,
             };
             loop {
-                cur.ands.push(term);
-                if self.keyword("and")? {
-                    continue 'term;
+                match self.log_op()? {
+                    Some(LogOp::And) => {
+                        operands.push(term);
+                        continue 'term;
+                    }
+                    Some(LogOp::Or) => {
+                        let and = finish_chain(&mut operands, cur.ands, term, FilterKind::And);
+                        operands.push(and);
+                        cur.ands = operands.len();
+                        continue 'term;
+                    }
+                    None => {}
                 }
-                let and = std::mem::take(&mut cur.ands).finish(FilterKind::And);
-                cur.ors.push(and);
-                if self.keyword("or")? {
-                    continue 'term;
-                }
-                let expr = std::mem::take(&mut cur.ors).finish(FilterKind::Or);
+                let and = finish_chain(&mut operands, cur.ands, term, FilterKind::And);
+                let expr = finish_chain(&mut operands, cur.ors, and, FilterKind::Or);
                 let Some(parent) = stack.pop() else {
                     return self.close_bottom(cur, expr);
                 };
@@ -668,16 +676,20 @@ impl<'a> Parser<'a> {
         Ok(expr)
     }
 
-    /// `SP kw SP`: consumes a logical keyword (case-insensitive, a whole word) and the
-    /// spaces around it, or nothing if the next word is not `kw`.
-    fn keyword(&mut self, kw: &'static str) -> Result<bool, Error> {
+    /// `SP ("and" / "or") SP`: consumes a logical keyword (case-insensitive, a whole word)
+    /// and the spaces around it, or nothing if the next word is neither.
+    fn log_op(&mut self) -> Result<Option<LogOp>, Error> {
         let save = self.pos;
         let n = self.skip_ws();
         let word_end = self.scan(self.pos, is_path_byte);
-        if !self.bytes[self.pos..word_end].eq_ignore_ascii_case(kw.as_bytes()) {
-            self.pos = save;
-            return Ok(false);
-        }
+        let (op, kw) = match &self.bytes[self.pos..word_end] {
+            [a, n, d] if [a, n, d].map(u8::to_ascii_lowercase) == *b"and" => (LogOp::And, "and"),
+            [o, r] if [o, r].map(u8::to_ascii_lowercase) == *b"or" => (LogOp::Or, "or"),
+            _ => {
+                self.pos = save;
+                return Ok(None);
+            }
+        };
         if n == 0 {
             let span = Span::new(self.pos, word_end);
             return Err(self.error(ErrorKind::ExpectedSpaceBefore { keyword: kw }, span));
@@ -688,7 +700,7 @@ impl<'a> Parser<'a> {
             return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
         }
         self.sp(kw)?;
-        Ok(true)
+        Ok(Some(op))
     }
 
     /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
