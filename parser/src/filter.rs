@@ -195,24 +195,88 @@ pub fn parse_filter_with(input: &str, options: &ParseOptions) -> Result<Filter, 
     Ok(filter)
 }
 
+/// Byte classes for the scanners, one bit each, looked up in [`CLASS`].
+const NAME: u8 = 1;
+const PATH: u8 = 2;
+const WORD: u8 = 4;
+const WS: u8 = 8;
+
+/// The class bits of every byte, so each scanner step is one load and one test.
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'$' {
+            NAME | PATH | WORD
+        } else if b == b':' || b == b'.' {
+            PATH | WORD
+        } else if b == b'+' {
+            WORD
+        } else if b == b' ' || b == b'\t' {
+            WS
+        } else {
+            0
+        };
+        i += 1;
+    }
+    table
+}
+
 /// An attribute-path byte: `nameChar` plus the `:` and `.` that join URI, name and
 /// sub-attribute.
+#[inline]
 fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'$' | b':' | b'.')
+    CLASS[usize::from(b)] & PATH != 0
 }
 
 /// `nameChar = "-" / "_" / DIGIT / ALPHA`, plus `$` (RFC 7643 section 2.1).
+#[inline]
 fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'$')
+    CLASS[usize::from(b)] & NAME != 0
 }
 
 /// Bytes of a word in value position, read whole so errors can quote it.
+#[inline]
 fn is_value_word_byte(b: u8) -> bool {
-    is_path_byte(b) || b == b'+'
+    CLASS[usize::from(b)] & WORD != 0
 }
 
+#[inline]
 fn is_ws(b: u8) -> bool {
-    b == b' ' || b == b'\t'
+    CLASS[usize::from(b)] & WS != 0
+}
+
+/// The offset of the first `"`, `\` or control byte (U+0000 to U+001F) in `bytes`, or its
+/// length: the run a JSON string copies verbatim. Eight bytes are tested at a time with
+/// the classic zero-byte bit trick (the lowest flagged byte is always a true hit).
+fn string_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        let hits = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGHS;
+        if hits != 0 {
+            return at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    at + rest
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(rest.len())
 }
 
 /// What opened a [`Frame`].
@@ -381,12 +445,15 @@ impl<'a> Parser<'a> {
     }
 
     /// The end of the run of `class` bytes starting at `from`.
+    #[inline(always)]
     pub(crate) fn scan(&self, from: usize, class: fn(u8) -> bool) -> usize {
-        let mut i = from;
-        while i < self.end && class(self.bytes[i]) {
-            i += 1;
+        match self.bytes[from.min(self.end)..self.end]
+            .iter()
+            .position(|&b| !class(b))
+        {
+            Some(n) => from + n,
+            None => self.end.max(from),
         }
-        i
     }
 
     /// The input between two byte offsets.
@@ -1044,7 +1111,9 @@ impl<'a> Parser<'a> {
         let text = &self.src[start..end];
         match scan_number(word) {
             Ok(len) if len == word.len() => {
-                if text.parse::<f64>().map_or(true, f64::is_infinite) {
+                // without an exponent, fewer than 300 digits stay below f64::MAX (1.8e308)
+                let may_overflow = len >= 300 || word.iter().any(|&b| b == b'e' || b == b'E');
+                if may_overflow && text.parse::<f64>().map_or(true, f64::is_infinite) {
                     return Err(self.error(ErrorKind::NumberOutOfRange, Span::new(start, end)));
                 }
                 self.pos = end;
@@ -1080,22 +1149,23 @@ impl<'a> Parser<'a> {
         let mut out = String::new();
         let mut run = self.pos;
         while self.pos < self.end {
-            match self.bytes[self.pos] {
-                b'"' => {
+            self.pos += string_run(&self.bytes[self.pos..self.end]);
+            match self.bytes.get(self.pos).filter(|_| self.pos < self.end) {
+                Some(b'"') => {
                     out.push_str(&self.src[run..self.pos]);
                     self.pos += 1;
                     return Ok(out);
                 }
-                b'\\' => {
+                Some(b'\\') => {
                     out.push_str(&self.src[run..self.pos]);
                     out.push(self.escape()?);
                     run = self.pos;
                 }
-                byte @ 0x00..=0x1f => {
+                Some(&byte) => {
                     let span = Span::new(self.pos, self.pos + 1);
                     return Err(self.error(ErrorKind::ControlCharacter { byte }, span));
                 }
-                _ => self.pos += 1,
+                None => break,
             }
         }
         Err(self.error(ErrorKind::UnterminatedString, Span::new(open, self.end)))
@@ -1793,6 +1863,26 @@ mod tests {
                 found: Found::Text("'".into())
             }
         );
+    }
+
+    #[test]
+    fn string_run_finds_the_first_special_byte_at_every_offset() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        for len in 0..20 {
+            for at in 0..=len {
+                for special in 0..=255u8 {
+                    // filler bytes around the probe: ASCII, UTF-8 continuation, DEL, space
+                    for filler in [b'a', 0x80, 0xff, 0x7f, b' ', 0x21] {
+                        let mut input = vec![filler; len];
+                        if at < len {
+                            input[at] = special;
+                        }
+                        let want = naive(&input).unwrap_or(len);
+                        assert_eq!(super::string_run(&input), want, "{input:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
