@@ -340,6 +340,7 @@ enum LogOp {
 /// Ends a chain: the operands `operands[start..]` followed by `last`, as one n-ary node made
 /// by `make`, or `last` alone when the chain has one operand. A chain that starts at the
 /// bottom of the stack takes the stack's buffer instead of copying it.
+#[inline]
 fn finish_chain(
     operands: &mut Vec<Filter>,
     start: usize,
@@ -436,6 +437,7 @@ impl<'a> Parser<'a> {
         Error::new(kind, span).with_grammar(self.grammar)
     }
 
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         if self.pos < self.end {
             Some(self.bytes[self.pos])
@@ -488,6 +490,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips a run of SP/HTAB and returns its length.
+    #[inline]
     pub(crate) fn skip_ws(&mut self) -> usize {
         let start = self.pos;
         self.pos = self.scan(start, is_ws);
@@ -495,6 +498,7 @@ impl<'a> Parser<'a> {
     }
 
     /// In strict mode, refuses whitespace `start..start+len` unless it is exactly one SP.
+    #[inline]
     fn check_ws(&self, start: usize, len: usize) -> Result<(), Error> {
         if self.opts.strict_whitespace && (len != 1 || self.bytes[start] != b' ') {
             return Err(self.error(ErrorKind::StrictWhitespace, Span::new(start, start + len)));
@@ -503,6 +507,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `SP`, required after `after`: one or more SP/HTAB (exactly one SP in strict mode).
+    #[inline]
     fn sp(&mut self, after: &str) -> Result<(), Error> {
         let start = self.pos;
         let n = self.skip_ws();
@@ -538,6 +543,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Charges one comparison or presence test against the term limit.
+    #[inline]
     fn count_term(&mut self, span: Span) -> Result<(), Error> {
         self.terms += 1;
         if self.terms > self.opts.max_terms {
@@ -649,6 +655,7 @@ impl<'a> Parser<'a> {
 
     /// The start of a `term`: opens a group, `not (` or value-path bracket (the opener
     /// consumed), or reads the attribute path of an `attrExp`.
+    #[inline]
     fn term_start(&mut self) -> Result<TermStart, Error> {
         match self.peek() {
             Some(b'(') => {
@@ -734,6 +741,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
+    #[inline]
     fn close_bottom(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
         if matches!(frame.kind, FrameKind::PathBracket) {
             self.close(b']', frame.at)?;
@@ -745,6 +753,7 @@ impl<'a> Parser<'a> {
 
     /// `SP ("and" / "or") SP`: consumes a logical keyword (case-insensitive, a whole word)
     /// and the spaces around it, or nothing if the next word is neither.
+    #[inline]
     fn log_op(&mut self) -> Result<Option<LogOp>, Error> {
         let save = self.pos;
         let n = self.skip_ws();
@@ -920,16 +929,33 @@ impl<'a> Parser<'a> {
     /// the URI), and at most one `.` may follow the attribute name.
     pub(crate) fn attr_path(&mut self) -> Result<AttrPath, Error> {
         let start = self.pos;
-        let end = self.scan(start, is_path_byte);
-        let tok = &self.bytes[start..end];
-        let (uri, name_start) = match tok.iter().rposition(|&b| b == b':') {
-            Some(i) => {
-                self.check_uri(start, start + i)?;
-                (Some(self.src[start..start + i].to_owned()), start + i + 1)
+        // one pass over the token, noting its last `:` and whether it has a `.`
+        let mut end = start;
+        let mut colon = None;
+        let mut has_dot = false;
+        for &b in &self.bytes[start..self.end] {
+            if !is_path_byte(b) {
+                break;
+            }
+            match b {
+                b':' => colon = Some(end),
+                b'.' => has_dot = true,
+                _ => {}
+            }
+            end += 1;
+        }
+        let (uri, name_start) = match colon {
+            Some(at) => {
+                self.check_uri(start, at)?;
+                (Some(self.src[start..at].to_owned()), at + 1)
             }
             None => (None, start),
         };
-        let dot = self.bytes[name_start..end].iter().position(|&b| b == b'.');
+        let dot = if has_dot {
+            self.bytes[name_start..end].iter().position(|&b| b == b'.')
+        } else {
+            None
+        };
         let name_end = dot.map_or(end, |d| name_start + d);
         let name = self.attr_name(name_start, name_end, false)?;
         let sub_attr = match dot {
