@@ -7,7 +7,8 @@
 //! valgrind --tool=callgrind target/release/deps/count-* eval 100000
 //! ```
 //!
-//! Workloads: `parse-typical`, `parse-complex`, `parse-long`, `parse-corpus`, `eval`. The
+//! Workloads: `parse-typical`, `parse-complex`, `parse-long`, `parse-corpus`, `parse-text`
+//! (third argument: the filter), `eval`. The
 //! second argument is the number of repetitions (default 1000). Prints the instructions'
 //! worth of work done (filters parsed, matches) so nothing is optimised away.
 
@@ -41,7 +42,13 @@ fn main() {
     };
     let reps: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
     let mut done = 0usize;
-    if let Some(g) = work.strip_prefix("parse-") {
+    if work == "parse-text" {
+        // third argument: the filter itself
+        let text = args.get(2).expect("parse-text REPS FILTER");
+        for _ in 0..reps {
+            done += usize::from(parse_filter(black_box(text)).is_ok());
+        }
+    } else if let Some(g) = work.strip_prefix("parse-") {
         let filters = group(g);
         assert!(!filters.is_empty(), "unknown group {g}");
         for _ in 0..reps {

@@ -184,7 +184,7 @@ fn patch(c: &mut Criterion) {
         patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}]));
     let rfc_deactivate = patch_body(json!([{"op": "replace", "path": "active", "value": false}]));
     let okta_delta = patch_body(json!([
-        {"op": "remove", "path": "members[value eq \"2819c223-7f76-453a-919d-413861904646\"]"},
+        {"op": "remove", "path": "members[value eq \"00000005-7f76-453a-919d-413861904646\"]"},
         {"op": "add", "path": "members", "value": [{"value": "902c246b-6245-4190-8e05-00816be7344a", "display": "Mandy Pepperidge"}]}
     ]));
     let add_1k =

@@ -307,6 +307,14 @@ enum TermStart {
     Attr(AttrPath),
 }
 
+/// What [`Parser::or_expr`] already read before handing over to [`Parser::expression`].
+enum Pending {
+    /// A finished first term.
+    Term(Filter),
+    /// The start of the first term.
+    Start(TermStart),
+}
+
 /// One open level of nesting: what opened it, where, and where its operands start on the
 /// shared operand stack of [`Parser::expression`].
 struct Frame {
@@ -594,7 +602,19 @@ impl<'a> Parser<'a> {
     /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
     /// costs heap, never call stack; the depth limit is charged at each push.
     pub(crate) fn or_expr(&mut self) -> Result<Filter, Error> {
-        self.expression(FrameKind::Top, self.pos)
+        let at = self.pos;
+        let first = match self.term_start()? {
+            TermStart::Attr(path) => {
+                let term = self.attr_exp(path)?;
+                // the most common filter is one comparison: done without the frame machinery
+                if self.pos == self.end {
+                    return Ok(term);
+                }
+                Pending::Term(term)
+            }
+            start => Pending::Start(start),
+        };
+        self.expression(FrameKind::Top, at, Some(first))
     }
 
     /// `"[" valFilter "]"` where
@@ -604,7 +624,7 @@ impl<'a> Parser<'a> {
     pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
         let at = self.pos;
         self.open_bracket()?;
-        self.expression(FrameKind::PathBracket, at)
+        self.expression(FrameKind::PathBracket, at, None)
     }
 
     /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
@@ -614,19 +634,33 @@ impl<'a> Parser<'a> {
     /// Finished operands wait on one operand stack shared by every level; a frame only
     /// records where its operands start, so a lone comparison allocates nothing here and a
     /// flat chain `a or b or c` becomes its node's vector without copying.
-    fn expression(&mut self, bottom: FrameKind, at: usize) -> Result<Filter, Error> {
+    fn expression(
+        &mut self,
+        bottom: FrameKind,
+        at: usize,
+        mut first: Option<Pending>,
+    ) -> Result<Filter, Error> {
         let mut operands: Vec<Filter> = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
         let mut cur = Frame::new(bottom, at, 0);
         'term: loop {
-            let mut term = match self.term_start()? {
-                TermStart::Open(kind) => {
-                    let at = self.pos - 1;
-                    let next = Frame::new(kind, at, operands.len());
-                    stack.push(std::mem::replace(&mut cur, next));
-                    continue 'term;
+            let mut term = match first.take() {
+                Some(Pending::Term(term)) => term,
+                pending => {
+                    let start = match pending {
+                        Some(Pending::Start(start)) => start,
+                        _ => self.term_start()?,
+                    };
+                    match start {
+                        TermStart::Open(kind) => {
+                            let at = self.pos - 1;
+                            let next = Frame::new(kind, at, operands.len());
+                            stack.push(std::mem::replace(&mut cur, next));
+                            continue 'term;
+                        }
+                        TermStart::Attr(path) => self.attr_exp(path)?,
+                    }
                 }
-                TermStart::Attr(path) => self.attr_exp(path)?,
             };
             loop {
                 match self.log_op()? {
@@ -1177,6 +1211,12 @@ impl<'a> Parser<'a> {
         while self.pos < self.end {
             self.pos += string_run(&self.bytes[self.pos..self.end]);
             match self.bytes.get(self.pos).filter(|_| self.pos < self.end) {
+                Some(b'"') if run == open + 1 => {
+                    // no escape: one exact allocation
+                    let text = self.src[run..self.pos].to_owned();
+                    self.pos += 1;
+                    return Ok(text);
+                }
                 Some(b'"') => {
                     out.push_str(&self.src[run..self.pos]);
                     self.pos += 1;
