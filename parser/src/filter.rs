@@ -816,6 +816,9 @@ impl<'a> Parser<'a> {
     /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
     /// Otherwise `not` is an ordinary attribute name, as in `not pr`.
     fn at_not(&self) -> bool {
+        if !matches!(self.peek(), Some(b'n' | b'N')) {
+            return false;
+        }
         let word_end = self.scan(self.pos, is_path_byte);
         if !self.bytes[self.pos..word_end].eq_ignore_ascii_case(b"not") {
             return false;
