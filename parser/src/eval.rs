@@ -647,24 +647,22 @@ fn eval(filter: &Filter, scope: &Scope<'_, '_>, schema: &ResourceSchema) -> bool
             let Some(def) = target.def().and_then(comparable_def) else {
                 return false;
             };
-            let values: Vec<&Value> =
-                if target.def().map(|d| d.kind) == Some(AttributeType::Complex) {
-                    values
-                        .into_iter()
-                        .filter_map(|v| {
-                            v.as_object()
-                                .and_then(|o| get_ci(o, "value"))
-                                .map(|(_, v)| v)
-                        })
-                        .flat_map(flatten)
-                        .collect()
-                } else {
-                    values
-                };
-            compare_values(*op, def, &values, &value.value)
+            if target.def().map(|d| d.kind) == Some(AttributeType::Complex) {
+                let values = values
+                    .filter_map(|v| {
+                        v.as_object()
+                            .and_then(|o| get_ci(o, "value"))
+                            .map(|(_, v)| v)
+                    })
+                    .flat_map(flatten);
+                compare_values(*op, def, values, &value.value)
+            } else {
+                compare_values(*op, def, values, &value.value)
+            }
         }
-        FilterKind::Present { path } => lookup(path, scope, schema)
-            .is_some_and(|(_, values)| values.into_iter().any(is_present)),
+        FilterKind::Present { path } => {
+            lookup(path, scope, schema).is_some_and(|(_, mut values)| values.any(is_present))
+        }
         FilterKind::And(items) => items.iter().all(|f| eval(f, scope, schema)),
         FilterKind::Or(items) => items.iter().any(|f| eval(f, scope, schema)),
         FilterKind::Not(inner) => !eval(inner, scope, schema),
@@ -678,9 +676,8 @@ fn eval(filter: &Filter, scope: &Scope<'_, '_>, schema: &ResourceSchema) -> bool
             let Some(parent) = target.def() else {
                 return false;
             };
-            elements
-                .into_iter()
-                .any(|element| eval(inner, &Scope::Element { parent, element }, schema))
+            let mut elements = elements;
+            elements.any(|element| eval(inner, &Scope::Element { parent, element }, schema))
         }
     }
 }
@@ -690,15 +687,17 @@ fn lookup<'v, 's>(
     path: &AttrPath,
     scope: &Scope<'v, 's>,
     schema: &'s ResourceSchema,
-) -> Option<(Target<'s>, Vec<&'v Value>)> {
+) -> Option<(Target<'s>, Found<'v>)> {
     match scope {
         Scope::Resource(resource) => {
             let target = resolve_in(path, None, schema).ok()?;
             let obj = resource.as_object()?;
             let values = match target {
-                Target::Extension(ext) => get_ci(obj, &ext.id)
-                    .map(|(_, v)| flatten(v))
-                    .unwrap_or_default(),
+                Target::Extension(ext) => Found::Flat(
+                    get_ci(obj, &ext.id)
+                        .map(|(_, v)| flatten(v))
+                        .unwrap_or_default(),
+                ),
                 Target::Attr { ext, attr, sub } => {
                     let container = match ext {
                         None => Some(obj),
@@ -709,39 +708,93 @@ fn lookup<'v, 's>(
                         .map(|(_, v)| flatten(v))
                         .unwrap_or_default();
                     match sub {
-                        None => values,
-                        Some(sub) => values
-                            .into_iter()
-                            .filter_map(|v| v.as_object().and_then(|o| get_ci(o, &sub.name)))
-                            .flat_map(|(_, v)| flatten(v))
-                            .collect(),
+                        None => Found::Flat(values),
+                        Some(sub) => Found::Many(
+                            values
+                                .filter_map(|v| v.as_object().and_then(|o| get_ci(o, &sub.name)))
+                                .flat_map(|(_, v)| flatten(v))
+                                .collect::<Vec<_>>()
+                                .into_iter(),
+                        ),
                     }
                 }
-                Target::Inner(_) | Target::Element(_) => Vec::new(),
+                Target::Inner(_) | Target::Element(_) => Found::default(),
             };
             Some((target, values))
         }
         Scope::Element { parent, element } => {
             let target = resolve_in(path, Some(parent), schema).ok()?;
             let values = match target {
-                Target::Inner(sub) => element
-                    .as_object()
-                    .and_then(|o| get_ci(o, &sub.name))
-                    .map(|(_, v)| flatten(v))
-                    .unwrap_or_default(),
-                Target::Element(_) => flatten(element),
-                _ => Vec::new(),
+                Target::Inner(sub) => Found::Flat(
+                    element
+                        .as_object()
+                        .and_then(|o| get_ci(o, &sub.name))
+                        .map(|(_, v)| flatten(v))
+                        .unwrap_or_default(),
+                ),
+                Target::Element(_) => Found::Flat(flatten(element)),
+                _ => Found::default(),
             };
             Some((target, values))
         }
     }
 }
 
-fn flatten(value: &Value) -> Vec<&Value> {
+/// A value with its array opened and nulls dropped, without allocating.
+fn flatten(value: &Value) -> Flat<'_> {
     match value {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items.iter().filter(|v| !v.is_null()).collect(),
-        other => vec![other],
+        Value::Null => Flat::Empty,
+        Value::Array(items) => Flat::Items(items.iter()),
+        other => Flat::One(other),
+    }
+}
+
+/// The non-null values of one JSON value: none, itself, or its array's items.
+#[derive(Default)]
+enum Flat<'v> {
+    #[default]
+    Empty,
+    One(&'v Value),
+    Items(std::slice::Iter<'v, Value>),
+}
+
+impl<'v> Iterator for Flat<'v> {
+    type Item = &'v Value;
+
+    fn next(&mut self) -> Option<&'v Value> {
+        match self {
+            Flat::Empty => None,
+            Flat::One(v) => {
+                let v = *v;
+                *self = Flat::Empty;
+                Some(v)
+            }
+            Flat::Items(items) => items.find(|v| !v.is_null()),
+        }
+    }
+}
+
+/// The values a path reaches: one JSON value flattened (the common case, no allocation), or
+/// the sub-attribute values gathered from several elements.
+enum Found<'v> {
+    Flat(Flat<'v>),
+    Many(std::vec::IntoIter<&'v Value>),
+}
+
+impl Default for Found<'_> {
+    fn default() -> Self {
+        Found::Flat(Flat::Empty)
+    }
+}
+
+impl<'v> Iterator for Found<'v> {
+    type Item = &'v Value;
+
+    fn next(&mut self) -> Option<&'v Value> {
+        match self {
+            Found::Flat(values) => values.next(),
+            Found::Many(values) => values.next(),
+        }
     }
 }
 
@@ -764,20 +817,28 @@ pub fn is_present(value: &Value) -> bool {
     }
 }
 
-fn compare_values(op: CompareOp, def: &Attribute, values: &[&Value], lit: &LiteralValue) -> bool {
+fn compare_values<'v>(
+    op: CompareOp,
+    def: &Attribute,
+    mut values: impl Iterator<Item = &'v Value>,
+    lit: &LiteralValue,
+) -> bool {
     if let LiteralValue::Null = lit {
-        let present = values
-            .iter()
-            .any(|v| is_present(v) || v.is_boolean() || v.is_number());
+        let present = values.any(|v| is_present(v) || v.is_boolean() || v.is_number());
         return match op {
             CompareOp::Eq => !present,
             _ => present,
         };
     }
-    if values.is_empty() {
-        return op == CompareOp::Ne;
+    let mut empty = true;
+    for v in values {
+        if compare_one(op, def, v, lit) {
+            return true;
+        }
+        empty = false;
     }
-    values.iter().any(|v| compare_one(op, def, v, lit))
+    // no value at all: only `ne` holds
+    empty && op == CompareOp::Ne
 }
 
 fn compare_one(op: CompareOp, def: &Attribute, value: &Value, lit: &LiteralValue) -> bool {
@@ -816,17 +877,46 @@ fn compare_one(op: CompareOp, def: &Attribute, value: &Value, lit: &LiteralValue
 }
 
 fn compare_strings(op: CompareOp, case_exact: bool, value: &str, lit: &str) -> bool {
-    let (value, lit) = if case_exact {
-        (value.to_string(), lit.to_string())
-    } else {
-        (value.to_lowercase(), lit.to_lowercase())
+    if case_exact {
+        return compare_text(op, value, lit);
+    }
+    if value.is_ascii() && lit.is_ascii() {
+        // ASCII folding is Unicode lowercase on ASCII text, without allocating
+        return compare_ascii_folded(op, value.as_bytes(), lit.as_bytes());
+    }
+    compare_text(op, &value.to_lowercase(), &lit.to_lowercase())
+}
+
+/// [`compare_text`] on ASCII text, ignoring ASCII case.
+fn compare_ascii_folded(op: CompareOp, value: &[u8], lit: &[u8]) -> bool {
+    let ord = || {
+        let (a, b) = (value.iter(), lit.iter());
+        a.map(u8::to_ascii_lowercase)
+            .cmp(b.map(u8::to_ascii_lowercase))
     };
+    let n = lit.len();
+    match op {
+        CompareOp::Eq => value.eq_ignore_ascii_case(lit),
+        CompareOp::Ne => !value.eq_ignore_ascii_case(lit),
+        CompareOp::Sw => value.len() >= n && value[..n].eq_ignore_ascii_case(lit),
+        CompareOp::Ew => value.len() >= n && value[value.len() - n..].eq_ignore_ascii_case(lit),
+        CompareOp::Co if n == 0 => true,
+        CompareOp::Co => value.windows(n).any(|w| w.eq_ignore_ascii_case(lit)),
+        CompareOp::Gt => ord() == Ordering::Greater,
+        CompareOp::Ge => ord() != Ordering::Less,
+        CompareOp::Lt => ord() == Ordering::Less,
+        CompareOp::Le => ord() != Ordering::Greater,
+    }
+}
+
+/// A string comparison on text already folded (or compared case-exactly).
+fn compare_text(op: CompareOp, value: &str, lit: &str) -> bool {
     match op {
         CompareOp::Eq => value == lit,
         CompareOp::Ne => value != lit,
-        CompareOp::Co => value.contains(&lit),
-        CompareOp::Sw => value.starts_with(&lit),
-        CompareOp::Ew => value.ends_with(&lit),
+        CompareOp::Co => value.contains(lit),
+        CompareOp::Sw => value.starts_with(lit),
+        CompareOp::Ew => value.ends_with(lit),
         CompareOp::Gt => value > lit,
         CompareOp::Ge => value >= lit,
         CompareOp::Lt => value < lit,
@@ -1140,5 +1230,42 @@ mod tests {
         assert!(!is_present(&json!({"a": null, "b": "", "c": []})));
         assert!(is_present(&json!({"a": false})));
         assert!(is_present(&json!(0)));
+    }
+
+    #[test]
+    fn ascii_folding_agrees_with_unicode_lowercase() {
+        let mut words = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = words
+                .iter()
+                .flat_map(|w| ["a", "A", "b", "Z", "@"].map(|c| format!("{w}{c}")))
+                .collect();
+            words.extend(longer);
+        }
+        words.sort();
+        words.dedup();
+        let ops = [
+            CompareOp::Eq,
+            CompareOp::Ne,
+            CompareOp::Co,
+            CompareOp::Sw,
+            CompareOp::Ew,
+            CompareOp::Gt,
+            CompareOp::Ge,
+            CompareOp::Lt,
+            CompareOp::Le,
+        ];
+        for value in &words {
+            for lit in &words {
+                for op in ops {
+                    let want = compare_text(op, &value.to_lowercase(), &lit.to_lowercase());
+                    assert_eq!(
+                        compare_strings(op, false, value, lit),
+                        want,
+                        "{value:?} {op:?} {lit:?}"
+                    );
+                }
+            }
+        }
     }
 }

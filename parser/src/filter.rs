@@ -291,24 +291,88 @@ pub fn parse_filter_with(input: &str, options: &ParseOptions) -> Result<Filter, 
     Ok(filter)
 }
 
+/// Byte classes for the scanners, one bit each, looked up in [`CLASS`].
+const NAME: u8 = 1;
+const PATH: u8 = 2;
+const WORD: u8 = 4;
+const WS: u8 = 8;
+
+/// The class bits of every byte, so each scanner step is one load and one test.
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'$' {
+            NAME | PATH | WORD
+        } else if b == b':' || b == b'.' {
+            PATH | WORD
+        } else if b == b'+' {
+            WORD
+        } else if b == b' ' || b == b'\t' {
+            WS
+        } else {
+            0
+        };
+        i += 1;
+    }
+    table
+}
+
 /// An attribute-path byte: `nameChar` plus the `:` and `.` that join URI, name and
 /// sub-attribute.
+#[inline]
 fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'$' | b':' | b'.')
+    CLASS[usize::from(b)] & PATH != 0
 }
 
 /// `nameChar = "-" / "_" / DIGIT / ALPHA`, plus `$` (RFC 7643 section 2.1).
+#[inline]
 fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'$')
+    CLASS[usize::from(b)] & NAME != 0
 }
 
 /// Bytes of a word in value position, read whole so errors can quote it.
+#[inline]
 fn is_value_word_byte(b: u8) -> bool {
-    is_path_byte(b) || b == b'+'
+    CLASS[usize::from(b)] & WORD != 0
 }
 
+#[inline]
 fn is_ws(b: u8) -> bool {
-    b == b' ' || b == b'\t'
+    CLASS[usize::from(b)] & WS != 0
+}
+
+/// The offset of the first `"`, `\` or control byte (U+0000 to U+001F) in `bytes`, or its
+/// length: the run a JSON string copies verbatim. Eight bytes are tested at a time with
+/// the classic zero-byte bit trick (the lowest flagged byte is always a true hit).
+fn string_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        let hits = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGHS;
+        if hits != 0 {
+            return at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    at + rest
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(rest.len())
 }
 
 /// What opened a [`Frame`].
@@ -339,64 +403,69 @@ enum TermStart {
     Attr(AttrPath),
 }
 
-/// One open level of nesting: what opened it, where, and the operands read so far.
+/// What [`Parser::or_expr`] already read before handing over to [`Parser::expression`].
+enum Pending {
+    /// A finished first term.
+    Term(Filter),
+    /// The start of the first term.
+    Start(TermStart),
+}
+
+/// One open level of nesting: what opened it, where, and where its operands start on the
+/// shared operand stack of [`Parser::expression`].
 struct Frame {
     kind: FrameKind,
     /// Byte offset of the `(` or `[`.
     at: usize,
-    /// Finished `or` operands.
-    ors: Chain,
-    /// `and` operands of the `or` operand being read.
-    ands: Chain,
+    /// Index of this level's first finished `or` operand on the operand stack.
+    ors: usize,
+    /// Index of the first `and` operand of the `or` operand being read.
+    ands: usize,
 }
 
 impl Frame {
-    fn new(kind: FrameKind, at: usize) -> Frame {
+    /// A level whose operands will start at `base` on the operand stack.
+    fn new(kind: FrameKind, at: usize, base: usize) -> Frame {
         Frame {
             kind,
             at,
-            ors: Chain::default(),
-            ands: Chain::default(),
+            ors: base,
+            ands: base,
         }
     }
 }
 
-/// The operands of one n-ary `and` or `or`; allocates only from the second operand on.
-#[derive(Default)]
-struct Chain {
-    first: Option<Filter>,
-    rest: Vec<Filter>,
+/// The logical operator after a term.
+enum LogOp {
+    And,
+    Or,
 }
 
-impl Chain {
-    fn push(&mut self, f: Filter) {
-        if self.first.is_none() {
-            self.first = Some(f);
-        } else {
-            self.rest.push(f);
-        }
+/// Ends a chain: the operands `operands[start..]` followed by `last`, as one n-ary node made
+/// by `make`, or `last` alone when the chain has one operand. A chain that starts at the
+/// bottom of the stack takes the stack's buffer instead of copying it.
+#[inline]
+fn finish_chain(
+    operands: &mut Vec<Filter>,
+    start: usize,
+    last: Filter,
+    make: fn(Vec<Filter>) -> FilterKind,
+) -> Filter {
+    if operands.len() == start {
+        return last;
     }
-
-    /// The single operand, or a node `make(operands)` spanning them all.
-    fn finish(self, make: fn(Vec<Filter>) -> FilterKind) -> Filter {
-        let Some(first) = self.first else {
-            // never reached: a chain is finished only after a push
-            return Filter {
-                kind: make(Vec::new()),
-                span: Span::default(),
-            };
-        };
-        if self.rest.is_empty() {
-            return first;
-        }
-        let mut items = Vec::with_capacity(self.rest.len() + 1);
-        items.push(first);
-        items.extend(self.rest);
-        let span = Span::new(items[0].span.start, items[items.len() - 1].span.end);
-        Filter {
-            kind: make(items),
-            span,
-        }
+    let mut items = if start == 0 {
+        std::mem::take(operands)
+    } else {
+        let mut items = Vec::with_capacity(operands.len() - start + 1);
+        items.extend(operands.drain(start..));
+        items
+    };
+    let span = Span::new(items[0].span.start, last.span.end);
+    items.push(last);
+    Filter {
+        kind: make(items),
+        span,
     }
 }
 
@@ -472,6 +541,7 @@ impl<'a> Parser<'a> {
         Error::new(kind, span).with_grammar(self.grammar)
     }
 
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         if self.pos < self.end {
             Some(self.bytes[self.pos])
@@ -481,12 +551,15 @@ impl<'a> Parser<'a> {
     }
 
     /// The end of the run of `class` bytes starting at `from`.
+    #[inline(always)]
     pub(crate) fn scan(&self, from: usize, class: fn(u8) -> bool) -> usize {
-        let mut i = from;
-        while i < self.end && class(self.bytes[i]) {
-            i += 1;
+        match self.bytes[from.min(self.end)..self.end]
+            .iter()
+            .position(|&b| !class(b))
+        {
+            Some(n) => from + n,
+            None => self.end.max(from),
         }
-        i
     }
 
     /// The input between two byte offsets.
@@ -521,6 +594,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips a run of SP/HTAB and returns its length.
+    #[inline]
     pub(crate) fn skip_ws(&mut self) -> usize {
         let start = self.pos;
         self.pos = self.scan(start, is_ws);
@@ -528,6 +602,7 @@ impl<'a> Parser<'a> {
     }
 
     /// In strict mode, refuses whitespace `start..start+len` unless it is exactly one SP.
+    #[inline]
     fn check_ws(&self, start: usize, len: usize) -> Result<(), Error> {
         if self.opts.strict_whitespace && (len != 1 || self.bytes[start] != b' ') {
             return Err(self.error(ErrorKind::StrictWhitespace, Span::new(start, start + len)));
@@ -536,6 +611,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `SP`, required after `after`: one or more SP/HTAB (exactly one SP in strict mode).
+    #[inline]
     fn sp(&mut self, after: &str) -> Result<(), Error> {
         let start = self.pos;
         let n = self.skip_ws();
@@ -571,6 +647,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Charges one comparison or presence test against the term limit.
+    #[inline]
     fn count_term(&mut self, span: Span) -> Result<(), Error> {
         self.terms += 1;
         if self.terms > self.opts.max_terms {
@@ -621,7 +698,19 @@ impl<'a> Parser<'a> {
     /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
     /// costs heap, never call stack; the depth limit is charged at each push.
     pub(crate) fn or_expr(&mut self) -> Result<Filter, Error> {
-        self.expression(Frame::new(FrameKind::Top, self.pos))
+        let at = self.pos;
+        let first = match self.term_start()? {
+            TermStart::Attr(path) => {
+                let term = self.attr_exp(path)?;
+                // the most common filter is one comparison: done without the frame machinery
+                if self.pos == self.end {
+                    return Ok(term);
+                }
+                Pending::Term(term)
+            }
+            start => Pending::Start(start),
+        };
+        self.expression(FrameKind::Top, at, Some(first))
     }
 
     /// `"[" valFilter "]"` where
@@ -631,34 +720,60 @@ impl<'a> Parser<'a> {
     pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
         let at = self.pos;
         self.open_bracket()?;
-        self.expression(Frame::new(FrameKind::PathBracket, at))
+        self.expression(FrameKind::PathBracket, at, None)
     }
 
     /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
-    /// opens and closes frames, until the bottom frame `bottom` is complete.
-    fn expression(&mut self, bottom: Frame) -> Result<Filter, Error> {
+    /// opens and closes frames, until the bottom frame (`bottom`, opened at `at`) is
+    /// complete.
+    ///
+    /// Finished operands wait on one operand stack shared by every level; a frame only
+    /// records where its operands start, so a lone comparison allocates nothing here and a
+    /// flat chain `a or b or c` becomes its node's vector without copying.
+    fn expression(
+        &mut self,
+        bottom: FrameKind,
+        at: usize,
+        mut first: Option<Pending>,
+    ) -> Result<Filter, Error> {
+        let mut operands: Vec<Filter> = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
-        let mut cur = bottom;
+        let mut cur = Frame::new(bottom, at, 0);
         'term: loop {
-            let mut term = match self.term_start()? {
-                TermStart::Open(kind) => {
-                    let at = self.pos - 1;
-                    stack.push(std::mem::replace(&mut cur, Frame::new(kind, at)));
-                    continue 'term;
+            let mut term = match first.take() {
+                Some(Pending::Term(term)) => term,
+                pending => {
+                    let start = match pending {
+                        Some(Pending::Start(start)) => start,
+                        _ => self.term_start()?,
+                    };
+                    match start {
+                        TermStart::Open(kind) => {
+                            let at = self.pos - 1;
+                            let next = Frame::new(kind, at, operands.len());
+                            stack.push(std::mem::replace(&mut cur, next));
+                            continue 'term;
+                        }
+                        TermStart::Attr(path) => self.attr_exp(path)?,
+                    }
                 }
-                TermStart::Attr(path) => self.attr_exp(path)?,
             };
             loop {
-                cur.ands.push(term);
-                if self.keyword("and")? {
-                    continue 'term;
+                match self.log_op()? {
+                    Some(LogOp::And) => {
+                        operands.push(term);
+                        continue 'term;
+                    }
+                    Some(LogOp::Or) => {
+                        let and = finish_chain(&mut operands, cur.ands, term, FilterKind::And);
+                        operands.push(and);
+                        cur.ands = operands.len();
+                        continue 'term;
+                    }
+                    None => {}
                 }
-                let and = std::mem::take(&mut cur.ands).finish(FilterKind::And);
-                cur.ors.push(and);
-                if self.keyword("or")? {
-                    continue 'term;
-                }
-                let expr = std::mem::take(&mut cur.ors).finish(FilterKind::Or);
+                let and = finish_chain(&mut operands, cur.ands, term, FilterKind::And);
+                let expr = finish_chain(&mut operands, cur.ors, and, FilterKind::Or);
                 let Some(parent) = stack.pop() else {
                     return self.close_bottom(cur, expr);
                 };
@@ -670,6 +785,7 @@ impl<'a> Parser<'a> {
 
     /// The start of a `term`: opens a group, `not (` or value-path bracket (the opener
     /// consumed), or reads the attribute path of an `attrExp`.
+    #[inline]
     fn term_start(&mut self) -> Result<TermStart, Error> {
         match self.peek() {
             Some(b'(') => {
@@ -755,6 +871,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
+    #[inline]
     fn close_bottom(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
         if matches!(frame.kind, FrameKind::PathBracket) {
             self.close(b']', frame.at)?;
@@ -764,16 +881,21 @@ impl<'a> Parser<'a> {
         Ok(expr)
     }
 
-    /// `SP kw SP`: consumes a logical keyword (case-insensitive, a whole word) and the
-    /// spaces around it, or nothing if the next word is not `kw`.
-    fn keyword(&mut self, kw: &'static str) -> Result<bool, Error> {
+    /// `SP ("and" / "or") SP`: consumes a logical keyword (case-insensitive, a whole word)
+    /// and the spaces around it, or nothing if the next word is neither.
+    #[inline]
+    fn log_op(&mut self) -> Result<Option<LogOp>, Error> {
         let save = self.pos;
         let n = self.skip_ws();
         let word_end = self.scan(self.pos, is_path_byte);
-        if !self.bytes[self.pos..word_end].eq_ignore_ascii_case(kw.as_bytes()) {
-            self.pos = save;
-            return Ok(false);
-        }
+        let (op, kw) = match &self.bytes[self.pos..word_end] {
+            [a, n, d] if [a, n, d].map(u8::to_ascii_lowercase) == *b"and" => (LogOp::And, "and"),
+            [o, r] if [o, r].map(u8::to_ascii_lowercase) == *b"or" => (LogOp::Or, "or"),
+            _ => {
+                self.pos = save;
+                return Ok(None);
+            }
+        };
         if n == 0 {
             let span = Span::new(self.pos, word_end);
             return Err(self.error(ErrorKind::ExpectedSpaceBefore { keyword: kw }, span));
@@ -784,12 +906,15 @@ impl<'a> Parser<'a> {
             return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedFilter { found }));
         }
         self.sp(kw)?;
-        Ok(true)
+        Ok(Some(op))
     }
 
     /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
     /// Otherwise `not` is an ordinary attribute name, as in `not pr`.
     fn at_not(&self) -> bool {
+        if !matches!(self.peek(), Some(b'n' | b'N')) {
+            return false;
+        }
         let word_end = self.scan(self.pos, is_path_byte);
         if !self.bytes[self.pos..word_end].eq_ignore_ascii_case(b"not") {
             return false;
@@ -937,16 +1062,33 @@ impl<'a> Parser<'a> {
     /// the URI), and at most one `.` may follow the attribute name.
     pub(crate) fn attr_path(&mut self) -> Result<AttrPath, Error> {
         let start = self.pos;
-        let end = self.scan(start, is_path_byte);
-        let tok = &self.bytes[start..end];
-        let (uri, name_start) = match tok.iter().rposition(|&b| b == b':') {
-            Some(i) => {
-                self.check_uri(start, start + i)?;
-                (Some(self.src[start..start + i].to_owned()), start + i + 1)
+        // one pass over the token, noting its last `:` and whether it has a `.`
+        let mut end = start;
+        let mut colon = None;
+        let mut has_dot = false;
+        for &b in &self.bytes[start..self.end] {
+            if !is_path_byte(b) {
+                break;
+            }
+            match b {
+                b':' => colon = Some(end),
+                b'.' => has_dot = true,
+                _ => {}
+            }
+            end += 1;
+        }
+        let (uri, name_start) = match colon {
+            Some(at) => {
+                self.check_uri(start, at)?;
+                (Some(self.src[start..at].to_owned()), at + 1)
             }
             None => (None, start),
         };
-        let dot = self.bytes[name_start..end].iter().position(|&b| b == b'.');
+        let dot = if has_dot {
+            self.bytes[name_start..end].iter().position(|&b| b == b'.')
+        } else {
+            None
+        };
         let name_end = dot.map_or(end, |d| name_start + d);
         let name = self.attr_name(name_start, name_end, false)?;
         let sub_attr = match dot {
@@ -1128,7 +1270,9 @@ impl<'a> Parser<'a> {
         let text = &self.src[start..end];
         match scan_number(word) {
             Ok(len) if len == word.len() => {
-                if text.parse::<f64>().map_or(true, f64::is_infinite) {
+                // without an exponent, fewer than 300 digits stay below f64::MAX (1.8e308)
+                let may_overflow = len >= 300 || word.iter().any(|&b| b == b'e' || b == b'E');
+                if may_overflow && text.parse::<f64>().map_or(true, f64::is_infinite) {
                     return Err(self.error(ErrorKind::NumberOutOfRange, Span::new(start, end)));
                 }
                 self.pos = end;
@@ -1164,22 +1308,29 @@ impl<'a> Parser<'a> {
         let mut out = String::new();
         let mut run = self.pos;
         while self.pos < self.end {
-            match self.bytes[self.pos] {
-                b'"' => {
+            self.pos += string_run(&self.bytes[self.pos..self.end]);
+            match self.bytes.get(self.pos).filter(|_| self.pos < self.end) {
+                Some(b'"') if run == open + 1 => {
+                    // no escape: one exact allocation
+                    let text = self.src[run..self.pos].to_owned();
+                    self.pos += 1;
+                    return Ok(text);
+                }
+                Some(b'"') => {
                     out.push_str(&self.src[run..self.pos]);
                     self.pos += 1;
                     return Ok(out);
                 }
-                b'\\' => {
+                Some(b'\\') => {
                     out.push_str(&self.src[run..self.pos]);
                     out.push(self.escape()?);
                     run = self.pos;
                 }
-                byte @ 0x00..=0x1f => {
+                Some(&byte) => {
                     let span = Span::new(self.pos, self.pos + 1);
                     return Err(self.error(ErrorKind::ControlCharacter { byte }, span));
                 }
-                _ => self.pos += 1,
+                None => break,
             }
         }
         Err(self.error(ErrorKind::UnterminatedString, Span::new(open, self.end)))
@@ -1909,6 +2060,26 @@ mod tests {
                 found: Found::Text("'".into())
             }
         );
+    }
+
+    #[test]
+    fn string_run_finds_the_first_special_byte_at_every_offset() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        for len in 0..20 {
+            for at in 0..=len {
+                for special in 0..=255u8 {
+                    // filler bytes around the probe: ASCII, UTF-8 continuation, DEL, space
+                    for filler in [b'a', 0x80, 0xff, 0x7f, b' ', 0x21] {
+                        let mut input = vec![filler; len];
+                        if at < len {
+                            input[at] = special;
+                        }
+                        let want = naive(&input).unwrap_or(len);
+                        assert_eq!(super::string_run(&input), want, "{input:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

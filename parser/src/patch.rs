@@ -1074,13 +1074,18 @@ impl<'s> Cx<'s> {
         let c = self.container(res, ext)?;
         match (attr.multi_valued, attr.kind, op) {
             (true, _, Op::Add) => {
-                let mut items = match get_ci(c, &attr.name) {
-                    Some((_, Value::Array(items))) => items.clone(),
+                // moved out and put back below: nothing in between can fail
+                let mut items = match get_ci_mut(c, &attr.name) {
+                    Some(Value::Array(items)) => std::mem::take(items),
                     _ => Vec::new(),
                 };
                 let mut added_primary = None;
                 let mut index = ValueIndex::new(attr, &items);
-                for new in coerced.as_array().cloned().unwrap_or_default() {
+                let new_items = match coerced {
+                    Value::Array(new_items) => new_items,
+                    _ => Vec::new(),
+                };
+                for new in new_items {
                     if !index.contains(attr, &items, &new) {
                         if is_primary(&new) {
                             added_primary = Some(items.len());

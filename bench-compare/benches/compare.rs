@@ -1,0 +1,104 @@
+//! scim-parser against the other Rust SCIM filter parsers, on the same corpus groups as
+//! `parser/benches/parser.rs`, plus a depth-scaling comparison.
+//!
+//! A contender is measured only on the filters it accepts; how many of each group it
+//! rejects is printed and written to `target/acceptance.tsv` (read by
+//! `scripts/bench-table.py`). Run from `bench-compare/`:
+//!
+//! ```text
+//! cargo bench --bench compare -- --measurement-time 3 --warm-up-time 1
+//! ```
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use scim_bench_compare::{contenders, groups, nested};
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn corpus(c: &mut Criterion) {
+    let groups = groups();
+    let mut report = String::from("parser\tgroup\taccepted\trejected\tbytes\n");
+    for (group, filters) in &groups {
+        let mut g = c.benchmark_group(format!("compare-{group}"));
+        for who in contenders() {
+            let mut inputs = Vec::new();
+            let mut bytes = 0u64;
+            for f in filters {
+                let input = (who.prepare)(f);
+                if (who.parse)(&input) {
+                    inputs.push(input);
+                    bytes += f.len() as u64;
+                }
+            }
+            let rejected = filters.len() - inputs.len();
+            eprintln!(
+                "{group:8} {:18} accepts {:3}, rejects {rejected:3}",
+                who.name,
+                inputs.len()
+            );
+            writeln!(
+                report,
+                "{}\t{group}\t{}\t{rejected}\t{bytes}",
+                who.name,
+                inputs.len()
+            )
+            .unwrap();
+            if inputs.is_empty() {
+                continue;
+            }
+            // bytes of the original filters accepted, so MB/s compares the same payload
+            g.throughput(Throughput::Bytes(bytes));
+            let parse = who.parse;
+            g.bench_function(who.name, |b| {
+                b.iter(|| inputs.iter().filter(|i| parse(black_box(i))).count())
+            });
+        }
+        g.finish();
+    }
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/acceptance.tsv");
+    if let Err(e) = std::fs::write(&out, report) {
+        eprintln!("could not write {}: {e}", out.display());
+    }
+}
+
+/// Parses at growing depth; a contender that rejects a depth or needs more than `BUDGET`
+/// for one parse is not measured at that depth or deeper (scim-filter backtracks: its time
+/// grows exponentially with depth).
+fn depth(c: &mut Criterion) {
+    const BUDGET: Duration = Duration::from_millis(20);
+    let mut g = c.benchmark_group("compare-depth");
+    for who in contenders()
+        .into_iter()
+        .filter(|w| w.name != "serde_json-string")
+    {
+        for depth in [2, 4, 8, 16, 32, 64, 128] {
+            let input = nested(depth);
+            let t = Instant::now();
+            let ok = (who.parse)(&input);
+            let took = t.elapsed();
+            if !ok {
+                eprintln!(
+                    "depth {depth:3} {:18} rejects the input; deeper levels skipped",
+                    who.name
+                );
+                break;
+            }
+            if took > BUDGET {
+                eprintln!(
+                    "depth {depth:3} {:18} took {took:?} for one parse; deeper levels skipped",
+                    who.name
+                );
+                break;
+            }
+            g.throughput(Throughput::Bytes(input.len() as u64));
+            let parse = who.parse;
+            g.bench_with_input(BenchmarkId::new(who.name, depth), &input, |b, input| {
+                b.iter(|| parse(black_box(input)))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, corpus, depth);
+criterion_main!(benches);

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Prints the benchmark tables of NOTES-parser-perf.md from criterion's saved results.
+
+Run after the benchmarks (see parser/benches/parser.rs and bench-compare/benches/compare.rs):
+
+    python3 scripts/bench-table.py            # from the repository root
+
+Reads target/criterion (scim-parser's own benchmarks), bench-compare/target/criterion and
+bench-compare/target/acceptance.tsv (the comparison). Times are criterion's median; MB/s is
+10^6 bytes per second of filter text; ns/filter divides a group's time by its filter count.
+Missing results are skipped with a note, never invented.
+"""
+
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OURS = os.path.join(ROOT, "target", "criterion")
+THEIRS = os.path.join(ROOT, "bench-compare", "target", "criterion")
+ACCEPTANCE = os.path.join(ROOT, "bench-compare", "target", "acceptance.tsv")
+CORPUS = os.path.join(ROOT, "corpus", "bench", "filters.txt")
+
+
+def load(base):
+    """{full_id: (median_ns, throughput dict)} for every benchmark under `base`."""
+    out = {}
+    for dirpath, _, files in os.walk(base):
+        if os.path.basename(dirpath) != "new" or "benchmark.json" not in files:
+            continue
+        with open(os.path.join(dirpath, "benchmark.json")) as f:
+            meta = json.load(f)
+        with open(os.path.join(dirpath, "estimates.json")) as f:
+            est = json.load(f)
+        out[meta["full_id"]] = (est["median"]["point_estimate"], meta.get("throughput") or {})
+    return out
+
+
+def group_counts():
+    counts, group = {}, None
+    with open(CORPUS) as f:
+        for line in f.read().splitlines():
+            if line.startswith("# group: "):
+                group = line[len("# group: "):].strip()
+                counts[group] = 0
+            elif line and not line.startswith("#"):
+                counts[group] += 1
+    counts["corpus"] = sum(counts.values())
+    return counts
+
+
+def mbps(ns, tp):
+    n = tp.get("Bytes") or tp.get("BytesDecimal")
+    return f"{n / ns * 1000:.0f}" if n else "-"
+
+
+def fmt_ns(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e4:
+        return f"{ns / 1e3:.1f} µs"
+    return f"{ns:.0f} ns"
+
+
+def ours_tables(r):
+    counts = group_counts()
+    print("### scim-parser: parsing the corpus\n")
+    print("| group | filters | bytes | ns/filter | MB/s |")
+    print("|---|---:|---:|---:|---:|")
+    for g in ["typical", "complex", "long", "corpus"]:
+        key = f"parse/{g}"
+        if key not in r:
+            print(f"| {g} | (not run) | | | |")
+            continue
+        ns, tp = r[key]
+        print(f"| {g} | {counts[g]} | {tp.get('Bytes', '-')} | {ns / counts[g]:.0f} | {mbps(ns, tp)} |")
+    print()
+    rows = [k for k in sorted(r) if k.startswith("display/")]
+    if rows:
+        print("| display (whole corpus) | time | MB/s |")
+        print("|---|---:|---:|")
+        for k in rows:
+            ns, tp = r[k]
+            print(f"| {k} | {fmt_ns(ns)} | {mbps(ns, tp)} |")
+        print()
+    rows = [k for k in sorted(r) if k.startswith("eval/")]
+    if rows:
+        print("### Evaluation against one User (parsed filter, `matches_unchecked` / `matches`)\n")
+        print("| benchmark | ns |")
+        print("|---|---:|")
+        for k in rows:
+            print(f"| {k} | {r[k][0]:.0f} |")
+        print()
+    rows = [k for k in sorted(r) if k.startswith("patch/")]
+    if rows:
+        print("### PATCH\n")
+        print("| benchmark | time | per element |")
+        print("|---|---:|---:|")
+        for k in rows:
+            ns, tp = r[k]
+            per = f"{ns / tp['Elements']:.0f} ns" if tp.get("Elements") else ""
+            print(f"| {k} | {fmt_ns(ns)} | {per} |")
+        print()
+    for g in ["scale-depth", "scale-length-or", "scale-length-string"]:
+        rows = [k for k in r if k.startswith(g + "/")]
+        if not rows:
+            continue
+        rows.sort(key=lambda k: int("".join(c for c in k.split("/")[-1] if c.isdigit())))
+        print(f"### {g}\n")
+        print("| input | bytes | time | ns/byte |")
+        print("|---|---:|---:|---:|")
+        for k in rows:
+            ns, tp = r[k]
+            n = tp.get("Bytes", 0)
+            print(f"| {k.split('/')[-1]} | {n} | {fmt_ns(ns)} | {ns / n:.2f} |")
+        print()
+
+
+def compare_tables(r):
+    acc = {}
+    if os.path.exists(ACCEPTANCE):
+        with open(ACCEPTANCE) as f:
+            for line in f.read().splitlines()[1:]:
+                name, group, accepted, rejected, nbytes = line.split("\t")
+                acc[(name, group)] = (int(accepted), int(rejected), int(nbytes))
+    else:
+        print(f"(no {ACCEPTANCE}: run the comparison first)\n")
+    print("### Comparison: the same corpus, each parser on the filters it accepts\n")
+    print("| group | parser | accepted | rejected | ns/filter | MB/s | ns/filter vs scim-parser |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for g in ["typical", "complex", "long"]:
+        mine = None
+        if f"compare-{g}/scim-parser" in r and acc.get(("scim-parser", g)):
+            mine = r[f"compare-{g}/scim-parser"][0] / acc[("scim-parser", g)][0]
+        order = sorted((k for k in r if k.startswith(f"compare-{g}/")),
+                       key=lambda k: (k.split("/", 1)[1] != "scim-parser", r[k][0]))
+        for key in order:
+            name = key.split("/", 1)[1]
+            ns, tp = r[key]
+            a, rej, _ = acc.get((name, g), (0, 0, 0))
+            per = ns / a if a else float("nan")
+            ratio = f"{per / mine:.1f}x" if mine and name != "scim-parser" else ""
+            print(f"| {g} | {name} | {a} | {rej} | {per:.0f} | {mbps(ns, tp)} | {ratio} |")
+        for (name, group), (a, rej, _) in sorted(acc.items()):
+            if group == g and a == 0:
+                print(f"| {g} | {name} | 0 | {rej} | - | - | rejects every filter |")
+    print()
+    rows = [k for k in r if k.startswith("compare-depth/")]
+    if rows:
+        print("### Comparison: nesting depth (ns per byte; a missing cell was rejected or over budget)\n")
+        names, depths = [], set()
+        for k in rows:
+            _, name, d = k.split("/")
+            if name not in names:
+                names.append(name)
+            depths.add(int(d))
+        depths = sorted(depths)
+        print("| parser | " + " | ".join(f"depth {d}" for d in depths) + " |")
+        print("|---|" + "---:|" * len(depths))
+        for name in names:
+            cells = []
+            for d in depths:
+                key = f"compare-depth/{name}/{d}"
+                if key in r:
+                    ns, tp = r[key]
+                    cells.append(f"{fmt_ns(ns)} ({ns / tp['Bytes']:.1f})")
+                else:
+                    cells.append("-")
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        print()
+
+
+def main():
+    ours = load(OURS)
+    if ours:
+        ours_tables(ours)
+    else:
+        print(f"(no results under {OURS})\n")
+    theirs = load(THEIRS)
+    if theirs:
+        compare_tables(theirs)
+    else:
+        print(f"(no results under {THEIRS})\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
