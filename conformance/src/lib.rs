@@ -23,6 +23,7 @@ pub mod exit;
 pub mod report;
 pub mod runner;
 pub mod select;
+pub mod simulate;
 pub mod token;
 pub mod variants;
 

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod embedded;
+mod sim_cli;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,6 +44,9 @@ enum Command {
     Parse(ParseArgs),
     /// Run the reference server until Ctrl-C.
     Serve(ServeArgs),
+    /// Provision a generated population at scale in an IdP's dialect, cycle by cycle, and
+    /// check the target ends up holding exactly the directory.
+    Simulate(Box<sim_cli::SimulateArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -181,6 +185,7 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Parse(args) => Ok(parse(&args)),
         Command::Run(args) => runtime()?.block_on(run_command(args)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
+        Command::Simulate(args) => runtime()?.block_on(sim_cli::simulate_command(*args)),
     }
 }
 
