@@ -324,6 +324,17 @@ impl Engine {
     /// Sends `request`, retrying 429 and 5xx as the IdP would. Returns the final reply,
     /// whatever its status, or the last transport error.
     pub async fn call(&self, kind: OpKind, request: &Request) -> Result<Reply, Failure> {
+        self.call_with(kind, request, self.pacing.retries_5xx).await
+    }
+
+    /// [`Engine::call`] with its own number of 5xx/transport retries (0 for a create the
+    /// caller re-drives from its lookup).
+    pub async fn call_with(
+        &self,
+        kind: OpKind,
+        request: &Request,
+        retries_5xx: u32,
+    ) -> Result<Reply, Failure> {
         let client = &self.client;
         let (mut n429, mut n5xx) = (0u32, 0u32);
         let mut attempt = 0u32;
@@ -351,7 +362,7 @@ impl Engine {
                 Ok(reply) if reply.status >= 500 => {
                     self.stats
                         .record(kind, started, &reply.status.to_string(), false, retry);
-                    if n5xx >= self.pacing.retries_5xx {
+                    if n5xx >= retries_5xx {
                         return Ok(reply);
                     }
                     let wait = self.backoff(n5xx);
@@ -371,7 +382,7 @@ impl Engine {
                         TransportError::Other(_) => "transport",
                     };
                     self.stats.record(kind, started, label, false, retry);
-                    if n5xx >= self.pacing.retries_5xx {
+                    if n5xx >= retries_5xx {
                         return Err(Failure::Transport(e.to_string()));
                     }
                     let wait = self.backoff(n5xx);
@@ -395,7 +406,14 @@ impl Engine {
         }
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
+    /// The 5xx/transport retries configured.
+    pub fn retries_5xx(&self) -> u32 {
+        self.pacing.retries_5xx
+    }
+
+    /// The wait before retry number `attempt` (0-based): the backoff step doubled per
+    /// attempt, capped.
+    pub fn backoff(&self, attempt: u32) -> Duration {
         let step = self.pacing.backoff.saturating_mul(1u32 << attempt.min(10));
         step.min(self.pacing.max_wait)
     }

@@ -412,32 +412,9 @@ async fn update_user(
 async fn ensure_group(run: &Run, dir: &Directory, g: usize, phase: &str) {
     let group = &dir.groups[g];
     let result: Result<(), Failure> = async {
-        let mut id = run.group_id(g);
-        if id.is_none() && run.requests.dialect().facts().group_lookup.value {
-            let lookup = run
-                .requests
-                .lookup_group(&group.display_name)
-                .map_err(Failure::Transport)?;
-            let reply = run.engine.call_ok(OpKind::LookupGroup, &lookup).await?;
-            id = json_of(&reply)?["Resources"][0]["id"]
-                .as_str()
-                .map(str::to_owned);
-        }
-        let id = match id {
+        let id = match run.group_id(g) {
             Some(id) => id,
-            None => {
-                let create = run
-                    .requests
-                    .create_group(&group.display_name, &group.external_id)
-                    .map_err(Failure::Transport)?;
-                let reply = run.engine.call_ok(OpKind::CreateGroup, &create).await?;
-                json_of(&reply)?["id"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| {
-                        Failure::Status(reply.status, "the created group has no id".into())
-                    })?
-            }
+            None => create_group(run, dir, g).await?,
         };
         run.group_ids.lock().unwrap_or_else(|p| p.into_inner())[g] = Some(id.clone());
         let members: Vec<(String, String)> = group
@@ -454,6 +431,63 @@ async fn ensure_group(run: &Run, dir: &Directory, g: usize, phase: &str) {
     if let Err(e) = result {
         run.fail(phase, OpKind::CreateGroup, &group.display_name, e);
     }
+}
+
+/// Matches or creates group `g`. A create that fails in transport or with a 5xx is not
+/// re-POSTed blindly: the IdP re-drives the group from its lookup (Entra matches groups by
+/// displayName every cycle, MS-TUT), so a lost 201 is found instead of duplicated.
+/// Dialects without a group lookup (Okta, OneLogin) re-POST.
+async fn create_group(run: &Run, dir: &Directory, g: usize) -> Result<String, Failure> {
+    let group = &dir.groups[g];
+    let lookup = run.requests.dialect().facts().group_lookup.value;
+    let mut last = Failure::Transport("not tried".into());
+    for attempt in 0..=run.engine.retries_5xx() {
+        if attempt > 0 {
+            tokio::time::sleep(run.engine.backoff(attempt - 1)).await;
+        }
+        if lookup {
+            let request = run
+                .requests
+                .lookup_group(&group.display_name)
+                .map_err(Failure::Transport)?;
+            let reply = run.engine.call_ok(OpKind::LookupGroup, &request).await?;
+            let found = json_of(&reply)?;
+            if let Some(id) = found["Resources"][0]["id"].as_str() {
+                return Ok(id.to_owned());
+            }
+        }
+        let create = run
+            .requests
+            .create_group(&group.display_name, &group.external_id)
+            .map_err(Failure::Transport)?;
+        let retries = if lookup { 0 } else { run.engine.retries_5xx() };
+        match run
+            .engine
+            .call_with(OpKind::CreateGroup, &create, retries)
+            .await
+        {
+            Ok(reply) if (200..300).contains(&reply.status) => {
+                return json_of(&reply)?["id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        Failure::Status(reply.status, "the created group has no id".into())
+                    });
+            }
+            Ok(reply) if reply.status >= 500 && lookup => {
+                last = Failure::Status(reply.status, crate::client::snippet(&reply.body));
+            }
+            Ok(reply) => {
+                return Err(Failure::Status(
+                    reply.status,
+                    crate::client::snippet(&reply.body),
+                ))
+            }
+            Err(e) if lookup => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }
 
 /// Membership removes then adds on one group, then the dialect's follow-up (Okta's rename).
