@@ -367,6 +367,14 @@ impl Client {
         (exchange, result)
     }
 
+    /// Sends `request` without recording the exchange: the hot path of `simulate`, which
+    /// sends millions of requests and keeps only their timings. Errors are redacted.
+    pub async fn send_unrecorded(&self, request: &Request) -> Result<Reply, TransportError> {
+        let headers = self.headers_for(request);
+        let url = self.url(request)?;
+        self.transmit(request, url, &headers).await
+    }
+
     async fn transmit(
         &self,
         request: &Request,

@@ -32,6 +32,7 @@ pub mod runner;
 pub mod schedule;
 pub mod select;
 pub mod shape;
+pub mod simulate;
 pub mod snapshots;
 pub mod token;
 pub mod tools;

@@ -18,6 +18,7 @@ use std::time::Duration;
 mod embedded;
 mod matrix_cmd;
 mod requests_cmd;
+mod sim_cli;
 mod suite;
 
 #[derive(Parser, Debug)]
@@ -57,6 +58,9 @@ enum Command {
     Eval(scim_conformance::tools::EvalArgs),
     /// Apply a PatchOp document file to a resource file; prints the result.
     Patch(scim_conformance::tools::PatchArgs),
+    /// Provision a generated population at scale in an IdP's dialect, cycle by cycle, and
+    /// check the target ends up holding exactly the directory.
+    Simulate(Box<sim_cli::SimulateArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -349,6 +353,7 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Requests(args) => requests_cmd::run(&args),
         Command::Eval(args) => Ok(emit(scim_conformance::tools::eval(&args))),
         Command::Patch(args) => Ok(emit(scim_conformance::tools::patch(&args))),
+        Command::Simulate(args) => runtime()?.block_on(sim_cli::simulate_command(*args)),
     }
 }
 

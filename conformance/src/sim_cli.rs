@@ -1,0 +1,305 @@
+//! `scim-conformance simulate`: arguments, target set-up (embedded server, outage proxy),
+//! and the exit code. The simulation itself lives in `scim_conformance::simulate`.
+
+use super::{interrupt_flag, token_from_env, Exit};
+use clap::Args;
+use scim_conformance::client::{Client, Request};
+use scim_conformance::exit;
+use scim_conformance::simulate::dialect::Dialect;
+use scim_conformance::simulate::engine::{Engine, Pacing};
+use scim_conformance::simulate::outage::{EmbeddedServer, Outage, Proxy, ProxyFault, TempDb};
+use scim_conformance::simulate::population::Shape;
+use scim_conformance::simulate::{self, limit, Options};
+use scim_conformance::Token;
+use scim_reference_server::{Config, Fault};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub(crate) struct SimulateArgs {
+    /// SCIM base URL of the server under test. Without it the reference server is started
+    /// in-process on an ephemeral 127.0.0.1 port.
+    #[arg(long)]
+    target: Option<String>,
+    /// Environment variable holding the bearer token for --target.
+    #[arg(long, default_value = "SCIM_CONFORMANCE_TOKEN")]
+    token_env: String,
+    /// Users in the population.
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
+    /// Groups, the large group included (the rest are departments of skewed sizes).
+    #[arg(long, default_value_t = 100)]
+    groups: usize,
+    /// Members of the large group.
+    #[arg(long, default_value_t = 5_000)]
+    large_group: usize,
+    /// Population seed: the same seed gives the same users, groups and cycles.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Which IdP's requests to send: entra, entra-compliant, okta, onelogin.
+    #[arg(long, default_value = "entra")]
+    dialect: Dialect,
+    /// Incremental cycles after the initial sync.
+    #[arg(long, default_value_t = 1)]
+    cycles: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Requests per second across all workers (default: unlimited).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Retries after a 429 (each waits Retry-After, or backs off without one).
+    #[arg(long, default_value_t = 8)]
+    retries_429: u32,
+    /// Retries after a 5xx or a transport error (exponential backoff).
+    #[arg(long, default_value_t = 3)]
+    retries_5xx: u32,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Leave the created users and groups on the target.
+    #[arg(long)]
+    keep: bool,
+    /// Skip the read-back after each cycle (for throughput runs).
+    #[arg(long)]
+    no_reconcile: bool,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    no_progress: bool,
+    /// Switch on a reference-server fault (embedded target only; repeatable).
+    #[arg(long, value_name = "NAME")]
+    fault: Vec<String>,
+    /// Inject an outage into the first cycle, then replay that cycle and check the result.
+    #[arg(long)]
+    outage: bool,
+    /// --outage on an external target: share of requests the proxy fails (0..1).
+    #[arg(long, default_value_t = 0.2)]
+    outage_share: f64,
+    /// --outage on an external target: 503, blackhole or lost-reply.
+    #[arg(long, default_value = "503")]
+    outage_kind: ProxyFault,
+    /// --outage on the embedded server: seconds it stays down.
+    #[arg(long, default_value_t = 1.0)]
+    outage_downtime: f64,
+    /// Route the embedded server through the outage proxy instead of restarting it.
+    #[arg(long)]
+    outage_proxy: bool,
+    /// Ramp the request rate to find the highest sustainable one (no population is built).
+    #[arg(long)]
+    find_limit: bool,
+    /// --find-limit: seconds per rate step.
+    #[arg(long, default_value_t = 3.0)]
+    step_secs: f64,
+    /// --find-limit: error share that ends the ramp.
+    #[arg(long, default_value_t = 0.01)]
+    max_error_rate: f64,
+    /// --find-limit: p99 latency in ms that ends the ramp.
+    #[arg(long, default_value_t = 1000.0)]
+    max_p99_ms: f64,
+    /// --find-limit: highest rate tried.
+    #[arg(long, default_value_t = 20_000.0)]
+    max_rate: f64,
+}
+
+pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(Exit::usage(format!(
+            "--timeout must be a positive number of seconds, got {}",
+            args.timeout
+        )));
+    }
+    if let Some(r) = args.rate {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(Exit::usage(format!("--rate must be positive, got {r}")));
+        }
+    }
+    if args.concurrency == 0 || args.concurrency > 4096 {
+        return Err(Exit::usage("--concurrency must be between 1 and 4096"));
+    }
+    if args.users == 0 || args.users > 1_000_000 {
+        return Err(Exit::usage("--users must be between 1 and 1,000,000"));
+    }
+    if !(0.0..=1.0).contains(&args.outage_share) {
+        return Err(Exit::usage("--outage-share must be between 0 and 1"));
+    }
+    let prefix = simulate::fresh_prefix();
+    let timeout = Duration::from_secs_f64(args.timeout);
+    // --find-limit measures every attempt: no retries hide a 429 or a 5xx.
+    let pacing = Pacing {
+        rate: args.rate,
+        retries_429: if args.find_limit { 0 } else { args.retries_429 },
+        retries_5xx: if args.find_limit { 0 } else { args.retries_5xx },
+        ..Pacing::default()
+    };
+    // The target: an external URL, or the embedded server (on a SQLite file when it is to
+    // be restarted).
+    let mut _db = None;
+    let mut embedded = None;
+    let (base, token, label) = match &args.target {
+        Some(url) => {
+            if !args.fault.is_empty() {
+                return Err(Exit::usage(
+                    "--fault applies to the embedded reference server only, not to --target",
+                ));
+            }
+            (url.clone(), token_from_env(&args.token_env)?, url.clone())
+        }
+        None => {
+            let faults = faults(&args.fault)?;
+            let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+            let db = (args.outage && !args.outage_proxy).then(|| TempDb::new(&prefix));
+            let config = Config {
+                faults,
+                db: db.as_ref().map(|d| d.0.clone()),
+                ..Config::default()
+            };
+            let server = EmbeddedServer::start(config).await.map_err(Exit::usage)?;
+            let base = server.base_url();
+            let label = if names.is_empty() {
+                format!("embedded reference server ({base})")
+            } else {
+                format!(
+                    "embedded reference server ({base}) with faults {}",
+                    names.join(",")
+                )
+            };
+            embedded = Some(server);
+            _db = db;
+            (
+                base,
+                Token::new(scim_reference_server::DEFAULT_TOKEN),
+                label,
+            )
+        }
+    };
+    let mut outage = None;
+    let mut client_base = base.clone();
+    if args.outage {
+        match (&embedded, args.outage_proxy) {
+            (Some(server), false) => {
+                outage = Some(Outage::Restart {
+                    server: Arc::clone(server),
+                    downtime: Duration::from_secs_f64(args.outage_downtime.clamp(0.0, 600.0)),
+                })
+            }
+            _ => {
+                let proxy = Proxy::start(
+                    &base,
+                    args.outage_share,
+                    args.outage_kind,
+                    timeout + Duration::from_secs(1),
+                )
+                .await
+                .map_err(Exit::usage)?;
+                client_base = proxy.base_url().map_err(Exit::usage)?;
+                outage = Some(Outage::Proxy(proxy));
+            }
+        }
+    }
+    let client = Client::new(&client_base, Some(token), timeout).map_err(Exit::usage)?;
+    probe(&client).await?;
+    let engine = Arc::new(Engine::new(client, pacing));
+    if args.find_limit {
+        let settings = limit::Settings {
+            step: Duration::from_secs_f64(args.step_secs.clamp(0.2, 600.0)),
+            max_error_rate: args.max_error_rate,
+            max_p99_ms: args.max_p99_ms,
+            max_rate: args.max_rate,
+            start_rate: args.rate.unwrap_or(50.0),
+            concurrency: args.concurrency,
+            users: args.users,
+        };
+        let result = limit::find_limit(engine, &settings, &prefix).await;
+        let mut out = std::io::stdout().lock();
+        let _ = result.write_human(&mut out);
+        if let Some(path) = &args.json {
+            write_json(path, &result)?;
+        }
+        if let Some(server) = embedded {
+            server.stop().await;
+        }
+        return Ok(exit::SUCCESS);
+    }
+    let options = Options {
+        shape: Shape {
+            users: args.users,
+            groups: args.groups,
+            large_group: args.large_group,
+            seed: args.seed,
+        },
+        dialect: args.dialect,
+        cycles: args.cycles,
+        concurrency: args.concurrency,
+        rates: Options::default_rates(args.dialect),
+        reconcile: !args.no_reconcile,
+        keep: args.keep,
+        prefix,
+        progress: !args.no_progress,
+    };
+    let report = simulate::simulate(engine, &options, label, outage, interrupt_flag())
+        .await
+        .map_err(|m| Exit {
+            code: exit::MUST_FAILED,
+            message: m,
+        })?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = report.write_human(&mut out);
+    }
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
+    if let Some(server) = embedded {
+        server.stop().await;
+    }
+    Ok(if report.passed {
+        exit::SUCCESS
+    } else {
+        exit::MUST_FAILED
+    })
+}
+
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), Exit> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Exit::usage(e.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|e| Exit {
+        code: exit::USAGE,
+        message: format!("cannot write {}: {e}", path.display()),
+    })
+}
+
+fn faults(names: &[String]) -> Result<Vec<Fault>, Exit> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<Fault>().map_err(|e| {
+                Exit::usage(format!(
+                    "--fault {n}: {e} (`scim-conformance serve --fault list` shows them)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Entra's test connection: a filtered list that must answer 200 before anything else.
+async fn probe(client: &Client) -> Result<(), Exit> {
+    let mut request = Request::new(reqwest::Method::GET, "/Users");
+    request.query = vec![
+        ("filter".into(), "userName eq \"scimsim-probe\"".into()),
+        ("count".into(), "1".into()),
+    ];
+    match client.send_unrecorded(&request).await {
+        Err(e) => Err(Exit {
+            code: exit::UNREACHABLE,
+            message: format!("target unreachable: {e}"),
+        }),
+        Ok(reply) if reply.status == 401 || reply.status == 403 => Err(Exit::usage(format!(
+            "the target rejected the token (status {}); check --token-env",
+            reply.status
+        ))),
+        Ok(_) => Ok(()),
+    }
+}

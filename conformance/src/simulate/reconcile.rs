@@ -1,0 +1,381 @@
+//! Reconciliation: read back every user and group of the run (paginated with `startIndex`
+//! and `count`, RFC 7644 section 3.4.2.4, as an IdP's account discovery does, filtered to
+//! the run prefix with `sw`, section 3.4.2.2) and compare them with the directory:
+//! missing, extra, duplicated, wrong attributes, wrong memberships.
+
+use super::dialect::ENTERPRISE;
+use super::engine::{Engine, Failure, OpKind};
+use super::population::Directory;
+use crate::client::Request;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Page size of the read-back (the reference server's maximum; servers may return less).
+pub const PAGE: usize = 500;
+
+/// One difference between the target and the directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// `missing`, `extra`, `duplicated`, `wrong-attribute`, `wrong-membership` or
+    /// `pagination`.
+    pub kind: &'static str,
+    /// The userName or group displayName concerned.
+    pub subject: String,
+    /// What differs: expected vs actual.
+    pub detail: String,
+}
+
+/// What a read-back found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Reconciliation {
+    /// Users read.
+    pub users_read: usize,
+    /// Groups read.
+    pub groups_read: usize,
+    /// Every difference.
+    pub differences: Vec<Difference>,
+    /// Ids of every prefixed resource seen (for cleanup), users then groups.
+    #[serde(skip)]
+    pub seen_user_ids: Vec<String>,
+    /// Ids of every prefixed group seen.
+    #[serde(skip)]
+    pub seen_group_ids: Vec<String>,
+}
+
+/// Reads every resource under `endpoint` whose `attr` starts with `prefix`.
+async fn read_all(
+    engine: &Engine,
+    endpoint: &str,
+    attr: &str,
+    prefix: &str,
+    expected: usize,
+    out: &mut Vec<Difference>,
+) -> Result<Vec<Value>, Failure> {
+    let mut all = Vec::new();
+    let mut start = 1usize;
+    // Bounded: the expected count plus slack for extras, and never past totalResults.
+    let max_pages = expected / PAGE + 20;
+    for _ in 0..max_pages {
+        let mut request = Request::new(reqwest::Method::GET, endpoint);
+        request.query = vec![
+            ("filter".into(), format!("{attr} sw \"{prefix}\"")),
+            ("startIndex".into(), start.to_string()),
+            ("count".into(), PAGE.to_string()),
+        ];
+        let reply = engine.call_ok(OpKind::Reconcile, &request).await?;
+        let body: Value = serde_json::from_str(&reply.body)
+            .map_err(|e| Failure::Status(reply.status, format!("list body is not JSON: {e}")))?;
+        let total = body["totalResults"].as_u64().unwrap_or(0) as usize;
+        let page = body["Resources"].as_array().cloned().unwrap_or_default();
+        let got = page.len();
+        all.extend(page);
+        if got == 0 {
+            if start <= total {
+                out.push(Difference {
+                    kind: "pagination",
+                    subject: endpoint.to_owned(),
+                    detail: format!(
+                        "an empty page at startIndex {start} although totalResults is {total}"
+                    ),
+                });
+            }
+            return Ok(all);
+        }
+        start += got;
+        if start > total {
+            return Ok(all);
+        }
+    }
+    out.push(Difference {
+        kind: "pagination",
+        subject: endpoint.to_owned(),
+        detail: format!("still paging after {max_pages} pages of {PAGE}; stopped"),
+    });
+    Ok(all)
+}
+
+fn text(v: &Value) -> Option<&str> {
+    v.as_str()
+}
+
+/// Reads everything back and compares it with `dir`.
+pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliation, Failure> {
+    let mut differences = Vec::new();
+    let live = dir.live_users().count();
+    let users = read_all(
+        engine,
+        "/Users",
+        "userName",
+        &dir.prefix,
+        live,
+        &mut differences,
+    )
+    .await?;
+    let groups = read_all(
+        engine,
+        "/Groups",
+        "displayName",
+        &dir.prefix,
+        dir.groups.len(),
+        &mut differences,
+    )
+    .await?;
+    let mut seen_ids = BTreeSet::new();
+    let mut by_name: HashMap<String, Vec<&Value>> = HashMap::new();
+    let mut name_of_id: HashMap<&str, String> = HashMap::new();
+    for u in &users {
+        let id = text(&u["id"]).unwrap_or_default();
+        if !seen_ids.insert(id.to_owned()) {
+            differences.push(Difference {
+                kind: "pagination",
+                subject: id.to_owned(),
+                detail: "the same user id came back on two pages".into(),
+            });
+            continue;
+        }
+        let name = text(&u["userName"])
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        name_of_id.insert(id, name.clone());
+        by_name.entry(name).or_default().push(u);
+    }
+    let expected_names: BTreeSet<String> = dir
+        .live_users()
+        .map(|u| u.user_name.to_ascii_lowercase())
+        .collect();
+    for user in dir.live_users() {
+        let key = user.user_name.to_ascii_lowercase();
+        let found = by_name.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        match found {
+            [] => differences.push(Difference {
+                kind: "missing",
+                subject: user.user_name.clone(),
+                detail: "not on the target".into(),
+            }),
+            [one] => compare_user(dir, user, one, &name_of_id, &mut differences),
+            many => differences.push(Difference {
+                kind: "duplicated",
+                subject: user.user_name.clone(),
+                detail: format!(
+                    "{} users with this userName (ids {})",
+                    many.len(),
+                    many.iter()
+                        .map(|u| text(&u["id"]).unwrap_or("?"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+    for (name, found) in &by_name {
+        if !expected_names.contains(name) {
+            let deleted = dir
+                .users
+                .iter()
+                .any(|u| u.deleted && u.user_name.eq_ignore_ascii_case(name));
+            differences.push(Difference {
+                kind: "extra",
+                subject: name.clone(),
+                detail: if deleted {
+                    format!(
+                        "hard-deleted at the IdP but still on the target ({} copies)",
+                        found.len()
+                    )
+                } else {
+                    format!("not in the directory ({} copies)", found.len())
+                },
+            });
+        }
+    }
+    let mut group_ids = BTreeSet::new();
+    let mut groups_by_name: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for g in &groups {
+        let id = text(&g["id"]).unwrap_or_default();
+        if !group_ids.insert(id.to_owned()) {
+            differences.push(Difference {
+                kind: "pagination",
+                subject: id.to_owned(),
+                detail: "the same group id came back on two pages".into(),
+            });
+            continue;
+        }
+        let name = text(&g["displayName"]).unwrap_or_default().to_owned();
+        groups_by_name.entry(name).or_default().push(g);
+    }
+    for group in &dir.groups {
+        let found = groups_by_name
+            .get(&group.display_name)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        match found {
+            [] => differences.push(Difference {
+                kind: "missing",
+                subject: group.display_name.clone(),
+                detail: "group not on the target".into(),
+            }),
+            [one] => {
+                let actual: BTreeSet<String> = one["members"]
+                    .as_array()
+                    .map(|m| {
+                        m.iter()
+                            .map(|v| {
+                                let id = text(&v["value"]).unwrap_or_default();
+                                name_of_id
+                                    .get(id)
+                                    .cloned()
+                                    .unwrap_or_else(|| format!("unknown id {id}"))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let expected: BTreeSet<String> = group
+                    .members
+                    .iter()
+                    .map(|&i| dir.users[i].user_name.to_ascii_lowercase())
+                    .collect();
+                if actual != expected {
+                    let lacking: Vec<&String> = expected.difference(&actual).collect();
+                    let surplus: Vec<&String> = actual.difference(&expected).collect();
+                    differences.push(Difference {
+                        kind: "wrong-membership",
+                        subject: group.display_name.clone(),
+                        detail: format!(
+                            "expected {} members, found {}: {} missing (e.g. {}), {} extra (e.g. {})",
+                            expected.len(),
+                            actual.len(),
+                            lacking.len(),
+                            first_few(&lacking),
+                            surplus.len(),
+                            first_few(&surplus)
+                        ),
+                    });
+                }
+            }
+            many => differences.push(Difference {
+                kind: "duplicated",
+                subject: group.display_name.clone(),
+                detail: format!("{} groups with this displayName", many.len()),
+            }),
+        }
+    }
+    let known: BTreeSet<&str> = dir.groups.iter().map(|g| g.display_name.as_str()).collect();
+    for name in groups_by_name.keys() {
+        if !known.contains(name.as_str()) {
+            differences.push(Difference {
+                kind: "extra",
+                subject: name.clone(),
+                detail: "group not in the directory".into(),
+            });
+        }
+    }
+    Ok(Reconciliation {
+        users_read: users.len(),
+        groups_read: groups.len(),
+        differences,
+        seen_user_ids: seen_ids.into_iter().collect(),
+        seen_group_ids: group_ids.into_iter().collect(),
+    })
+}
+
+fn first_few(names: &[&String]) -> String {
+    let shown: Vec<&str> = names.iter().take(3).map(|s| s.as_str()).collect();
+    if shown.is_empty() {
+        "none".into()
+    } else {
+        shown.join(", ")
+    }
+}
+
+fn compare_user(
+    dir: &Directory,
+    user: &super::population::User,
+    actual: &Value,
+    name_of_id: &HashMap<&str, String>,
+    out: &mut Vec<Difference>,
+) {
+    let ext = &actual[ENTERPRISE];
+    let manager_name = user
+        .manager
+        .map(|m| dir.users[m].user_name.to_ascii_lowercase());
+    let actual_manager = text(&ext["manager"]["value"]).map(|id| {
+        name_of_id
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("unknown id {id}"))
+    });
+    let email_ok = actual["emails"].as_array().is_some_and(|emails| {
+        emails
+            .iter()
+            .any(|e| text(&e["value"]).is_some_and(|v| v.eq_ignore_ascii_case(&user.user_name)))
+    });
+    let checks: [(&str, String, Option<String>); 9] = [
+        (
+            "externalId",
+            user.external_id.clone(),
+            text(&actual["externalId"]).map(str::to_owned),
+        ),
+        (
+            "displayName",
+            user.display_name.clone(),
+            text(&actual["displayName"]).map(str::to_owned),
+        ),
+        (
+            "title",
+            user.title.clone(),
+            text(&actual["title"]).map(str::to_owned),
+        ),
+        (
+            "name.givenName",
+            user.given.clone(),
+            text(&actual["name"]["givenName"]).map(str::to_owned),
+        ),
+        (
+            "name.familyName",
+            user.family.clone(),
+            text(&actual["name"]["familyName"]).map(str::to_owned),
+        ),
+        (
+            "active",
+            user.active.to_string(),
+            actual["active"].as_bool().map(|b| b.to_string()),
+        ),
+        (
+            "department",
+            dir.department_name(user),
+            text(&ext["department"]).map(str::to_owned),
+        ),
+        (
+            "employeeNumber",
+            user.employee_number.clone(),
+            text(&ext["employeeNumber"]).map(str::to_owned),
+        ),
+        (
+            "manager",
+            manager_name.clone().unwrap_or_else(|| "none".into()),
+            Some(actual_manager.clone().unwrap_or_else(|| "none".into())),
+        ),
+    ];
+    for (attr, expected, found) in checks {
+        if found.as_deref() != Some(expected.as_str()) {
+            out.push(Difference {
+                kind: "wrong-attribute",
+                subject: user.user_name.clone(),
+                detail: format!(
+                    "{attr}: expected {expected:?}, found {}",
+                    found.map_or_else(|| "nothing".to_owned(), |f| format!("{f:?}"))
+                ),
+            });
+        }
+    }
+    if !email_ok {
+        out.push(Difference {
+            kind: "wrong-attribute",
+            subject: user.user_name.clone(),
+            detail: format!(
+                "emails: expected a value {:?}, found {}",
+                user.user_name, actual["emails"]
+            ),
+        });
+    }
+}
