@@ -483,7 +483,12 @@ impl Requests {
 
     /// The group create (always without members; they follow by PATCH).
     pub fn create_group(&self, display_name: &str, external_id: &str) -> Built {
-        let values = [("name", display_name), ("external_id", external_id)];
+        // The catalog's Okta file names the placeholder for a new group `new_group_name`.
+        let values = [
+            ("name", display_name),
+            ("new_group_name", display_name),
+            ("external_id", external_id),
+        ];
         match self.dialect {
             Dialect::Entra | Dialect::EntraCompliant => self.fill("entra/create-group", &values),
             Dialect::Okta => self.fill("okta/group-push-create", &values),
