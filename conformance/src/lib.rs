@@ -3,7 +3,9 @@
 //!
 //! The pieces, in the order data flows:
 //! - [`case`]: what a case is (id, level, profiles, requirement, body) and its outcomes;
-//! - [`cases`]: the catalog;
+//! - [`cases`]: the catalog, plus [`variants`]: the IdP request variants kept as data in
+//!   `corpus/idp/`, each file with a `case` member a case of its own;
+//! - [`shape`]: the JSON Schemas of `corpus/schemas/` every response body is checked with;
 //! - [`select`]: `--profile`, `--only` and `--skip`;
 //! - [`client`] and [`context`]: recorded, redacted HTTP and what a case can reach;
 //! - [`runner`] and [`schedule`]: run the selection concurrently, clean up, emit

@@ -233,7 +233,7 @@ fn resource_message(resource: &Value, endpoint: &str) -> Option<Message> {
         .flatten()
         .filter_map(Value::as_str)
         .find_map(Message::from_urn);
-    claimed.or_else(|| match endpoint {
+    claimed.or(match endpoint {
         "Users" | "Me" => Some(Message::User),
         "Groups" => Some(Message::Group),
         "ResourceTypes" => Some(Message::ResourceType),

@@ -506,6 +506,34 @@ mod tests {
     }
 
     #[test]
+    fn expectations_compare_values_types_case_and_absence() {
+        let body = json!({"id": "a", "total": 1, "name": {"given": "Ann"}, "tags": []});
+        let equal =
+            json!({"/id": "a", "/total": {"type": "integer"}, "/name/given": {"ci": "ANN"}});
+        assert_eq!(
+            check_pointers(&body, &equal, &json!(["/members"]), "it"),
+            Ok(())
+        );
+        let wrong = check_pointers(&body, &json!({"/id": "b"}), &Value::Null, "it");
+        assert_eq!(
+            wrong,
+            Err(Problem::broken("`/id` \"b\" in it", "`/id` is \"a\""))
+        );
+        let present = check_pointers(&body, &Value::Null, &json!(["/tags"]), "it");
+        assert_eq!(
+            present,
+            Err(Problem::broken("no `/tags` in it", "`/tags` is []"))
+        );
+        let not_a_string = check_pointers(
+            &body,
+            &json!({"/total": {"type": "string"}}),
+            &Value::Null,
+            "it",
+        );
+        assert!(not_a_string.is_err());
+    }
+
+    #[test]
     fn placeholders_are_filled_and_missing_ones_named() {
         let variant = Variant::load("entra/default-group-remove-member").expect("load");
         let request = variant

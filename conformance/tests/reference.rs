@@ -739,3 +739,51 @@ async fn token_never_appears_in_stdout_stderr_or_json_report() {
         doc["cases"].as_array().expect("cases").len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_token_env_runs_the_isolation_cases() {
+    let server = spawn(Config {
+        tenants: two_tenants(),
+        ..Config::default()
+    })
+    .await
+    .expect("server starts");
+    let base = server.base_url();
+    let run = |second: bool| {
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_scim-conformance"));
+            command
+                .args(["run", "--target", &base, "--token-env", "SCIMCONF_T1"])
+                .args(["--only", "rfc7644-7.4/*"])
+                .env("SCIMCONF_T1", Config::default_token());
+            if second {
+                command
+                    .args(["--second-token-env", "SCIMCONF_T2"])
+                    .env("SCIMCONF_T2", SECOND_TOKEN);
+            }
+            command.output()
+        })
+    };
+    let with = run(true).await.expect("join").expect("runs");
+    let without = run(false).await.expect("join").expect("runs");
+    server.shutdown().await;
+    let with = String::from_utf8_lossy(&with.stdout).into_owned();
+    let without = String::from_utf8_lossy(&without.stdout).into_owned();
+    assert!(
+        with.contains("4 passed, 0 failed, 0 warned, 0 skipped"),
+        "{with}"
+    );
+    assert!(
+        without.contains("0 passed, 0 failed, 0 warned, 4 skipped"),
+        "{without}"
+    );
+    assert!(
+        without.contains("--second-token-env"),
+        "the skip says how: {without}"
+    );
+    assert!(
+        !with.contains(SECOND_TOKEN),
+        "the second token is never printed"
+    );
+}

@@ -71,8 +71,18 @@ const FILTERS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The seeded users: (slug, title, nickName, active, givenName, home email?).
-const SEED: &[(&str, Option<&str>, Option<&str>, bool, &str, bool)] = &[
+/// A seeded user: (slug, title, nickName, active, givenName, has a home email).
+type SeedUser = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    bool,
+    &'static str,
+    bool,
+);
+
+/// The seeded users.
+const SEED: &[SeedUser] = &[
     ("alice", Some("Engineer"), Some("Ali"), true, "Alice", false),
     ("bob", Some("Manager"), None, true, "Bob", true),
     ("carol", Some("Engineer"), None, false, "Carol", true),
@@ -254,7 +264,9 @@ mod tests {
                        "emails": emails, "meta": {"created": "2020-01-01T00:00:00Z"}})
             })
             .map(|mut u| {
-                u.as_object_mut().map(|o| o.retain(|_, v| !v.is_null()));
+                if let Some(o) = u.as_object_mut() {
+                    o.retain(|_, v| !v.is_null());
+                }
                 u
             })
             .collect();

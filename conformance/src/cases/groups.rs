@@ -388,18 +388,20 @@ async fn group_patch_1000_members(cx: Cx) -> Verdict {
     )
 }
 
-/// Waits (at most about a minute) until the server answers a read of `gid` again, so a
+/// Waits (at most a minute in all) until the server answers a read of `gid` again, so a
 /// PATCH still running server-side does not stall the cases after this one.
 async fn drain(cx: &Cx, gid: &str) {
-    for _ in 0..30 {
-        if let Ok(reply) = cx.read(Endpoint::Groups, gid).await {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        let read = tokio::time::timeout_at(deadline, cx.read(Endpoint::Groups, gid)).await;
+        if let Ok(Ok(reply)) = read {
             if reply.status == 200 {
                 return;
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    tracing::warn!(group = %gid, "the server still does not answer after the large PATCH");
+    tracing::warn!(group = %gid, "the server still does not answer a minute after the large PATCH");
 }
 
 async fn re_add_member_not_409(cx: Cx) -> Verdict {
