@@ -126,3 +126,24 @@ async fn attributes_never_return_password_and_bad_lists_are_400() {
         .await
         .assert_error(400, Some("invalidValue"));
 }
+
+#[tokio::test]
+async fn a_password_set_by_patch_is_neither_kept_nor_returned() {
+    let s = server().await;
+    let id = s.user("pw").await;
+    let patch = patch_op(json!([{"op": "add", "path": "password", "value": "hunter2"}]));
+    let a = s.patch(&format!("/Users/{id}"), &patch).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.get("password").is_none(), "{}", a.body);
+    for path in [
+        format!("/Users/{id}"),
+        format!("/Users/{id}?attributes=password"),
+    ] {
+        let a = s.get(&path).await;
+        assert!(a.body.get("password").is_none(), "{path}: {}", a.body);
+    }
+    let filter = s
+        .get(&format!("/Users?filter={}", enc("password pr")))
+        .await;
+    assert_eq!(filter.body["totalResults"], 0, "{}", filter.body);
+}
