@@ -106,6 +106,16 @@ async fn root_search_spans_users_and_groups() {
     s.post("/.search", &search(Some("noSuch eq 1")))
         .await
         .assert_error(400, Some("invalidFilter"));
+    // Sorting by an attribute only Users have keeps the groups, after the users.
+    let mut sorted = search(None);
+    sorted["sortBy"] = json!("userName");
+    sorted["sortOrder"] = json!("descending");
+    let a = s.post("/.search", &sorted).await;
+    assert_eq!(field(&a.body, "id"), [g.clone(), u.clone()], "{}", a.body);
+    sorted["sortBy"] = json!("noSuchAttribute");
+    s.post("/.search", &sorted)
+        .await
+        .assert_error(400, Some("invalidValue"));
     // GET at the root is not an endpoint.
     assert_eq!(s.get("/.search").await.status.as_u16(), 405);
 }
