@@ -95,6 +95,12 @@ fn tenants(specs: &[String]) -> Result<Vec<(String, String)>, Exit> {
     specs
         .iter()
         .map(|spec| match spec.split_once('=') {
+            // `NAME=env:VAR` reads the token from a variable, keeping it out of `ps`.
+            Some((name, token)) if token.trim().starts_with("env:") => {
+                let var = token.trim().trim_start_matches("env:");
+                let value = token_from_env(var)?;
+                Ok((name.trim().to_string(), value.expose().to_string()))
+            }
             Some((name, token)) if !name.trim().is_empty() && !token.trim().is_empty() => {
                 Ok((name.trim().to_string(), token.trim().to_string()))
             }

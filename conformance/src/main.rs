@@ -241,7 +241,8 @@ struct ServeArgs {
     /// SQLite file to keep data and the request log in (default: memory).
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
-    /// A tenant and its bearer token as NAME=TOKEN (repeatable); overrides --token-env.
+    /// A tenant and its bearer token as NAME=TOKEN, or NAME=env:VAR to read the token from
+    /// a variable (repeatable); overrides --token-env.
     #[arg(long, value_name = "NAME=TOKEN")]
     tenant: Vec<String>,
     /// Requests per second each tenant may send; past it, 429 with Retry-After.

@@ -26,12 +26,13 @@ fn start(db: &std::path::Path) -> (Child, String, BufReader<std::process::ChildS
         ])
         .args([
             "--tenant",
-            "globex=tok-globex",
+            "globex=env:GLOBEX_TEST_TOKEN",
             "--rate-limit",
             "1000",
             "--db",
         ])
         .arg(db)
+        .env("GLOBEX_TEST_TOKEN", "tok-globex")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

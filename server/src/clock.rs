@@ -41,30 +41,32 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// A fresh resource id shaped like a version-4 UUID.
+/// A fresh resource id in the layout of a version-7 UUID (RFC 9562 section 5.7): 48 bits
+/// of Unix milliseconds, then random bits.
 ///
-/// Ids need to be unique, not secret: they come from the standard library's randomly
-/// keyed hasher over a process-wide counter and the clock.
+/// Time-ordered ids keep the store's primary-key inserts at the right edge of its
+/// B-tree, so creates stay cheap as the population grows (random ids touch pages all
+/// over the index). Ids need to be unique, not secret: the random part comes from the
+/// standard library's randomly keyed hasher over a process-wide counter and the clock.
 pub(crate) fn new_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
+    let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
         .unwrap_or_default();
+    let millis = since.as_millis() as u64 & 0xffff_ffff_ffff;
     let state = RandomState::new();
     let mut words = [0u64; 2];
     for (i, word) in words.iter_mut().enumerate() {
         let mut hasher = state.build_hasher();
         hasher.write_u64(n);
-        hasher.write_u128(nanos);
+        hasher.write_u128(since.as_nanos());
         hasher.write_usize(i);
         *word = hasher.finish();
     }
-    let hi = words[0];
-    // Set the version (4) and variant (10xx) bits.
+    // unix_ts_ms (48) | version 7 (4) | rand_a (12) ; variant 10 (2) | rand_b (62).
+    let hi = (millis << 16) | 0x7000 | (words[0] & 0x0fff);
     let lo = (words[1] & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
     format!(
         "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
         hi >> 32,
@@ -90,12 +92,15 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_distinct_and_uuid_shaped() {
+    fn ids_are_distinct_uuid_shaped_and_time_ordered() {
         let a = new_id();
         let b = new_id();
         assert_ne!(a, b);
         assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4");
+        assert_eq!(&a[14..15], "7");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let c = new_id();
+        assert!(c[..13] > a[..13], "{a} then {c}");
     }
 }

@@ -678,6 +678,7 @@ struct Part {
 async fn run_search(ctx: Ctx, kinds: &[Kind], search: Search) -> Result<Response, ScimError> {
     let mut parts = Vec::new();
     let mut first_error = None;
+    let mut sort_error = None;
     for &kind in kinds {
         let filter = match lookup::Lookup::new(search.filter.as_deref(), kind, ctx.faults()) {
             Ok(filter) => filter,
@@ -698,9 +699,11 @@ async fn run_search(ctx: Ctx, kinds: &[Kind], search: Search) -> Result<Response
             search.sort_order.as_deref(),
         ) {
             Ok(sort) => sort,
+            // Over several types, a sortBy one type does not define leaves that type's
+            // resources without a key (they sort last); it does not drop them.
             Err(err) if kinds.len() > 1 => {
-                first_error.get_or_insert(err);
-                continue;
+                sort_error.get_or_insert(err);
+                None
             }
             Err(err) => return Err(err),
         };
@@ -713,6 +716,9 @@ async fn run_search(ctx: Ctx, kinds: &[Kind], search: Search) -> Result<Response
     }
     if parts.is_empty() {
         return Err(first_error.unwrap_or_else(|| ScimError::internal("no resource type")));
+    }
+    if let Some(err) = sort_error.filter(|_| parts.iter().all(|p| p.sort.is_none())) {
+        return Err(err);
     }
     let page = Page::new(search.start_index, search.count, ctx.faults());
     let filtered = search.filter.is_some();
@@ -741,11 +747,14 @@ async fn run_search(ctx: Ctx, kinds: &[Kind], search: Search) -> Result<Response
                 let found = matching(conn, &tenant, part, &base, &faults)?;
                 matched.extend(found.into_iter().map(|v| (i, v)));
             }
-            if let Some(sort) = parts.first().and_then(|p| p.sort.as_ref()) {
+            if let Some((part, sort)) = parts
+                .iter()
+                .find_map(|p| p.sort.as_ref().map(|sort| (p, sort)))
+            {
                 let mut values: Vec<Value> = matched.iter_mut().map(|(_, v)| v.take()).collect();
-                // Sort keys are read with the first type's schema; over several types the
-                // common attributes (`id`, `meta.*`, `externalId`) are what sort usefully.
-                sort.apply(parts[0].kind, &mut values);
+                // Sort keys are read with the schema of the first type that defines
+                // sortBy; resources of a type without it have no key and come last.
+                sort.apply(part.kind, &mut values);
                 let kinds: HashMap<String, usize> = matched
                     .iter()
                     .map(|(i, _)| *i)

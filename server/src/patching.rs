@@ -299,6 +299,14 @@ fn split(
     obj.remove("id");
     obj.remove("meta");
     obj.remove("groups");
+    // Write-only and not kept, as on create (RFC 7643 section 4.1.1: returned never).
+    let password = obj
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("password"))
+        .cloned();
+    if let Some(key) = password {
+        obj.remove(&key);
+    }
     let members = if kind == Kind::Group {
         let members = obj.remove("members");
         let mut body = Map::new();

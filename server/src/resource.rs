@@ -7,6 +7,7 @@ use crate::fault::{Fault, Faults};
 use crate::store::{Kind, Member, Membership, Row};
 use scim_parser::patch::{apply, Mode, PatchDocument, PatchError};
 use scim_parser::project::{parse_attribute_list, project};
+use scim_parser::schema::Returned;
 use scim_parser::AttrPath;
 use serde_json::{json, Map, Value};
 
@@ -422,6 +423,31 @@ impl Projection {
     /// Applies the projection to a rendered resource.
     pub(crate) fn apply(&self, resource: Value) -> Value {
         let schema = crate::lookup::schema_for(self.kind, &Faults::default());
+        if self.include.is_none() && self.exclude.is_none() {
+            // Without parameters the projection only drops `returned: never` attributes;
+            // doing just that keeps a group of 100,000 members from being copied.
+            let Value::Object(mut obj) = resource else {
+                return resource;
+            };
+            for attr in &schema.core.attributes {
+                if attr.returned == Returned::Never {
+                    let key = obj
+                        .keys()
+                        .find(|k| k.eq_ignore_ascii_case(&attr.name))
+                        .cloned();
+                    if let Some(key) = key {
+                        obj.remove(&key);
+                    }
+                }
+            }
+            // As `project` does, an extension object left empty is not shown.
+            obj.retain(|key, value| {
+                !(key.len() > 4
+                    && key[..4].eq_ignore_ascii_case("urn:")
+                    && value.as_object().is_some_and(Map::is_empty))
+            });
+            return Value::Object(obj);
+        }
         project(
             &resource,
             schema,

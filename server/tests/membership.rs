@@ -147,3 +147,23 @@ async fn unicode_user_names_are_unique_and_found_ignoring_case() {
         .await;
     assert_eq!(a.body["totalResults"], 1, "{}", a.body);
 }
+
+#[tokio::test]
+async fn put_of_a_resource_as_read_keeps_read_only_values_and_the_version() {
+    // RFC 7644 section 3.5.1: read-only values in a PUT body are ignored, so sending
+    // back what GET returned (id, meta, groups included) changes nothing.
+    let s = server().await;
+    let u = s.user("roundtrip").await;
+    let g = s.group("RoundTrip", &[&u]).await;
+    let read = s.get(&format!("/Users/{u}")).await;
+    assert_eq!(read.body["groups"][0]["value"], json!(g));
+    let put = s.put(&format!("/Users/{u}"), &read.body).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.body["meta"]["version"], read.body["meta"]["version"]);
+    assert_eq!(put.body["groups"], read.body["groups"]);
+    let group = s.get(&format!("/Groups/{g}")).await;
+    let put = s.put(&format!("/Groups/{g}"), &group.body).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.body["meta"]["version"], group.body["meta"]["version"]);
+    assert_eq!(s.member_ids(&g).await, [u]);
+}

@@ -106,6 +106,16 @@ async fn root_search_spans_users_and_groups() {
     s.post("/.search", &search(Some("noSuch eq 1")))
         .await
         .assert_error(400, Some("invalidFilter"));
+    // Sorting by an attribute only Users have keeps the groups, after the users.
+    let mut sorted = search(None);
+    sorted["sortBy"] = json!("userName");
+    sorted["sortOrder"] = json!("descending");
+    let a = s.post("/.search", &sorted).await;
+    assert_eq!(field(&a.body, "id"), [g.clone(), u.clone()], "{}", a.body);
+    sorted["sortBy"] = json!("noSuchAttribute");
+    s.post("/.search", &sorted)
+        .await
+        .assert_error(400, Some("invalidValue"));
     // GET at the root is not an endpoint.
     assert_eq!(s.get("/.search").await.status.as_u16(), 405);
 }
@@ -125,4 +135,25 @@ async fn attributes_never_return_password_and_bad_lists_are_400() {
     s.get(&format!("/Users/{id}?attributes=name..x"))
         .await
         .assert_error(400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn a_password_set_by_patch_is_neither_kept_nor_returned() {
+    let s = server().await;
+    let id = s.user("pw").await;
+    let patch = patch_op(json!([{"op": "add", "path": "password", "value": "hunter2"}]));
+    let a = s.patch(&format!("/Users/{id}"), &patch).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.get("password").is_none(), "{}", a.body);
+    for path in [
+        format!("/Users/{id}"),
+        format!("/Users/{id}?attributes=password"),
+    ] {
+        let a = s.get(&path).await;
+        assert!(a.body.get("password").is_none(), "{path}: {}", a.body);
+    }
+    let filter = s
+        .get(&format!("/Users?filter={}", enc("password pr")))
+        .await;
+    assert_eq!(filter.body["totalResults"], 0, "{}", filter.body);
 }
