@@ -17,7 +17,10 @@
 //!
 //! Safety: every resource a run creates carries the run's prefix (`scimconf-<random8>-`)
 //! in its userName, externalId or displayName; lookups filter by those names only, and the
-//! run deletes everything it created, reporting what it could not.
+//! run deletes everything it created (after failures, case timeouts and Ctrl-C too),
+//! reporting what it could not. Against a target that is not on a loopback address the CLI
+//! asks for `--yes` first. The token is redacted from everything recorded, so no report
+//! can carry it.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
 

@@ -99,7 +99,7 @@ pub fn render_html(catalog: &[Case], columns: &[Column]) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>scim-conformance interop matrix</title>\n<style>\n\
          body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse}\n\
-         th,td{border:1px solid #d0d7de;padding:.15rem .5rem}th{position:sticky;top:0;background:#fff}\n\
+         th,td{border:1px solid #d0d7de;padding:.15rem .5rem}th{position:sticky;top:0;background:#fff}td code{white-space:nowrap}\n\
          td.pass{background:#dafbe1}td.fail{background:#ffebe9}td.warn{background:#fff8c5}\n\
          td.skip{background:#f6f8fa;color:#57606a}td.error{background:#fbefff}td.none{color:#8c959f}\n\
          </style></head><body>\n<h1>scim-conformance interop matrix</h1>\n",

@@ -94,6 +94,10 @@ pub struct RunInfo {
     pub selected: usize,
     /// The cases that will not, with reasons.
     pub deselected: Vec<Deselected>,
+    /// How many cases may run at once.
+    pub jobs: usize,
+    /// Whether warnings count as failures (`--strict`).
+    pub strict: bool,
 }
 
 /// One finished case.
@@ -292,6 +296,8 @@ pub async fn run_with(
         prefix: prefix.clone(),
         selected: selected.len(),
         deselected,
+        jobs: policy.jobs.max(1),
+        strict: policy.strict,
     };
     tracing::info!(target = %info.target, prefix = %prefix, cases = selected.len(), jobs = policy.jobs, "run starting");
     emit(reporters, &Event::RunStarted(&info));

@@ -37,6 +37,8 @@ impl JsonReporter {
             "tool": {"name": "scim-conformance", "version": env!("CARGO_PKG_VERSION")},
             "target": info["target"],
             "run_prefix": info["prefix"],
+            "strict": info["strict"],
+            "jobs": info["jobs"],
             "summary": summary,
             "cases": self.cases,
             "deselected": info["deselected"],
