@@ -3,7 +3,7 @@
 //! is atomic: `Ok` with the whole document applied, or an error and the caller's resource
 //! untouched. An error at `Operations[k]` means operations `0..k` apply on their own (so
 //! the index is right); an `Ok` result is deterministic, says truthfully whether anything
-//! changed, and strict mode reports no tolerance. A PUT (`replace_resource`) of the result
+//! changed, no `null` element appears in an array, and strict mode reports no tolerance. A PUT (`replace_resource`) of the result
 //! over the input never panics either.
 #![no_main]
 
@@ -12,6 +12,15 @@ use scim_parser::patch::{apply, Mode, PatchDocument};
 use scim_parser::replace::replace_resource;
 use scim_parser::ResourceSchema;
 use scim_parser_fuzz::Split;
+
+/// Whether an array anywhere in `v` holds a `null` element.
+fn has_null_element(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Array(items) => items.iter().any(|i| i.is_null() || has_null_element(i)),
+        serde_json::Value::Object(o) => o.values().any(has_null_element),
+        _ => false,
+    }
+}
 
 /// The `k` of an error location `Operations[k]...`.
 fn op_index(location: &str) -> Option<usize> {
@@ -35,6 +44,11 @@ fuzz_target!(|input: Split| {
             match result {
                 Ok(applied) => {
                     assert!(applied.resource.is_object());
+                    // `null` unassigns (RFC 7643 section 2.5): it never becomes an element.
+                    assert!(
+                        has_null_element(&input.resource) || !has_null_element(&applied.resource),
+                        "apply left a null element in an array"
+                    );
                     assert_eq!(applied.changed, applied.resource != input.resource);
                     if mode == Mode::Strict {
                         assert!(applied.diagnostics.is_empty(), "strict reported tolerances");

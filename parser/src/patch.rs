@@ -1340,6 +1340,15 @@ impl<'s> Cx<'s> {
                         }
                     }
                 }
+                (_, None) if coerced.is_null() => {
+                    // Replacing values with `null` unassigns them (RFC 7643 section 2.5); a
+                    // `null` element would leave the array invalid. Found by proptest.
+                    let mut i = 0;
+                    items.retain(|_| {
+                        i += 1;
+                        !hits.contains(&(i - 1))
+                    });
+                }
                 (_, None) => {
                     for &i in &hits {
                         self.check_subs(attr, items[i].as_object(), &coerced)?;

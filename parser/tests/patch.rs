@@ -1152,6 +1152,27 @@ fn values_on_remove() {
     assert_eq!(dialects(&applied), ["generic"]);
 }
 
+/// `replace` of filtered values with `null` unassigns them (RFC 7643 section 2.5) instead
+/// of leaving a `null` element in the array. Found by the PUT-back property in
+/// `properties.rs` (`replace emails[type eq "work"]` with `"value": null`).
+#[test]
+fn replace_through_a_filter_with_null_unassigns_the_matches() {
+    for mode in [Mode::Strict, Mode::Interop] {
+        let b = body(json!([{"op": "replace", "path": "emails[type eq \"work\"]", "value": null}]));
+        let applied = user_ok(mode, &b, &user());
+        let emails = applied.resource["emails"]
+            .as_array()
+            .expect("emails")
+            .clone();
+        assert!(emails.iter().all(|e| e.is_object()), "{emails:?}");
+        assert!(
+            emails.iter().all(|e| e["type"] != json!("work")),
+            "{emails:?}"
+        );
+        assert_eq!(emails.len(), user()["emails"].as_array().unwrap().len() - 1);
+    }
+}
+
 /// The examples of RFC 7644 sections 3.5.2.1 to 3.5.2.3, in strict mode.
 #[test]
 fn rfc_7644_examples() {

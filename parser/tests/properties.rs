@@ -5,7 +5,8 @@ use proptest::prelude::*;
 use scim_parser::eval::{matches, validate};
 use scim_parser::patch::{apply, Mode, PatchDocument};
 use scim_parser::replace::replace_resource;
-use scim_parser::{parse_filter_with, AttrPath, ParseOptions, ResourceSchema};
+use scim_parser::validate::validate_patch_path;
+use scim_parser::{parse_filter_with, parse_patch_path, AttrPath, ParseOptions, ResourceSchema};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -99,6 +100,43 @@ const PATHS: &[&str] = &[
     "name[givenName eq \"Barbara\"]",
     "emails[nope eq 1]",
 ];
+
+/// `validate_patch_path` finds a problem exactly when applying the path fails with
+/// `invalidPath` at the path (strict mode, every operation), so a server can check a path
+/// up front and get the same verdict as `apply`, with every problem's span.
+#[test]
+fn path_validation_agrees_with_apply() {
+    let schema = ResourceSchema::user();
+    let (mut checked, mut refused) = (0, 0);
+    for &text in PATHS {
+        let Ok(path) = parse_patch_path(text) else {
+            continue;
+        };
+        let problems = validate_patch_path(&path, &schema);
+        for op in ["add", "replace", "remove"] {
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                              "Operations": [{"op": op, "path": text, "value": "x"}]});
+            let body = if op == "remove" {
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": op, "path": text}]})
+            } else {
+                body
+            };
+            let doc = PatchDocument::parse(&body, Mode::Strict).expect(text);
+            let bad_path = matches!(apply(&doc, &user(), &schema),
+                Err(e) if e.scim_type() == "invalidPath" && e.location.ends_with(".path"));
+            assert_eq!(bad_path, !problems.is_empty(), "{op} {text}: {problems:?}");
+            checked += 1;
+            refused += usize::from(bad_path);
+        }
+    }
+    assert!(checked >= 60, "only {checked} cases");
+    // Both verdicts occur, so the agreement is not vacuous.
+    assert!(
+        refused >= 6 && refused < checked,
+        "{refused} of {checked} refused"
+    );
+}
 
 fn values() -> Vec<Value> {
     vec![
