@@ -121,13 +121,13 @@ def compare_tables(r):
     if os.path.exists(ACCEPTANCE):
         with open(ACCEPTANCE) as f:
             for line in f.read().splitlines()[1:]:
-                name, group, accepted, rejected, nbytes = line.split("\t")
-                acc[(name, group)] = (int(accepted), int(rejected), int(nbytes))
+                name, group, measured, rejected, nbytes, too_slow = line.split("\t")
+                acc[(name, group)] = (int(measured), int(rejected), int(too_slow))
     else:
         print(f"(no {ACCEPTANCE}: run the comparison first)\n")
     print("### Comparison: the same corpus, each parser on the filters it accepts\n")
-    print("| group | parser | accepted | rejected | ns/filter | MB/s | ns/filter vs scim-parser |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| group | parser | measured | rejected | too slow (>20 ms) | ns/filter | MB/s | ns/filter vs scim-parser |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for g in ["typical", "complex", "long"]:
         mine = None
         if f"compare-{g}/scim-parser" in r and acc.get(("scim-parser", g)):
@@ -137,13 +137,13 @@ def compare_tables(r):
         for key in order:
             name = key.split("/", 1)[1]
             ns, tp = r[key]
-            a, rej, _ = acc.get((name, g), (0, 0, 0))
+            a, rej, slow = acc.get((name, g), (0, 0, 0))
             per = ns / a if a else float("nan")
             ratio = f"{per / mine:.1f}x" if mine and name != "scim-parser" else ""
-            print(f"| {g} | {name} | {a} | {rej} | {per:.0f} | {mbps(ns, tp)} | {ratio} |")
-        for (name, group), (a, rej, _) in sorted(acc.items()):
+            print(f"| {g} | {name} | {a} | {rej} | {slow} | {per:.0f} | {mbps(ns, tp)} | {ratio} |")
+        for (name, group), (a, rej, slow) in sorted(acc.items()):
             if group == g and a == 0:
-                print(f"| {g} | {name} | 0 | {rej} | - | - | rejects every filter |")
+                print(f"| {g} | {name} | 0 | {rej} | {slow} | - | - | nothing measured |")
     print()
     rows = [k for k in r if k.startswith("compare-depth/")]
     if rows:
