@@ -199,7 +199,13 @@ async fn bulk(
     } else {
         None
     };
-    // Track creations by the names sent, whatever the answer looks like.
+    // Track what the POST operations created. A readable BulkResponse says which ran and
+    // which succeeded (RFC 7644 section 3.7.3: operations after `failOnErrors` is reached
+    // are not run, so they have no result); without one, every POST is tracked by the name
+    // sent and the cleanup looks it up.
+    let results = answer
+        .as_ref()
+        .and_then(|a| a["Operations"].as_array().cloned());
     for op in body["Operations"].as_array().into_iter().flatten() {
         let endpoint = match op["path"].as_str() {
             Some("/Users") => Endpoint::Users,
@@ -207,23 +213,34 @@ async fn bulk(
             _ => continue,
         };
         let name = str_of(&op["data"], endpoint.name_attr()).to_owned();
-        let location = answer.as_ref().and_then(|a| {
-            a["Operations"]
-                .as_array()?
-                .iter()
-                .find(|r| r["bulkId"] == op["bulkId"])?["location"]
-                .as_str()
-                .map(str::to_owned)
-        });
-        let id = location
-            .as_deref()
-            .and_then(|l| l.rsplit('/').next())
-            .unwrap_or_default()
-            .to_owned();
+        let id = match &results {
+            None => String::new(),
+            Some(results) => match results.iter().find(|r| r["bulkId"] == op["bulkId"]) {
+                None => continue,
+                Some(result) if !bulk_status_ok(&result["status"]) => continue,
+                Some(result) => result["location"]
+                    .as_str()
+                    .and_then(|l| l.rsplit('/').next())
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+        };
         cx.track_named(endpoint, &id, &name);
     }
     reply.expect_status(&[200])?;
     reply.json()
+}
+
+/// Whether a BulkResponse operation's `status` (a string per RFC 7644 section 3.7.3; some
+/// servers send a number) is 2xx. An unreadable status counts as success, so the resource
+/// is still tracked and cleaned up.
+fn bulk_status_ok(status: &Value) -> bool {
+    let code = match status {
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    };
+    code.is_none_or(|c| (200..300).contains(&c))
 }
 
 fn bulk_user(cx: &Cx, bulk_id: &str) -> (Value, String) {
