@@ -20,6 +20,7 @@ pub mod cases;
 pub mod client;
 pub mod context;
 pub mod exit;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod select;
