@@ -7,7 +7,9 @@
 //! - [`select`]: `--profile`, `--only` and `--skip`;
 //! - [`client`] and [`context`]: recorded, redacted HTTP and what a case can reach;
 //! - [`runner`]: runs the selection, cleans up, emits [`report::Event`]s;
-//! - [`report`]: the human and JSON reporters.
+//! - [`report`]: the human and JSON reporters;
+//! - [`simulate`]: provisioning at scale in an IdP's dialect, with read-back reconciliation,
+//!   outages and a rate-limit search; [`record`]: a recording reverse proxy.
 //!
 //! Safety: every resource a run creates carries the run's prefix (`scimconf-<random8>-`)
 //! in its userName, externalId or displayName; lookups filter by those names only, and the
