@@ -5,9 +5,7 @@ use scim_parser::{json, parse_filter_with, parse_patch_path_with, ParseOptions};
 use std::path::PathBuf;
 
 fn inputs(dir: &str) -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz")
-        .join(dir);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz").join(dir);
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("regression directory") {
         let path = entry.expect("entry").path();
@@ -20,11 +18,7 @@ fn inputs(dir: &str) -> Vec<(String, String)> {
 }
 
 fn profiles() -> [ParseOptions; 3] {
-    [
-        ParseOptions::default(),
-        ParseOptions::strict(),
-        ParseOptions::interop(),
-    ]
+    [ParseOptions::default(), ParseOptions::strict(), ParseOptions::interop()]
 }
 
 #[test]
@@ -41,10 +35,7 @@ fn filter_crashes_stay_fixed() {
                     let _ = json::filter_to_json(&f);
                 }
                 Err(e) => {
-                    assert!(
-                        e.span.start <= e.span.end && e.span.end <= input.len(),
-                        "{name}"
-                    );
+                    assert!(e.span.start <= e.span.end && e.span.end <= input.len(), "{name}");
                     assert!(e.render(&input).contains('^'));
                 }
             }
@@ -63,10 +54,7 @@ fn path_crashes_stay_fixed() {
                     assert!(p.eq_ignore_spans(&again), "{name}: {printed:?}");
                 }
                 Err(e) => {
-                    assert!(
-                        e.span.start <= e.span.end && e.span.end <= input.len(),
-                        "{name}"
-                    );
+                    assert!(e.span.start <= e.span.end && e.span.end <= input.len(), "{name}");
                 }
             }
         }
