@@ -14,6 +14,7 @@
 //! - [`baseline`]: known failures and the gate; [`snapshots`]: normalized response
 //!   snapshots and drift; [`plan`]: `--dry-run`; [`matrix`]: several targets in one table.
 //! - [`tools`]: the offline `eval` and `patch` debugging commands.
+//! - [`simulate`] and [`record`]: provisioning at scale, and a recording proxy.
 //!
 //! Safety: every resource a run creates carries the run's prefix (`scimconf-<random8>-`)
 //! in its userName, externalId or displayName; lookups filter by those names only, and the
@@ -32,6 +33,7 @@ pub mod context;
 pub mod exit;
 pub mod matrix;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod schedule;

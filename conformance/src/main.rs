@@ -61,6 +61,9 @@ enum Command {
     /// Provision a generated population at scale in an IdP's dialect, cycle by cycle, and
     /// check the target ends up holding exactly the directory.
     Simulate(Box<sim_cli::SimulateArgs>),
+    /// Reverse proxy on 127.0.0.1 that forwards to --upstream and records every exchange
+    /// as JSON lines, credentials dropped and personal data pseudonymised.
+    Record(sim_cli::RecordArgs),
 }
 
 #[derive(Args, Debug)]
@@ -355,6 +358,7 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Eval(args) => Ok(emit(scim_conformance::tools::eval(&args))),
         Command::Patch(args) => Ok(emit(scim_conformance::tools::patch(&args))),
         Command::Simulate(args) => runtime()?.block_on(sim_cli::simulate_command(*args)),
+        Command::Record(args) => runtime()?.block_on(sim_cli::record_command(args)),
     }
 }
 

@@ -303,3 +303,66 @@ async fn probe(client: &Client) -> Result<(), Exit> {
         Ok(_) => Ok(()),
     }
 }
+
+#[derive(Args, Debug)]
+pub(crate) struct RecordArgs {
+    /// Loopback address to listen on, e.g. 127.0.0.1:8443.
+    #[arg(long)]
+    listen: String,
+    /// The SCIM server to forward to (scheme and host; paths are kept).
+    #[arg(long)]
+    upstream: String,
+    /// JSON-lines file to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Stop by itself after this many seconds (default: until Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    max_seconds: Option<u64>,
+}
+
+pub(crate) async fn record_command(args: RecordArgs) -> Result<i32, Exit> {
+    let addr: std::net::SocketAddr = args
+        .listen
+        .parse()
+        .map_err(|e| Exit::usage(format!("--listen {}: {e}", args.listen)))?;
+    if !addr.ip().is_loopback() {
+        return Err(Exit::usage(format!(
+            "--listen {addr}: record listens on a loopback address only"
+        )));
+    }
+    let file = std::fs::File::create(&args.out)
+        .map_err(|e| Exit::usage(format!("cannot create {}: {e}", args.out.display())))?;
+    let recorder = scim_conformance::record::Recorder::new(
+        &args.upstream,
+        Box::new(std::io::BufWriter::new(file)),
+    )
+    .map_err(Exit::usage)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Exit::usage(format!("cannot listen on {addr}: {e}")))?;
+    let addr = listener.local_addr().unwrap_or(addr);
+    eprintln!(
+        "scim-conformance: recording http://{addr} -> {} into {}",
+        args.upstream,
+        args.out.display()
+    );
+    let max = args.max_seconds;
+    let shutdown = async move {
+        match max {
+            Some(secs) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    axum::serve(listener, recorder.app())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Exit::usage(format!("the recorder stopped: {e}")))?;
+    Ok(exit::SUCCESS)
+}

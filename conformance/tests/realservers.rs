@@ -40,7 +40,10 @@ fn digest(result: &scim_conformance::RunResult) -> String {
         "{} passed, {} failed, {} warned, {} skipped, {} errored\n",
         s.passed, s.failed, s.warned, s.skipped, s.errored
     ));
-    out.push_str(&format!("leftovers after cleanup: {}\n", result.cleanup.leftovers.len()));
+    out.push_str(&format!(
+        "leftovers after cleanup: {}\n",
+        result.cleanup.leftovers.len()
+    ));
     out
 }
 
@@ -55,7 +58,10 @@ async fn pin(name: &str, env_url: &str) {
             "skipped: {env_url} and SCIM_TEST_TOKEN are not set; scripts/test-all.sh starts {name} \
              and sets them"
         );
-        assert!(std::env::var_os("CI").is_none(), "on CI the real servers must run: {why}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "on CI the real servers must run: {why}"
+        );
         eprintln!("{why}");
         return;
     };
@@ -69,12 +75,21 @@ async fn pin(name: &str, env_url: &str) {
         prefix: None,
         interrupt: None,
     };
-    let result = run(&catalog(), &options, &mut []).await.unwrap_or_else(|e| {
-        panic!("the suite could not run against {name} at {url}: {e}");
-    });
-    assert!(result.cleanup.leftovers.is_empty(), "cleanup left resources on {name}");
+    let result = run(&catalog(), &options, &mut [])
+        .await
+        .unwrap_or_else(|e| {
+            panic!("the suite could not run against {name} at {url}: {e}");
+        });
+    assert!(
+        result.cleanup.leftovers.is_empty(),
+        "cleanup left resources on {name}"
+    );
     let text = digest(&result);
-    let port = url.split(':').nth(2).and_then(|p| p.split('/').next()).unwrap_or("");
+    let port = url
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("");
     let text = text.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:<port>");
     insta::with_settings!({snapshot_path => "../../snapshots/realservers", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!(name, text);

@@ -333,3 +333,82 @@ async fn find_limit_reports_where_429s_start() {
     assert!(result.highest_sustainable.is_some(), "{:#?}", result.steps);
     server.stop().await;
 }
+
+/// A `Write` into a shared buffer, to read what the recorder wrote.
+#[derive(Clone, Default)]
+struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_through_the_proxy_has_no_token_and_no_personal_data() {
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let sink = Shared::default();
+    let recorder =
+        scim_conformance::record::Recorder::new(&server.base_url(), Box::new(sink.clone()))
+            .expect("recorder");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = recorder.app();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let opts = options(Dialect::Okta, 30, 1);
+    let e = engine(
+        &format!("http://{addr}/scim/v2"),
+        fast_pacing(1),
+        Duration::from_secs(10),
+    );
+    let report = simulate::simulate(e, &opts, "recorded".into(), None, Arc::default())
+        .await
+        .expect("simulate runs");
+    assert!(report.passed, "{:#?}", report.reconciliations);
+    let _ = stop.send(());
+    let _ = task.await;
+    server.stop().await;
+    let text = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf8");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let sent: u64 = report.operations.iter().map(|o| o.count).sum();
+    assert_eq!(lines.len() as u64, sent, "one line per exchange");
+    assert!(!text.contains(scim_reference_server::DEFAULT_TOKEN));
+    assert!(!text.to_ascii_lowercase().contains("authorization"));
+    // userNames and emails are `<prefix>u<n>@...`, group names `<prefix>g<n>-...`;
+    // externalIds (the IdP's object ids) are not personal data and stay.
+    for personal in [format!("{}u", opts.prefix), format!("{}g0-", opts.prefix)] {
+        let leak = text.lines().find(|l| l.contains(&personal));
+        assert!(leak.is_none(), "{personal} is replaced: {leak:?}");
+    }
+    assert!(text.contains("@example.invalid"));
+    let create = lines
+        .iter()
+        .find(|l| l["request"]["method"] == "POST" && l["request"]["path"] == "/scim/v2/Users")
+        .expect("a create");
+    assert_eq!(create["response"]["status"], 201);
+    assert_eq!(
+        create["request"]["body"]["userName"], create["response"]["body"]["userName"],
+        "the same original gets the same pseudonym"
+    );
+}

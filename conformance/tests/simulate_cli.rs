@@ -137,3 +137,37 @@ fn find_limit_prints_the_ramp() {
     assert!(stdout.contains("highest sustainable rate"), "{stdout}");
     assert!(stdout.contains("429: never seen"), "{stdout}");
 }
+
+#[test]
+fn record_listens_on_loopback_only_and_stops_by_itself() {
+    let out = Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+        .args([
+            "record",
+            "--listen",
+            "0.0.0.0:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+        ])
+        .args(["--out", "/dev/null"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("loopback address only"));
+    let file = std::env::temp_dir().join(format!("rec-{}.jsonl", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+        .args([
+            "record",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+        ])
+        .args(["--max-seconds", "1", "--out"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("recording http://127.0.0.1:"));
+    assert_eq!(std::fs::read_to_string(&file).expect("created"), "");
+    let _ = std::fs::remove_file(&file);
+}

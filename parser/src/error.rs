@@ -667,8 +667,14 @@ mod tests {
 
     #[test]
     fn scim_type_follows_the_grammar() {
-        assert_eq!(parse_filter("a eq").unwrap_err().scim_type(), "invalidFilter");
-        assert_eq!(parse_patch_path("a[b eq]").unwrap_err().scim_type(), "invalidPath");
+        assert_eq!(
+            parse_filter("a eq").unwrap_err().scim_type(),
+            "invalidFilter"
+        );
+        assert_eq!(
+            parse_patch_path("a[b eq]").unwrap_err().scim_type(),
+            "invalidPath"
+        );
         assert_eq!(parse_patch_path("").unwrap_err().scim_type(), "invalidPath");
     }
 
@@ -710,7 +716,11 @@ mod tests {
 
     #[test]
     fn long_inputs_show_a_window() {
-        let input = format!("userName eq \"{}\" and {} x", "a".repeat(150), "b pr and ".repeat(5));
+        let input = format!(
+            "userName eq \"{}\" and {} x",
+            "a".repeat(150),
+            "b pr and ".repeat(5)
+        );
         let out = parse_filter(&input).unwrap_err().render(&input);
         assert_snapshot!(out, @r"
         error: expected a space and an operator (`eq`, `ne`, `co`, `sw`, `ew`, `gt`, `lt`, `ge`, `le` or `pr`), found end of input (byte 216)

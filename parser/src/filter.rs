@@ -1767,17 +1767,35 @@ mod tests {
     }
 
     fn path(name: &str) -> AttrPath {
-        AttrPath { uri: None, name: name.into(), sub_attr: None, span: Span::default() }
+        AttrPath {
+            uri: None,
+            name: name.into(),
+            sub_attr: None,
+            span: Span::default(),
+        }
     }
 
     fn pr(name: &str) -> Filter {
-        Filter { kind: FilterKind::Present { path: path(name) }, span: Span::default() }
+        Filter {
+            kind: FilterKind::Present { path: path(name) },
+            span: Span::default(),
+        }
     }
 
     fn eq(name: &str, value: LiteralValue) -> Filter {
-        let value = Literal { value, span: Span::default() };
-        let kind = FilterKind::Compare { path: path(name), op: CompareOp::Eq, value };
-        Filter { kind, span: Span::default() }
+        let value = Literal {
+            value,
+            span: Span::default(),
+        };
+        let kind = FilterKind::Compare {
+            path: path(name),
+            op: CompareOp::Eq,
+            value,
+        };
+        Filter {
+            kind,
+            span: Span::default(),
+        }
     }
 
     fn str_(s: &str) -> LiteralValue {
@@ -1785,20 +1803,35 @@ mod tests {
     }
 
     fn and(items: Vec<Filter>) -> Filter {
-        Filter { kind: FilterKind::And(items), span: Span::default() }
+        Filter {
+            kind: FilterKind::And(items),
+            span: Span::default(),
+        }
     }
 
     fn or(items: Vec<Filter>) -> Filter {
-        Filter { kind: FilterKind::Or(items), span: Span::default() }
+        Filter {
+            kind: FilterKind::Or(items),
+            span: Span::default(),
+        }
     }
 
     fn not(inner: Filter) -> Filter {
-        Filter { kind: FilterKind::Not(Box::new(inner)), span: Span::default() }
+        Filter {
+            kind: FilterKind::Not(Box::new(inner)),
+            span: Span::default(),
+        }
     }
 
     fn vp(name: &str, inner: Filter) -> Filter {
-        let kind = FilterKind::ValuePath { path: path(name), filter: Box::new(inner) };
-        Filter { kind, span: Span::default() }
+        let kind = FilterKind::ValuePath {
+            path: path(name),
+            filter: Box::new(inner),
+        };
+        Filter {
+            kind,
+            span: Span::default(),
+        }
     }
 
     fn value(s: &str) -> LiteralValue {
@@ -1820,7 +1853,10 @@ mod tests {
             panic!()
         };
         assert_eq!(path.uri.as_deref(), Some("urn:a-b:2.0:User"));
-        assert_eq!((path.name.as_str(), path.sub_attr.as_deref()), ("name", Some("givenName")));
+        assert_eq!(
+            (path.name.as_str(), path.sub_attr.as_deref()),
+            ("name", Some("givenName"))
+        );
         assert_eq!(path.span, Span::new(0, 31));
     }
 
@@ -1831,9 +1867,19 @@ mod tests {
 
     #[test]
     fn attr_path_refuses_bad_names() {
-        assert_eq!(kind("_abc pr"), K::ExpectedAttrName { found: Found::Text("_abc".into()) });
+        assert_eq!(
+            kind("_abc pr"),
+            K::ExpectedAttrName {
+                found: Found::Text("_abc".into())
+            }
+        );
         assert!(matches!(kind("9x pr"), K::ExpectedAttrName { .. }));
-        assert!(matches!(kind("name. pr"), K::ExpectedAttrName { found: Found::Text(_) }));
+        assert!(matches!(
+            kind("name. pr"),
+            K::ExpectedAttrName {
+                found: Found::Text(_)
+            }
+        ));
         assert!(matches!(kind("urn:x: pr"), K::ExpectedAttrName { .. }));
         assert!(matches!(kind(":x pr"), K::InvalidUri { .. }));
         assert!(matches!(kind("1urn:x pr"), K::InvalidUri { .. }));
@@ -1857,9 +1903,15 @@ mod tests {
     fn every_operator_in_any_case() {
         let ops = ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
         for op in ops {
-            for spelled in [op.to_owned(), op.to_uppercase(), format!("{}{}", &op[..1].to_uppercase(), &op[1..])] {
+            for spelled in [
+                op.to_owned(),
+                op.to_uppercase(),
+                format!("{}{}", &op[..1].to_uppercase(), &op[1..]),
+            ] {
                 let f = parse(&format!("a {spelled} 1"));
-                let FilterKind::Compare { op: got, .. } = f.kind else { panic!() };
+                let FilterKind::Compare { op: got, .. } = f.kind else {
+                    panic!()
+                };
                 assert_eq!(got.as_str(), op);
             }
         }
@@ -1868,9 +1920,22 @@ mod tests {
 
     #[test]
     fn operators_are_whole_words() {
-        assert_eq!(kind("a eqx 1"), K::UnknownOperator { found: "eqx".into() });
-        assert_eq!(kind("a lte 1"), K::UnknownOperator { found: "lte".into() });
-        assert!(matches!(kind("a"), K::ExpectedOperator { found: Found::End }));
+        assert_eq!(
+            kind("a eqx 1"),
+            K::UnknownOperator {
+                found: "eqx".into()
+            }
+        );
+        assert_eq!(
+            kind("a lte 1"),
+            K::UnknownOperator {
+                found: "lte".into()
+            }
+        );
+        assert!(matches!(
+            kind("a"),
+            K::ExpectedOperator { found: Found::End }
+        ));
         assert!(matches!(kind("a=1"), K::ExpectedOperator { .. }));
         assert_eq!(kind("a+eq+1"), K::UrlEncoded);
     }
@@ -1880,10 +1945,19 @@ mod tests {
         let e = fail("a eq\"x\"");
         assert_eq!(
             e.kind,
-            K::ExpectedSpace { after: "eq".into(), found: Found::Text("\"".into()) }
+            K::ExpectedSpace {
+                after: "eq".into(),
+                found: Found::Text("\"".into())
+            }
         );
         assert_eq!(e.span, Span::new(4, 5));
-        assert!(matches!(kind("a eq"), K::ExpectedSpace { found: Found::End, .. }));
+        assert!(matches!(
+            kind("a eq"),
+            K::ExpectedSpace {
+                found: Found::End,
+                ..
+            }
+        ));
     }
 
     // compValue
@@ -1893,15 +1967,44 @@ mod tests {
         assert_eq!(value("a eq true"), LiteralValue::Bool(true));
         assert_eq!(value("a eq false"), LiteralValue::Bool(false));
         assert_eq!(value("a eq null"), LiteralValue::Null);
-        assert_eq!(kind("a eq Null"), K::MiscasedLiteral { found: "Null".into() });
-        assert_eq!(kind("a eq bob"), K::UnquotedValue { found: "bob".into() });
-        assert_eq!(kind("a eq truex"), K::UnquotedValue { found: "truex".into() });
+        assert_eq!(
+            kind("a eq Null"),
+            K::MiscasedLiteral {
+                found: "Null".into()
+            }
+        );
+        assert_eq!(
+            kind("a eq bob"),
+            K::UnquotedValue {
+                found: "bob".into()
+            }
+        );
+        assert_eq!(
+            kind("a eq truex"),
+            K::UnquotedValue {
+                found: "truex".into()
+            }
+        );
     }
 
     #[test]
     fn numbers_keep_their_text() {
-        for n in ["0", "-0", "12", "-1.50", "1e5", "1E+5", "2.5e-3", "12345678901234567890", "1e-400"] {
-            assert_eq!(value(&format!("a eq {n}")), LiteralValue::Number(n.into()), "{n}");
+        for n in [
+            "0",
+            "-0",
+            "12",
+            "-1.50",
+            "1e5",
+            "1E+5",
+            "2.5e-3",
+            "12345678901234567890",
+            "1e-400",
+        ] {
+            assert_eq!(
+                value(&format!("a eq {n}")),
+                LiteralValue::Number(n.into()),
+                "{n}"
+            );
         }
     }
 
@@ -1909,16 +2012,29 @@ mod tests {
     fn numbers_follow_rfc_8259() {
         assert_eq!(kind("a eq 01"), K::LeadingZero);
         assert_eq!(kind("a eq -01"), K::LeadingZero);
-        assert!(matches!(kind("a eq 1."), K::ExpectedDigit { found: Found::End }));
+        assert!(matches!(
+            kind("a eq 1."),
+            K::ExpectedDigit { found: Found::End }
+        ));
         assert!(matches!(kind("a eq 1e"), K::ExpectedDigit { .. }));
         assert!(matches!(kind("a eq 1e+"), K::ExpectedDigit { .. }));
         assert!(matches!(kind("a eq -"), K::ExpectedDigit { .. }));
         assert_eq!(kind("a eq +1"), K::InvalidNumber { found: "+1".into() });
         assert_eq!(kind("a eq .5"), K::InvalidNumber { found: ".5".into() });
-        assert_eq!(kind("a eq 1.5.3"), K::InvalidNumber { found: "1.5.3".into() });
+        assert_eq!(
+            kind("a eq 1.5.3"),
+            K::InvalidNumber {
+                found: "1.5.3".into()
+            }
+        );
         assert_eq!(kind("a eq 1e400"), K::NumberOutOfRange);
         assert_eq!(kind("a eq -1e400"), K::NumberOutOfRange);
-        assert_eq!(kind("a eq 0x10"), K::UnquotedValue { found: "0x10".into() });
+        assert_eq!(
+            kind("a eq 0x10"),
+            K::UnquotedValue {
+                found: "0x10".into()
+            }
+        );
     }
 
     #[test]
@@ -1938,7 +2054,12 @@ mod tests {
         assert_eq!(kind(r#"a eq "abc"#), K::UnterminatedString);
         assert_eq!(kind(r#"a eq "abc\"#), K::UnterminatedString);
         assert_eq!(kind("a eq \"a\u{1}b\""), K::ControlCharacter { byte: 1 });
-        assert_eq!(kind("a eq 'x'"), K::ExpectedValue { found: Found::Text("'".into()) });
+        assert_eq!(
+            kind("a eq 'x'"),
+            K::ExpectedValue {
+                found: Found::Text("'".into())
+            }
+        );
     }
 
     #[test]
@@ -1965,7 +2086,10 @@ mod tests {
     fn lone_surrogates_are_refused() {
         assert_eq!(kind(r#"a eq "\uD800""#), K::LoneSurrogate { unit: 0xD800 });
         assert_eq!(kind(r#"a eq "\uDC00""#), K::LoneSurrogate { unit: 0xDC00 });
-        assert_eq!(kind(r#"a eq "\uD800\u0041""#), K::LoneSurrogate { unit: 0xD800 });
+        assert_eq!(
+            kind(r#"a eq "\uD800\u0041""#),
+            K::LoneSurrogate { unit: 0xD800 }
+        );
         assert_eq!(kind(r#"a eq "\uD800x""#), K::LoneSurrogate { unit: 0xD800 });
         assert_eq!(fail(r#"a eq "\uD800""#).span, Span::new(6, 12));
     }
@@ -1980,7 +2104,10 @@ mod tests {
 
     #[test]
     fn chains_are_n_ary_and_written_grouping_is_kept() {
-        assert_eq!(parse("a pr and b pr and c pr").without_spans(), and(vec![pr("a"), pr("b"), pr("c")]));
+        assert_eq!(
+            parse("a pr and b pr and c pr").without_spans(),
+            and(vec![pr("a"), pr("b"), pr("c")])
+        );
         assert_eq!(
             parse("(a pr and b pr) and c pr").without_spans(),
             and(vec![and(vec![pr("a"), pr("b")]), pr("c")])
@@ -1990,20 +2117,38 @@ mod tests {
 
     #[test]
     fn keywords_are_case_insensitive_whole_words() {
-        assert_eq!(parse("a pr AND b pr Or c pr").without_spans(), or(vec![and(vec![pr("a"), pr("b")]), pr("c")]));
-        assert_eq!(parse("orders pr or andy pr").without_spans(), or(vec![pr("orders"), pr("andy")]));
-        assert_eq!(parse("and pr and or pr").without_spans(), and(vec![pr("and"), pr("or")]));
-        assert_eq!(kind("a pr andb pr"), K::ExpectedLogicalOperator {
-            closer: Closer::End,
-            found: Found::Text("andb".into())
-        });
+        assert_eq!(
+            parse("a pr AND b pr Or c pr").without_spans(),
+            or(vec![and(vec![pr("a"), pr("b")]), pr("c")])
+        );
+        assert_eq!(
+            parse("orders pr or andy pr").without_spans(),
+            or(vec![pr("orders"), pr("andy")])
+        );
+        assert_eq!(
+            parse("and pr and or pr").without_spans(),
+            and(vec![pr("and"), pr("or")])
+        );
+        assert_eq!(
+            kind("a pr andb pr"),
+            K::ExpectedLogicalOperator {
+                closer: Closer::End,
+                found: Found::Text("andb".into())
+            }
+        );
     }
 
     #[test]
     fn logical_keywords_need_spaces() {
-        assert_eq!(kind("(a pr)and b pr"), K::ExpectedSpaceBefore { keyword: "and" });
+        assert_eq!(
+            kind("(a pr)and b pr"),
+            K::ExpectedSpaceBefore { keyword: "and" }
+        );
         assert!(matches!(kind("a pr and(b pr)"), K::ExpectedSpace { .. }));
-        assert!(matches!(kind("a pr or"), K::ExpectedFilter { found: Found::End }));
+        assert!(matches!(
+            kind("a pr or"),
+            K::ExpectedFilter { found: Found::End }
+        ));
     }
 
     #[test]
@@ -2017,7 +2162,9 @@ mod tests {
         assert_eq!(kind("not a pr"), K::NotNeedsParen);
         assert_eq!(kind("not"), K::NotNeedsParen);
         let f = parse("x pr and not (a pr)");
-        let FilterKind::And(items) = &f.kind else { panic!() };
+        let FilterKind::And(items) = &f.kind else {
+            panic!()
+        };
         assert_eq!(items[1].span, Span::new(9, 19));
     }
 
@@ -2027,7 +2174,13 @@ mod tests {
         assert_eq!(kind("a pr)"), K::UnmatchedParen);
         assert_eq!(kind("a pr]"), K::UnmatchedBracket);
         assert!(matches!(kind("( )"), K::ExpectedFilter { .. }));
-        assert!(matches!(kind("(a pr ]"), K::ExpectedLogicalOperator { closer: Closer::Paren, .. }));
+        assert!(matches!(
+            kind("(a pr ]"),
+            K::ExpectedLogicalOperator {
+                closer: Closer::Paren,
+                ..
+            }
+        ));
     }
 
     // valuePath
@@ -2035,14 +2188,26 @@ mod tests {
     #[test]
     fn value_paths_take_a_full_value_filter() {
         let f = parse(r#"emails[type eq "work" or not (value pr)]"#).without_spans();
-        assert_eq!(f, vp("emails", or(vec![eq("type", str_("work")), not(pr("value"))])));
+        assert_eq!(
+            f,
+            vp(
+                "emails",
+                or(vec![eq("type", str_("work")), not(pr("value"))])
+            )
+        );
         assert_eq!(kind("a[b[c pr]]"), K::NestedValuePath);
         assert_eq!(kind("a[(b[c pr])]"), K::NestedValuePath);
         assert_eq!(kind("a[b pr][c pr]"), K::SecondValueFilter);
         assert_eq!(kind("a[b pr"), K::UnclosedBracket { open: 1 });
         assert!(matches!(kind("a[]"), K::ExpectedFilter { .. }));
-        assert_eq!(kind("a[b pr] pr"), K::ComparisonAfterValuePath { op: "pr".into() });
-        assert_eq!(parse("a[b pr] and c[d pr]").without_spans(), and(vec![vp("a", pr("b")), vp("c", pr("d"))]));
+        assert_eq!(
+            kind("a[b pr] pr"),
+            K::ComparisonAfterValuePath { op: "pr".into() }
+        );
+        assert_eq!(
+            parse("a[b pr] and c[d pr]").without_spans(),
+            and(vec![vp("a", pr("b")), vp("c", pr("d"))])
+        );
     }
 
     #[test]
@@ -2051,7 +2216,13 @@ mod tests {
         assert_eq!(kind(input), K::EntraValuePathCompare);
         assert_eq!(strict(input).unwrap_err().kind, K::EntraValuePathCompare);
         let f = parse_filter_with(input, &ParseOptions::interop()).unwrap();
-        assert_eq!(f.without_spans(), vp("emails", and(vec![eq("type", str_("work")), eq("value", str_("x"))])));
+        assert_eq!(
+            f.without_spans(),
+            vp(
+                "emails",
+                and(vec![eq("type", str_("work")), eq("value", str_("x"))])
+            )
+        );
         assert_eq!(f.span, Span::new(0, input.len()));
         let f = parse_filter_with("a[b pr or c pr].d pr", &ParseOptions::interop()).unwrap();
         assert_eq!(f.to_string(), "a[(b pr or c pr) and d pr]");
@@ -2065,18 +2236,37 @@ mod tests {
 
     #[test]
     fn default_whitespace_is_lenient_but_never_zero() {
-        assert_eq!(parse(" \ta \t eq\t\t1 \r\n").without_spans(), eq("a", LiteralValue::Number("1".into())));
+        assert_eq!(
+            parse(" \ta \t eq\t\t1 \r\n").without_spans(),
+            eq("a", LiteralValue::Number("1".into()))
+        );
         assert_eq!(parse("( a pr )").without_spans(), pr("a"));
         assert_eq!(parse("a[ b pr ]").without_spans(), vp("a", pr("b")));
-        assert!(matches!(kind("a pr\nand b pr"), K::ExpectedLogicalOperator { .. }));
+        assert!(matches!(
+            kind("a pr\nand b pr"),
+            K::ExpectedLogicalOperator { .. }
+        ));
         assert_eq!(kind(" \t\r\n"), K::EmptyInput);
     }
 
     #[test]
     fn strict_whitespace_is_one_space() {
         assert!(strict("a eq 1 and (b pr)").is_ok());
-        for bad in ["a  eq 1", "a\teq 1", " a pr", "a pr ", "( a pr)", "(a pr )", "a[ b pr]", "a pr  and b pr"] {
-            assert_eq!(strict(bad).unwrap_err().kind, K::StrictWhitespace, "{bad:?}");
+        for bad in [
+            "a  eq 1",
+            "a\teq 1",
+            " a pr",
+            "a pr ",
+            "( a pr)",
+            "(a pr )",
+            "a[ b pr]",
+            "a pr  and b pr",
+        ] {
+            assert_eq!(
+                strict(bad).unwrap_err().kind,
+                K::StrictWhitespace,
+                "{bad:?}"
+            );
         }
     }
 
@@ -2086,11 +2276,23 @@ mod tests {
     fn spans_cover_each_node() {
         let f = parse(r#"  a eq "x" or b[c pr]"#);
         assert_eq!(f.span, Span::new(2, 21));
-        let FilterKind::Or(items) = &f.kind else { panic!() };
-        let FilterKind::Compare { path, value, .. } = &items[0].kind else { panic!() };
-        assert_eq!((path.span, value.span, items[0].span), (Span::new(2, 3), Span::new(7, 10), Span::new(2, 10)));
-        let FilterKind::ValuePath { path, filter } = &items[1].kind else { panic!() };
-        assert_eq!((path.span, filter.span, items[1].span), (Span::new(14, 15), Span::new(16, 20), Span::new(14, 21)));
+        let FilterKind::Or(items) = &f.kind else {
+            panic!()
+        };
+        let FilterKind::Compare { path, value, .. } = &items[0].kind else {
+            panic!()
+        };
+        assert_eq!(
+            (path.span, value.span, items[0].span),
+            (Span::new(2, 3), Span::new(7, 10), Span::new(2, 10))
+        );
+        let FilterKind::ValuePath { path, filter } = &items[1].kind else {
+            panic!()
+        };
+        assert_eq!(
+            (path.span, filter.span, items[1].span),
+            (Span::new(14, 15), Span::new(16, 20), Span::new(14, 21))
+        );
     }
 
     #[test]

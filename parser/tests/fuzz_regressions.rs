@@ -5,7 +5,9 @@ use scim_parser::{json, parse_filter_with, parse_patch_path_with, ParseOptions};
 use std::path::PathBuf;
 
 fn inputs(dir: &str) -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz").join(dir);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz")
+        .join(dir);
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("regression directory") {
         let path = entry.expect("entry").path();
@@ -18,7 +20,11 @@ fn inputs(dir: &str) -> Vec<(String, String)> {
 }
 
 fn profiles() -> [ParseOptions; 3] {
-    [ParseOptions::default(), ParseOptions::strict(), ParseOptions::interop()]
+    [
+        ParseOptions::default(),
+        ParseOptions::strict(),
+        ParseOptions::interop(),
+    ]
 }
 
 #[test]
@@ -35,7 +41,10 @@ fn filter_crashes_stay_fixed() {
                     let _ = json::filter_to_json(&f);
                 }
                 Err(e) => {
-                    assert!(e.span.start <= e.span.end && e.span.end <= input.len(), "{name}");
+                    assert!(
+                        e.span.start <= e.span.end && e.span.end <= input.len(),
+                        "{name}"
+                    );
                     assert!(e.render(&input).contains('^'));
                 }
             }
@@ -54,7 +63,10 @@ fn path_crashes_stay_fixed() {
                     assert!(p.eq_ignore_spans(&again), "{name}: {printed:?}");
                 }
                 Err(e) => {
-                    assert!(e.span.start <= e.span.end && e.span.end <= input.len(), "{name}");
+                    assert!(
+                        e.span.start <= e.span.end && e.span.end <= input.len(),
+                        "{name}"
+                    );
                 }
             }
         }

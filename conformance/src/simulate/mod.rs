@@ -147,7 +147,7 @@ pub struct Run {
     pub user_ids: Mutex<Vec<Option<String>>>,
     /// Group ids, by group index.
     pub group_ids: Mutex<Vec<Option<String>>>,
-    /// Failures, the first [`FAILURES_LISTED`].
+    /// Failures, the first 200.
     pub failures: Mutex<Vec<OpFailure>>,
     /// All failures.
     pub failure_count: AtomicUsize,
