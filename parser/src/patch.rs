@@ -497,6 +497,26 @@ fn parse_operation(
             format!("expected an object, found {}", json_kind(value)),
         )
     })?;
+    if mode == Mode::Strict {
+        // A member such as `Path` is neither ignored nor read as `path` in strict mode:
+        // ignoring it would apply a different operation than interop mode reads (found by
+        // the `parse_patch` fuzz target).
+        for name in ["op", "path", "value"] {
+            if obj.contains_key(name) {
+                continue;
+            }
+            if let Some((key, _)) = get_ci(obj, name) {
+                return Err(PatchError::new(
+                    InvalidSyntax,
+                    at(&format!(".{key}")),
+                    format!(
+                        "member `{key}` is not `{name}`: strict mode reads operation members \
+                         exactly as RFC 7644 section 3.5.2 names them"
+                    ),
+                ));
+            }
+        }
+    }
     let op_value = member(obj, "op", mode, Some(i), diags)
         .ok_or_else(|| PatchError::new(InvalidSyntax, at(".op"), "required member is missing"))?;
     let op_text = op_value.as_str().ok_or_else(|| {

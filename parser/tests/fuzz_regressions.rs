@@ -72,3 +72,19 @@ fn path_crashes_stay_fixed() {
         }
     }
 }
+
+/// See: the `parse_patch` fuzz target (CI run of 2026-12-04). Strict mode ignored a member
+/// `patH`, which interop mode reads as `path`, so the two modes accepted one document as
+/// different operations. Strict must reject it; interop reads it and says so.
+#[test]
+fn patch_member_in_another_case_is_not_ignored_in_strict_mode() {
+    use scim_parser::patch::{Mode, PatchDocument};
+    let text = r#"{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "patH": "active", "value": false}]}"#;
+    let err = PatchDocument::from_json_str(text, Mode::Strict).unwrap_err();
+    assert_eq!(err.location, "Operations[0].patH");
+    assert_eq!(err.scim_type(), "invalidSyntax");
+    let doc = PatchDocument::from_json_str(text, Mode::Interop).expect("interop reads it");
+    assert_eq!(doc.operations[0].path_text.as_deref(), Some("active"));
+    assert_eq!(doc.diagnostics.len(), 1, "{:?}", doc.diagnostics);
+}
