@@ -442,9 +442,31 @@ fn parse(args: &ParseArgs) -> i32 {
     }
 }
 
+/// A gate that runs nothing passes: refuse a selection that leaves no case, and an
+/// `--only` selector that matches no case id (a typo), before anything is sent.
+fn check_selection(selection: &Selection) -> Result<(), Exit> {
+    let cases = catalog();
+    if let Some(s) = selection
+        .only
+        .iter()
+        .find(|s| !cases.iter().any(|c| s.matches(c.id)))
+    {
+        return Err(Exit::usage(format!(
+            "--only {s} matches no case id (`scim-conformance list` prints them)"
+        )));
+    }
+    if !cases.iter().any(|c| selection.decide(c).is_ok()) {
+        return Err(Exit::usage(
+            "--profile, --only and --skip together leave no case to run",
+        ));
+    }
+    Ok(())
+}
+
 async fn run_command(args: RunArgs) -> Result<i32, Exit> {
     let (timeout, case_timeout) = args.schedule.check()?;
     let selection = args.select.selection();
+    check_selection(&selection)?;
     if args.dry_run {
         let target = args
             .target
@@ -453,7 +475,8 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
         let plan = scim_conformance::plan::rehearse(&catalog(), &selection, &target)
             .await
             .map_err(Exit::usage)?;
-        print!("{plan}");
+        // A closed pipe (`| head`) ends the output, not the process with a panic.
+        let _ = std::io::stdout().write_all(plan.as_bytes());
         return Ok(exit::SUCCESS);
     }
     match &args.target {

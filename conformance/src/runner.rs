@@ -338,37 +338,39 @@ async fn schedule(
     // fair, so an exclusive case waiting holds back the cases queued after it.
     let alone = Arc::new(tokio::sync::RwLock::new(()));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, CaseReport, bool)>();
-    for (index, case) in selected.iter().enumerate() {
-        let (case, cx, tx) = (*case, cx.clone(), tx.clone());
-        let (permits, alone) = (Arc::clone(&permits), Arc::clone(&alone));
-        let interrupt = options.interrupt.clone();
-        let (case_timeout, strict) = (policy.case_timeout, policy.strict);
-        tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await;
+    // Cases start in catalog order: a scheduler task takes the permit and the lock for each
+    // case before spawning it, so with one job the run is strictly serial (tasks racing for
+    // the permit could start in any order, and case names would then differ between runs).
+    let cases: Vec<Case> = selected.iter().map(|case| *case).collect();
+    let (cx, interrupt) = (cx.clone(), options.interrupt.clone());
+    let (case_timeout, strict) = (policy.case_timeout, policy.strict);
+    tokio::spawn(async move {
+        for (index, case) in cases.into_iter().enumerate() {
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                return;
+            };
             let exclusive = crate::schedule::is_exclusive(case.id);
-            let _shared = if exclusive {
-                None
+            let (shared, sole) = if exclusive {
+                (None, Some(Arc::clone(&alone).write_owned().await))
             } else {
-                Some(alone.read().await)
+                (Some(Arc::clone(&alone).read_owned().await), None)
             };
-            let _alone = if exclusive {
-                Some(alone.write().await)
-            } else {
-                None
-            };
-            let interrupted = interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed));
-            let (report, aborted) = if interrupted {
-                (
-                    skipped(&case, "the run was interrupted before this case"),
-                    false,
-                )
-            } else {
-                run_case(&cx, &case, case_timeout, strict).await
-            };
-            let _ = tx.send((index, report, aborted));
-        });
-    }
-    drop(tx);
+            let (cx, tx, interrupt) = (cx.clone(), tx.clone(), interrupt.clone());
+            tokio::spawn(async move {
+                let _held = (permit, shared, sole);
+                let interrupted = interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed));
+                let (report, aborted) = if interrupted {
+                    (
+                        skipped(&case, "the run was interrupted before this case"),
+                        false,
+                    )
+                } else {
+                    run_case(&cx, &case, case_timeout, strict).await
+                };
+                let _ = tx.send((index, report, aborted));
+            });
+        }
+    });
     let mut pending = BTreeMap::new();
     let mut next = 0;
     let mut aborted_any = false;

@@ -227,13 +227,19 @@ fn blank_prefixed_names(text: &str, prefix: &str) -> String {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
             .unwrap_or(after.len());
         let name = &after[..len];
-        // `slug-17` -> `slug-N`: the counter depends on scheduling.
-        let name = match name.rsplit_once('-') {
-            Some((slug, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-                format!("{slug}-N")
-            }
-            _ => name.to_owned(),
-        };
+        // `slug-17` -> `slug-N`, `slug-17-ext` -> `slug-N-ext`: the counter depends on
+        // scheduling and on what ran before, wherever it stands in the name.
+        let name = name
+            .split('-')
+            .map(|part| {
+                if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                    "N"
+                } else {
+                    part
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("-");
         out.push_str("<run>-");
         out.push_str(&name);
         rest = &after[len..];
@@ -347,6 +353,10 @@ mod tests {
         assert_eq!(
             scrub("scimconf-1a2b3c4d-member-new-17@example.com", p),
             "<run>-member-new-N@example.com"
+        );
+        assert_eq!(
+            scrub("scimconf-1a2b3c4d-spc-patch-1149-ext", p),
+            "<run>-spc-patch-N-ext"
         );
         assert_eq!(
             scrub("see http://127.0.0.1:41234/scim/v2/Users/x", p),

@@ -193,3 +193,18 @@ fn dry_run_sends_nothing_and_reports_deselected_cases() {
         "{text}"
     );
 }
+
+/// A typo in `--only` must not turn a CI gate green by running nothing.
+#[test]
+fn an_only_selector_matching_nothing_is_a_usage_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+        .args(["run", "--only", "nomatch*"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--only nomatch* matches no case id"),
+        "{stderr}"
+    );
+}
