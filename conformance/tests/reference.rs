@@ -94,8 +94,6 @@ async fn clean_reference_server_passes_every_case() {
     assert!(!result.must_broken());
 }
 
-/// Each fault with the cases it must break, and how. `Error` marks cases whose setup the
-/// fault breaks (a group with members cannot be created), so they cannot run.
 /// The cases an unreadable SCIM error body breaks: both error-format faults
 /// (`error-status-number`, `error-wrapped`) fail exactly these.
 fn error_body_cases() -> Vec<(&'static str, Outcome)> {
@@ -146,6 +144,8 @@ fn error_body_cases() -> Vec<(&'static str, Outcome)> {
     ]
 }
 
+/// Each fault with the cases it must break, and how. `Error` marks cases whose setup the
+/// fault breaks (a group with members cannot be created), so they cannot run.
 fn fault_table() -> Vec<(&'static str, Vec<(&'static str, Outcome)>)> {
     use Outcome::{Error, Fail, Warn};
     vec![
