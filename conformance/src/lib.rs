@@ -36,6 +36,7 @@ pub mod matrix;
 pub mod plan;
 pub mod record;
 pub mod recording;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod schedule;
