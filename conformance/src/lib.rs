@@ -35,6 +35,7 @@ pub mod grade;
 pub mod matrix;
 pub mod plan;
 pub mod record;
+pub mod recorded_variants;
 pub mod recording;
 pub mod replay;
 pub mod report;

@@ -257,7 +257,7 @@ fn collect_ids(value: &Value, out: &mut HashSet<String>) {
 
 /// The values a body refers to as resource ids: `members[].value`, `manager` (a string or
 /// `.value`), and the values of PATCH operations on `members` or `manager`.
-fn references(body: &Value) -> Vec<String> {
+pub(crate) fn references(body: &Value) -> Vec<String> {
     let mut out = Vec::new();
     refs_in(body, &mut out);
     if let Some(ops) = body.get("Operations").and_then(Value::as_array) {
