@@ -72,12 +72,13 @@ impl Grade {
 
     /// The people's view: one line per deviation, then the counts.
     pub fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut last = None;
         for d in &self.deviations {
-            writeln!(
-                out,
-                "#{:<4} {} {}\n      [{}] {} (RFC {})",
-                d.exchange, d.method, d.path, d.dialect, d.what, d.section
-            )?;
+            if last != Some(d.exchange) {
+                writeln!(out, "#{:<4} {} {}", d.exchange, d.method, d.path)?;
+                last = Some(d.exchange);
+            }
+            writeln!(out, "      [{}] {} (RFC {})", d.dialect, d.what, d.section)?;
         }
         writeln!(
             out,
