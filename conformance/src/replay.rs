@@ -59,6 +59,8 @@ pub struct Options {
     pub keep: bool,
     /// Prefix of every name the replay sets, e.g. `scimreplay-1a2b3c4d-`.
     pub prefix: String,
+    /// Set (by Ctrl-C) to stop sending: the copies stop, the cleanup still runs.
+    pub interrupt: Arc<AtomicBool>,
 }
 
 /// A fresh name prefix, `scimreplay-<random8>-`.
@@ -115,6 +117,8 @@ pub struct Report {
     pub seconds: f64,
     /// No request got an answer: the target was not reachable.
     pub unreachable: bool,
+    /// The replay was interrupted before the end (the cleanup ran).
+    pub interrupted: bool,
 }
 
 impl Report {
@@ -166,7 +170,9 @@ impl Report {
         for failure in &self.cleanup_failures {
             writeln!(out, "could not delete {failure}")?;
         }
-        let verdict = if self.unreachable {
+        let verdict = if self.interrupted {
+            "INTERRUPTED"
+        } else if self.unreachable {
             "UNREACHABLE"
         } else if self.matched() {
             "MATCHED"
@@ -562,6 +568,7 @@ pub async fn replay(client: Client, exchanges: Vec<Exchange>, options: Options) 
         seconds: started.elapsed().as_secs_f64(),
         unreachable: shared.unreachable.load(Ordering::Relaxed)
             && !shared.answered.load(Ordering::Relaxed),
+        interrupted: shared.options.interrupt.load(Ordering::Relaxed),
     }
 }
 
@@ -583,7 +590,9 @@ async fn replay_copy(
         if copy > 0 && !shared.plan.per_copy(x) {
             continue;
         }
-        if shared.unreachable.load(Ordering::Relaxed) && !shared.answered.load(Ordering::Relaxed) {
+        let unreachable =
+            shared.unreachable.load(Ordering::Relaxed) && !shared.answered.load(Ordering::Relaxed);
+        if unreachable || shared.options.interrupt.load(Ordering::Relaxed) {
             break;
         }
         let mut outcome = Outcome {
@@ -605,8 +614,15 @@ async fn replay_copy(
             }
         };
         if shared.options.pace == Pace::Recorded {
-            let due = Duration::from_millis(x.at_ms.saturating_sub(first_at));
-            tokio::time::sleep_until((start + due).into()).await;
+            let due = start + Duration::from_millis(x.at_ms.saturating_sub(first_at));
+            // In slices, so that Ctrl-C during a long recorded pause stops the copy.
+            while Instant::now() < due && !shared.options.interrupt.load(Ordering::Relaxed) {
+                let slice = due.saturating_duration_since(Instant::now());
+                tokio::time::sleep(slice.min(Duration::from_millis(50))).await;
+            }
+            if shared.options.interrupt.load(Ordering::Relaxed) {
+                break;
+            }
         }
         shared.limiter.wait().await;
         match shared.client.send_unrecorded(&request).await {

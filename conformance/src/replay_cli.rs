@@ -2,7 +2,7 @@
 //! `scim-conformance record`. Arguments, output and exit codes; the work is in
 //! `scim_conformance::{recording, replay, grade, recorded_variants}`.
 
-use super::{token_from_env, Exit};
+use super::{interrupt_flag, token_from_env, Exit};
 use clap::{Args, ValueEnum};
 use scim_conformance::client::Client;
 use scim_conformance::exit;
@@ -29,10 +29,11 @@ pub(crate) enum PaceArg {
 /// Every userName, externalId and displayName gets the prefix `scimreplay-<random8>-`.
 /// Requests addressing resources the recording did not create (they existed before it) are
 /// skipped with the reason, never sent; so are writes to /Bulk and /Me. At the end the
-/// users and groups the replay created are deleted (unless --keep).
+/// users and groups the replay created are deleted (unless --keep), also after Ctrl-C.
 ///
 /// Exit codes: 0 every sent request got its recorded status, 1 a status differs (or a
-/// request failed), 2 usage or an unreadable recording, 3 the target did not answer.
+/// request failed), 2 usage or an unreadable recording, 3 the target did not answer,
+/// 130 interrupted (cleanup done).
 #[derive(Args, Debug)]
 pub(crate) struct ReplayArgs {
     /// The recording (JSON lines from `scim-conformance record`).
@@ -178,6 +179,7 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
         scale: args.scale,
         keep: args.keep,
         prefix: replay::fresh_prefix(),
+        interrupt: interrupt_flag(),
     };
     let report = replay::replay(client, exchanges, options).await;
     {
@@ -190,7 +192,9 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
     if let Some(server) = embedded {
         server.stop().await;
     }
-    Ok(if report.unreachable {
+    Ok(if report.interrupted {
+        exit::INTERRUPTED
+    } else if report.unreachable {
         exit::UNREACHABLE
     } else if report.matched() {
         exit::SUCCESS

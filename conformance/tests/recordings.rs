@@ -39,6 +39,7 @@ fn options(keep: bool, scale: usize) -> Options {
         scale,
         keep,
         prefix: replay::fresh_prefix(),
+        interrupt: Arc::default(),
     }
 }
 
@@ -622,4 +623,54 @@ fn variants_writes_loadable_files_once_per_shape_and_never_overwrites() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_pacing_keeps_the_recorded_gaps_and_an_interrupt_still_cleans_up() {
+    let all = std::fs::read_to_string(fixture()).expect("fixture");
+    // Lines 1 and 2 (a lookup and a create), moved 300 ms apart.
+    let lines: Vec<&str> = all.lines().take(2).collect();
+    let mut first: Value = serde_json::from_str(lines[0]).expect("json");
+    let mut second: Value = serde_json::from_str(lines[1]).expect("json");
+    first["at_ms"] = json!(1000);
+    second["at_ms"] = json!(1300);
+    let exchanges = recording::parse(&format!("{first}\n{second}\n")).expect("parses");
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let c = client(&server.base_url());
+    let mut paced = options(false, 1);
+    paced.pace = Pace::Recorded;
+    let started = std::time::Instant::now();
+    let report = replay::replay(c.clone(), exchanges.clone(), paced).await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(report.matched() && report.created == 1 && report.deleted == 1);
+    // Interrupted before the start: nothing is sent, nothing is left.
+    let stopped = options(false, 3);
+    stopped
+        .interrupt
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let report = replay::replay(c.clone(), exchanges.clone(), stopped).await;
+    assert!(report.interrupted && report.outcomes.is_empty() && report.created == 0);
+    // Interrupted during a long recorded pause after the create: the copy stops there and
+    // the cleanup deletes the user it created.
+    let mut lines = exchanges;
+    lines.swap(0, 1);
+    lines[0].at_ms = 0;
+    lines[1].at_ms = 60_000;
+    let mut midway = options(false, 1);
+    midway.pace = Pace::Recorded;
+    let flag = Arc::clone(&midway.interrupt);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let report = replay::replay(c.clone(), lines, midway).await;
+    assert!(report.interrupted);
+    assert_eq!(
+        (report.outcomes.len(), report.created, report.deleted),
+        (1, 1, 1)
+    );
+    assert!(users(&c).await.is_empty());
+    server.stop().await;
 }
