@@ -106,9 +106,11 @@ impl Target {
         self.rel.split('/').filter(|s| !s.is_empty()).collect()
     }
 
-    /// `Users` or `Groups` and the id, when `rel` is `/Users/{id}` or `/Groups/{id}`.
+    /// `Users` or `Groups` and the id, when `rel` is `/Users/{id}` or `/Groups/{id}`
+    /// (`/Users/.search` is a search, not an id).
     pub fn resource(&self) -> Option<(Kind, &str)> {
         match self.segments().as_slice() {
+            [_, ".search"] => None,
             [endpoint, id] => Kind::of(endpoint).map(|k| (k, *id)),
             _ => None,
         }
@@ -254,6 +256,7 @@ mod tests {
         // A tenant segment called `Users` before the endpoint would be mistaken; the first
         // endpoint-like segment wins, as documented.
         assert_eq!(Target::parse("/v2/ServiceProviderConfig").base, "/v2");
+        assert_eq!(Target::parse("/v2/Users/.search").resource(), None);
     }
 
     #[test]
