@@ -238,10 +238,17 @@ fn check_filter(filter: &str, found: &mut Found) {
         .map(|e| e.to_string())
         .unwrap_or_default();
     let (what, dialect) = if parse_filter_with(filter, &ParseOptions::default()).is_ok() {
-        (
-            "runs of whitespace or `$` in an attribute name, outside the strict grammar",
-            "generic",
-        )
+        if filter.contains('$') {
+            (
+                "`$` in an attribute name (strict RFC 7644 ATTRNAME has none)",
+                "generic",
+            )
+        } else {
+            (
+                "whitespace other than single spaces between tokens",
+                "generic",
+            )
+        }
     } else if parse_filter_with(filter, &ParseOptions::interop()).is_ok() {
         (
             "a comparison after a value path (`emails[type eq \"work\"].value eq ...`)",
@@ -374,11 +381,11 @@ fn check_patch(body: &Value, kind: Option<(Kind, String)>, found: &mut Found) {
 fn section_of(message: &str) -> &'static str {
     if message.contains("read as a boolean") {
         "7643 §2.3.2"
-    } else if message.contains("bare string") || message.contains("one-element array") {
-        "7643 §2.3.8"
     } else if message.contains("single value for multi-valued") {
         "7643 §2.4"
-    } else if message.contains("legacy URN") {
+    } else if message.contains("bare string") || message.contains("one-element array") {
+        "7643 §2.3.8"
+    } else if message.contains("legacy `urn:scim:schemas") {
         "7643 §3"
     } else if message.contains("with a value array") || message.contains("value of a remove") {
         "7644 §3.5.2.2"
@@ -489,6 +496,7 @@ mod tests {
             body,
             status: 200,
             response: Value::Null,
+            answered: true,
         }
     }
 
@@ -568,6 +576,19 @@ mod tests {
             json!({"displayName": "g"}),
         ));
         assert_eq!(no_schemas[0].0, "no `schemas` in the resource");
+        let onelogin = check(&exchange(
+            "POST",
+            "/Users",
+            Some("application/scim+json"),
+            json!({"schemas": ["urn:scim:schemas:core:2.0"], "userName": "a",
+                   "emails": {"value": "a@b.c"}}),
+        ));
+        assert_eq!(
+            dialects(&onelogin),
+            ["onelogin", "onelogin"],
+            "{onelogin:?}"
+        );
+        assert_eq!(onelogin[1].1, "7643 §2.4");
         let bad_count = check(&exchange("GET", "/Users?count=ten", None, Value::Null));
         assert_eq!(bad_count[0].1, "7644 §3.4.2.4");
     }

@@ -27,6 +27,9 @@ pub struct Exchange {
     pub status: u16,
     /// The response body (`null` when there was none).
     pub response: Value,
+    /// False when the recorder could not reach the recorded server (its own 502, written
+    /// without response headers).
+    pub answered: bool,
 }
 
 impl Exchange {
@@ -233,6 +236,7 @@ fn exchange(line: usize, v: &Value) -> Result<Exchange, String> {
         body: v.pointer("/request/body").cloned().unwrap_or(Value::Null),
         status,
         response: v.pointer("/response/body").cloned().unwrap_or(Value::Null),
+        answered: !(status == 502 && v.pointer("/response/headers").is_none_or(Value::is_null)),
     })
 }
 
@@ -263,6 +267,9 @@ mod tests {
     fn bad_lines_name_their_number_and_the_problem() {
         let good = r#"{"at_ms":1,"request":{"method":"GET","path":"/Users","headers":{},"body":null},"response":{"status":200,"headers":{},"body":null}}"#;
         assert_eq!(parse(good).expect("parses")[0].line, 1);
+        assert!(parse(good).expect("parses")[0].answered);
+        let lost = r#"{"request":{"method":"GET","path":"/Users"},"response":{"status":502,"headers":null}}"#;
+        assert!(!parse(lost).expect("parses")[0].answered);
         let not_json = format!("{good}\n\n{{nope");
         assert!(parse(&not_json)
             .expect_err("bad")

@@ -379,6 +379,9 @@ impl Mapping {
 
 /// The request to send for `x` under `mapping`, or why it is skipped.
 fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, String> {
+    if !x.answered {
+        return Err("the recorded server never answered it (the recorder's 502)".into());
+    }
     let target = x.target();
     let write = matches!(x.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
     let segments = target.segments();
