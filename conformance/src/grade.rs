@@ -496,6 +496,7 @@ mod tests {
             body,
             status: 200,
             response: Value::Null,
+            location: None,
             answered: true,
         }
     }

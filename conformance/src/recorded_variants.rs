@@ -156,11 +156,8 @@ fn created_ids(exchanges: &[Exchange]) -> HashMap<String, Kind> {
     let mut out = HashMap::new();
     for x in exchanges {
         if x.method == "POST" && (200..300).contains(&x.status) {
-            if let (Some(kind), Some(id)) = (
-                x.target().collection(),
-                x.response.get("id").and_then(Value::as_str),
-            ) {
-                out.insert(id.to_owned(), kind);
+            if let (Some(kind), Some(id)) = (x.target().collection(), x.minted_id()) {
+                out.insert(id, kind);
             }
         }
     }

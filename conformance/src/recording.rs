@@ -27,6 +27,8 @@ pub struct Exchange {
     pub status: u16,
     /// The response body (`null` when there was none).
     pub response: Value,
+    /// The response's `Location` header, if any.
+    pub location: Option<String>,
     /// False when the recorder could not reach the recorded server (its own 502, written
     /// without response headers).
     pub answered: bool,
@@ -41,10 +43,37 @@ impl Exchange {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The id the recorded server minted in its answer: body `id`, else the last segment
+    /// of `meta.location` or of the `Location` header.
+    pub fn minted_id(&self) -> Option<String> {
+        minted_id(&self.response, self.location.as_deref())
+    }
+
     /// The path split at the SCIM endpoint (see [`Target`]).
     pub fn target(&self) -> Target {
         Target::parse(&self.path)
     }
+}
+
+/// The id in a create's answer: `id` in the body, else the last segment of
+/// `meta.location` or of the `Location` header.
+pub fn minted_id(body: &Value, location: Option<&str>) -> Option<String> {
+    let last = |url: &str| {
+        url.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    body.get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            body.pointer("/meta/location")
+                .and_then(Value::as_str)
+                .and_then(last)
+        })
+        .or_else(|| location.and_then(last))
 }
 
 /// A recorded path split into the server's base path, the SCIM part and the query.
@@ -236,6 +265,12 @@ fn exchange(line: usize, v: &Value) -> Result<Exchange, String> {
         body: v.pointer("/request/body").cloned().unwrap_or(Value::Null),
         status,
         response: v.pointer("/response/body").cloned().unwrap_or(Value::Null),
+        location: v
+            .pointer("/response/headers")
+            .and_then(Value::as_object)
+            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_owned),
         answered: !(status == 502 && v.pointer("/response/headers").is_none_or(Value::is_null)),
     })
 }

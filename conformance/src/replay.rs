@@ -25,7 +25,7 @@
 //! many copies (under `--scale`) run at once.
 
 use crate::client::{encode_segment, Client, Request, TransportError};
-use crate::recording::{Exchange, Kind};
+use crate::recording::{minted_id, Exchange, Kind};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -202,8 +202,8 @@ impl Plan {
             let target = x.target();
             if x.method == "POST" && (200..300).contains(&x.status) {
                 if let Some(kind) = target.collection() {
-                    if let Some(id) = x.response.get("id").and_then(Value::as_str) {
-                        plan.created.insert(id.to_owned(), kind);
+                    if let Some(id) = x.minted_id() {
+                        plan.created.insert(id, kind);
                     }
                 }
             }
@@ -449,19 +449,6 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
     Ok(request)
 }
 
-/// The id a create's answer minted: body `id`, else the last segment of `Location`.
-fn minted_id(body: &str, location: Option<&str>) -> Option<String> {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|b| b.get("id").and_then(Value::as_str).map(str::to_owned))
-        .or_else(|| {
-            location
-                .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        })
-}
-
 /// A shared pacer for `rate` requests per second.
 struct Limiter {
     interval: Option<Duration>,
@@ -660,9 +647,10 @@ fn track(shared: &Shared, mapping: &mut Mapping, x: &Exchange, reply: &crate::cl
     let ok = (200..300).contains(&reply.status);
     if x.method == "POST" && ok {
         if let Some(kind) = target.collection() {
-            if let Some(new) = minted_id(&reply.body, reply.header("location")) {
-                if let Some(old) = x.response.get("id").and_then(Value::as_str) {
-                    mapping.ids.insert(old.to_owned(), new.clone());
+            let body = serde_json::from_str::<Value>(&reply.body).unwrap_or(Value::Null);
+            if let Some(new) = minted_id(&body, reply.header("location")) {
+                if let Some(old) = x.minted_id() {
+                    mapping.ids.insert(old, new.clone());
                 }
                 if let Ok(mut created) = shared.created.lock() {
                     created.push((kind, new, false));
@@ -748,11 +736,13 @@ mod tests {
 
     #[test]
     fn minted_ids_come_from_the_body_or_location() {
-        assert_eq!(minted_id("{\"id\":\"a\"}", None).as_deref(), Some("a"));
+        assert_eq!(minted_id(&json!({"id": "a"}), None).as_deref(), Some("a"));
+        let meta = json!({"meta": {"location": "http://h/v2/Users/c"}});
+        assert_eq!(minted_id(&meta, None).as_deref(), Some("c"));
         assert_eq!(
-            minted_id("", Some("http://h/scim/v2/Users/b")).as_deref(),
+            minted_id(&Value::Null, Some("http://h/scim/v2/Users/b")).as_deref(),
             Some("b")
         );
-        assert_eq!(minted_id("", None), None);
+        assert_eq!(minted_id(&Value::Null, None), None);
     }
 }
