@@ -118,8 +118,8 @@ impl Target {
             Some(at) => (&path_part[..at], &path_part[at..]),
             None => ("", path_part),
         };
-        let query = query_part
-            .split('&')
+        let query = split_query(query_part)
+            .into_iter()
             .filter(|p| !p.is_empty())
             .map(|pair| match pair.split_once('=') {
                 Some((k, v)) => (k.to_owned(), v.to_owned()),
@@ -163,6 +163,29 @@ impl Target {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// Splits a decoded query at `&`, except inside a double-quoted filter value (the recorder
+/// decodes queries, so `displayName eq "R&D"` arrives with a bare `&`).
+fn split_query(query: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in query.char_indices() {
+        match c {
+            '\\' if quoted => escaped = !escaped,
+            '"' if !escaped => quoted = !quoted,
+            '&' if !quoted => {
+                parts.push(&query[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if c != '\\' {
+            escaped = false;
+        }
+    }
+    parts.push(&query[start..]);
+    parts
 }
 
 /// The two resource types the tools map ids for.
@@ -296,6 +319,12 @@ mod tests {
         // endpoint-like segment wins, as documented.
         assert_eq!(Target::parse("/v2/ServiceProviderConfig").base, "/v2");
         assert_eq!(Target::parse("/v2/Users/.search").resource(), None);
+        let amp = Target::parse("/Groups?filter=displayName eq \"R&D \\\"x\\\"\"&count=5");
+        assert_eq!(
+            amp.param("filter"),
+            Some("displayName eq \"R&D \\\"x\\\"\"")
+        );
+        assert_eq!(amp.param("count"), Some("5"));
     }
 
     #[test]
