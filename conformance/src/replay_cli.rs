@@ -28,7 +28,8 @@ pub(crate) enum PaceArg {
 /// replayed create answers, in paths, bodies (member and manager values) and filters.
 /// Every userName, externalId and displayName gets the prefix `scimreplay-<random8>-`.
 /// Requests addressing resources the recording did not create (they existed before it) are
-/// skipped with the reason, never sent; so are writes to /Bulk and /Me. At the end the
+/// skipped with the reason, never sent; so are writes to /Bulk and /Me. Reads of lists and
+/// discovery endpoints are sent (they change nothing). Only statuses are compared. At the end the
 /// users and groups the replay created are deleted (unless --keep), also after Ctrl-C.
 ///
 /// Exit codes: 0 every sent request got its recorded status, 1 a status differs (or a
