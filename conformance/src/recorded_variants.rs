@@ -325,9 +325,7 @@ fn fill(value: &Value, ids: &[(String, &str)], names: &[(String, &str)]) -> Valu
             }
             let mut out = s.clone();
             for (id, p) in ids {
-                if !id.is_empty() {
-                    out = out.replace(id.as_str(), p);
-                }
+                out = crate::recording::replace_token(&out, id, p);
             }
             Value::String(out)
         }

@@ -188,6 +188,32 @@ fn split_query(query: &str) -> Vec<&str> {
     parts
 }
 
+/// Replaces each occurrence of `token` in `text` that stands alone: not preceded or
+/// followed by a letter, digit, `-` or `_`, so id `12` inside `123` or `a-12` is left
+/// alone (servers with short numeric ids).
+pub fn replace_token(text: &str, token: &str, with: &str) -> String {
+    if token.is_empty() || !text.contains(token) {
+        return text.to_owned();
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(token) {
+        // The character before: in the unconsumed text, else the last one written.
+        let before = rest[..at].chars().last().or(out.chars().last());
+        let after = rest[at + token.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(word) || after.is_some_and(word) {
+            out.push_str(token);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[at + token.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The two resource types the tools map ids for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -319,6 +345,10 @@ mod tests {
         // endpoint-like segment wins, as documented.
         assert_eq!(Target::parse("/v2/ServiceProviderConfig").base, "/v2");
         assert_eq!(Target::parse("/v2/Users/.search").resource(), None);
+        assert_eq!(
+            replace_token("members[value eq \"12\"] 123 a-12 12", "12", "X"),
+            "members[value eq \"X\"] 123 a-12 X"
+        );
         let amp = Target::parse("/Groups?filter=displayName eq \"R&D \\\"x\\\"\"&count=5");
         assert_eq!(
             amp.param("filter"),

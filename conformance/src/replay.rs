@@ -352,9 +352,7 @@ impl Mapping {
         }
         let mut out = s.to_owned();
         for (from, to) in &self.ids {
-            if out.contains(from.as_str()) {
-                out = out.replace(from.as_str(), to);
-            }
+            out = crate::recording::replace_token(&out, from, to);
         }
         for (from, to) in &self.names {
             let quoted = format!("\"{from}\"");
