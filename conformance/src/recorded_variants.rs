@@ -169,6 +169,8 @@ struct Template {
     path: String,
     body: Value,
     setup: Vec<&'static str>,
+    /// For a PATCH: the resource to read back and the JSON pointers it must then hold.
+    after: Option<(&'static str, Map<String, Value>)>,
 }
 
 fn template(x: &Exchange, created: &HashMap<String, Kind>) -> Result<Template, String> {
@@ -241,7 +243,18 @@ fn template(x: &Exchange, created: &HashMap<String, Kind>) -> Result<Template, S
                     .is_some_and(|o| !o.eq_ignore_ascii_case("add"))
             })
         });
+    let after = if x.method == "PATCH" {
+        addressed.and_then(|(kind, id)| after_checks(&x.body, kind, id))
+    } else {
+        None
+    };
+    // A PATCH that must leave `active` true starts from an inactive user, so a server
+    // that ignores it fails.
+    let inactive = after
+        .as_ref()
+        .is_some_and(|(_, m)| m.get("/active") == Some(&Value::Bool(true)));
     match addressed {
+        Some((Kind::User, _)) if inactive => setup.insert(0, "inactive-user"),
         Some((Kind::User, _)) => setup.insert(0, "user"),
         Some((Kind::Group, _)) if removes => setup.push("group"),
         Some((Kind::Group, _)) => setup.insert(0, "group"),
@@ -313,7 +326,12 @@ fn template(x: &Exchange, created: &HashMap<String, Kind>) -> Result<Template, S
     {
         body["filter"] = Value::String(f);
     }
-    Ok(Template { path, body, setup })
+    Ok(Template {
+        path,
+        body,
+        setup,
+        after,
+    })
 }
 
 /// Replaces ids (whole strings or inside strings) and names (whole strings) in `value`.
@@ -485,6 +503,46 @@ fn section(x: &Exchange) -> &'static str {
     }
 }
 
+/// What a PATCH must change, worked out by applying it (interop mode, as the reference
+/// server reads it) to a stand-in resource: the top-level booleans and numbers it sets.
+/// Strings are left out (they hold pseudonyms and ids the placeholders replace).
+fn after_checks(body: &Value, kind: Kind, id: &str) -> Option<(&'static str, Map<String, Value>)> {
+    use scim_parser::patch::{apply, Mode, PatchDocument};
+    let (schema, stand_in, read) = match kind {
+        Kind::User => (
+            scim_parser::ResourceSchema::user(),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id,
+                   "userName": "stand-in", "active": true}),
+            "user",
+        ),
+        Kind::Group => (
+            scim_parser::ResourceSchema::group(),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": id,
+                   "displayName": "stand-in"}),
+            "group",
+        ),
+    };
+    let doc = PatchDocument::parse(body, Mode::Interop).ok()?;
+    let applied = apply(&doc, &stand_in, &schema).ok()?;
+    let mut checks = Map::new();
+    for (key, value) in applied.resource.as_object()? {
+        if (value.is_boolean() || value.is_number()) && stand_in.get(key) != Some(value) {
+            checks.insert(format!("/{key}"), value.clone());
+        }
+    }
+    // A reactivation leaves `active` true on the stand-in: check it too.
+    let sets_active = doc.operations.iter().any(|op| {
+        op.path_text
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("active"))
+            || op.value.as_ref().is_some_and(|v| v.get("active").is_some())
+    });
+    if sets_active && kind == Kind::User {
+        checks.insert("/active".into(), applied.resource["active"].clone());
+    }
+    (!checks.is_empty()).then_some((read, checks))
+}
+
 fn file_text(
     name: &str,
     stem: &str,
@@ -532,7 +590,12 @@ fn file_text(
     }
     members.push(("request", request));
     if profile.is_some() {
-        members.push(("expect", json!({"status": success(x)})));
+        let mut expect = json!({"status": success(x)});
+        if let Some((read, after)) = &t.after {
+            expect["read"] = json!(read);
+            expect["after"] = Value::Object(after.clone());
+        }
+        members.push(("expect", expect));
     }
     members.push(("recorded", json!({"line": x.line, "status": x.status})));
     let mut text = String::from("{\n");

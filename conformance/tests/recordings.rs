@@ -572,6 +572,9 @@ fn variants_writes_loadable_files_once_per_shape_and_never_overwrites() {
     assert_eq!(request.path, "/Users/u-1");
     assert_eq!(doc["setup"], json!(["user"]));
     assert_eq!(doc["expect"]["status"], json!([200, 204]));
+    // It reads the user back: `active` must then be false (the parser's reading of "False").
+    assert_eq!(doc["expect"]["read"], "user");
+    assert_eq!(doc["expect"]["after"], json!({"/active": false}));
     assert_eq!(doc["request"]["body"]["Operations"][0]["op"], "Replace");
     // The lookup's filter value became the placeholder, in form encoding.
     let lookup = files
