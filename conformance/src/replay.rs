@@ -207,14 +207,8 @@ impl Plan {
                     }
                 }
             }
-            if matches!(x.method.as_str(), "POST" | "PUT") {
-                for key in ["userName", "externalId", "displayName"] {
-                    if let Some(name) = x.body.get(key).and_then(Value::as_str) {
-                        if !name.is_empty() {
-                            plan.names.insert(name.to_owned());
-                        }
-                    }
-                }
+            if matches!(x.method.as_str(), "POST" | "PUT" | "PATCH") {
+                names_in(&x.body, &mut plan.names);
             }
         }
         for x in exchanges {
@@ -240,6 +234,34 @@ impl Plan {
         let text = format!("{} {}", x.path, x.body);
         self.created.keys().any(|id| text.contains(id.as_str()))
             || self.names.iter().any(|n| text.contains(n.as_str()))
+    }
+}
+
+/// The names a body sets: `userName`, `externalId`, `displayName` at the top, in a
+/// PATCH operation's path-less value, or as the value of an operation on that path.
+fn names_in(body: &Value, out: &mut HashSet<String>) {
+    const NAMES: [&str; 3] = ["userName", "externalId", "displayName"];
+    let mut add = |v: Option<&Value>| {
+        if let Some(name) = v.and_then(Value::as_str).filter(|n| !n.is_empty()) {
+            out.insert(name.to_owned());
+        }
+    };
+    for key in NAMES {
+        add(body.get(key));
+    }
+    for op in body
+        .get("Operations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+        if NAMES.iter().any(|n| n.eq_ignore_ascii_case(path)) {
+            add(op.get("value"));
+        }
+        for key in NAMES {
+            add(op.get("value").and_then(|v| v.get(key)));
+        }
     }
 }
 
@@ -730,6 +752,20 @@ mod tests {
         let sent = prepare(&plan, &mapping, &patch).expect("sent");
         assert_eq!(sent.path, "/Users/new%201");
         assert!(sent.body.as_deref().unwrap_or("").contains("new 1"));
+    }
+
+    #[test]
+    fn names_set_by_patches_get_the_prefix_too() {
+        let mut names = HashSet::new();
+        names_in(
+            &json!({"Operations": [
+                {"op": "replace", "path": "userName", "value": "renamed1"},
+                {"op": "replace", "value": {"displayName": "Name7", "active": false}}]}),
+            &mut names,
+        );
+        let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(want, ["Name7", "renamed1"]);
     }
 
     #[test]
