@@ -14,7 +14,10 @@
 //! - [`baseline`]: known failures and the gate; [`snapshots`]: normalized response
 //!   snapshots and drift; [`plan`]: `--dry-run`; [`matrix`]: several targets in one table.
 //! - [`tools`]: the offline `eval` and `patch` debugging commands.
-//! - [`simulate`] and [`record`]: provisioning at scale, and a recording proxy.
+//! - [`simulate`] and [`record`]: provisioning at scale, and a recording proxy;
+//!   [`recording`] reads what it wrote, [`replay`] sends it to another server with ids
+//!   mapped, [`grade`] lists what the client sent outside RFC 7644 and [`recorded_variants`]
+//!   turns it into corpus variant files.
 //!
 //! Safety: every resource a run creates carries the run's prefix (`scimconf-<random8>-`)
 //! in its userName, externalId or displayName; lookups filter by those names only, and the
@@ -31,9 +34,13 @@ pub mod cases;
 pub mod client;
 pub mod context;
 pub mod exit;
+pub mod grade;
 pub mod matrix;
 pub mod plan;
 pub mod record;
+pub mod recorded_variants;
+pub mod recording;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod schedule;

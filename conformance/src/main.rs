@@ -17,6 +17,7 @@ use std::time::Duration;
 
 mod embedded;
 mod matrix_cmd;
+mod replay_cli;
 mod requests_cmd;
 mod sim_cli;
 mod suite;
@@ -64,6 +65,9 @@ enum Command {
     /// Reverse proxy on 127.0.0.1 that forwards to --upstream and records every exchange
     /// as JSON lines, credentials dropped and personal data pseudonymised.
     Record(sim_cli::RecordArgs),
+    Replay(replay_cli::ReplayArgs),
+    Grade(replay_cli::GradeArgs),
+    Variants(replay_cli::VariantsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -359,6 +363,9 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Patch(args) => Ok(emit(scim_conformance::tools::patch(&args))),
         Command::Simulate(args) => runtime()?.block_on(sim_cli::simulate_command(*args)),
         Command::Record(args) => runtime()?.block_on(sim_cli::record_command(args)),
+        Command::Replay(args) => runtime()?.block_on(replay_cli::replay_command(args)),
+        Command::Grade(args) => replay_cli::grade_command(&args),
+        Command::Variants(args) => replay_cli::variants_command(&args),
     }
 }
 

@@ -1,0 +1,782 @@
+//! `scim-conformance replay`: sends a recording's requests to another SCIM server, in
+//! order, and compares each status with the recorded one.
+//!
+//! Ids: the recorded server minted ids in its answers to creates (`POST /Users`, `POST
+//! /Groups`). When the replayed create answers, its id (body `id`, else the last segment
+//! of `Location`) is mapped to the recorded one, and every later request has the recorded
+//! id replaced by the new one: in the path, in body strings (member and manager `value`s,
+//! PATCH paths such as `members[value eq "..."]`) and in query values (filters).
+//!
+//! Names: every `userName`, `externalId` and `displayName` a recorded request body sets
+//! gets the replay's prefix (`scimreplay-<random8>-`, and `c<k>-` for copy `k` under
+//! `--scale`), in bodies and in filter values alike, so the replay never collides with
+//! what the target holds and its lookups find only its own resources.
+//!
+//! Safety: a request addressing `/Users/{id}` or `/Groups/{id}` with an id the recording
+//! did not create (a resource that existed before the recording), or whose create failed
+//! on the target, is skipped with that reason; so is a write whose body refers to such an
+//! id (a member or manager), a write to any other endpoint (`/Bulk`, `/Me`), and nothing
+//! else is sent on their behalf. Reads of lists and discovery endpoints are sent (they
+//! change nothing; only their status is kept, never their bodies). At the end the replay
+//! deletes every user and group it created (groups first) unless `keep` is set.
+//!
+//! Ordering: a copy of the recording is replayed strictly in order, so a request that
+//! needs a mapped id always runs after the create that mints it; `concurrency` is how
+//! many copies (under `--scale`) run at once.
+
+use crate::client::{encode_segment, Client, Request, TransportError};
+use crate::recording::{minted_id, Exchange, Kind};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How fast requests go out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pace {
+    /// The recorded spacing: each request waits until its recorded offset from the first.
+    Recorded,
+    /// As fast as the target answers (and `rate` allows).
+    Max,
+}
+
+/// Replay settings.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Recorded spacing or as fast as possible.
+    pub pace: Pace,
+    /// At most this many requests per second across all copies.
+    pub rate: Option<f64>,
+    /// Copies replayed at once (each copy is strictly ordered).
+    pub concurrency: usize,
+    /// How many copies of the creating part to replay (1: the recording once).
+    pub scale: usize,
+    /// Leave what the replay created on the target.
+    pub keep: bool,
+    /// Prefix of every name the replay sets, e.g. `scimreplay-1a2b3c4d-`.
+    pub prefix: String,
+    /// Set (by Ctrl-C) to stop sending: the copies stop, the cleanup still runs.
+    pub interrupt: Arc<AtomicBool>,
+}
+
+/// A fresh name prefix, `scimreplay-<random8>-`.
+pub fn fresh_prefix() -> String {
+    crate::simulate::fresh_prefix().replacen("scimsim-", "scimreplay-", 1)
+}
+
+/// What happened to one exchange of one copy.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// The exchange's line number in the recording.
+    pub exchange: usize,
+    /// The copy (0 unless `--scale`).
+    pub copy: usize,
+    /// HTTP method.
+    pub method: String,
+    /// The path as recorded.
+    pub path: String,
+    /// The recorded status.
+    pub recorded: u16,
+    /// The status the target answered (none when skipped or not answered).
+    pub replayed: Option<u16>,
+    /// `match`, `mismatch`, `skipped` or `error`.
+    pub result: &'static str,
+    /// Why it was skipped, or the transport error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The replay's report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The target's base URL.
+    pub target: String,
+    /// Name prefix used.
+    pub prefix: String,
+    /// Exchanges in the recording.
+    pub exchanges: usize,
+    /// Copies replayed.
+    pub copies: usize,
+    /// Every outcome, by copy then recording order.
+    pub outcomes: Vec<Outcome>,
+    /// Counts by result.
+    pub counts: BTreeMap<&'static str, usize>,
+    /// Recorded ids mapped to target ids (copy 0).
+    pub mapped_ids: BTreeMap<String, String>,
+    /// Users and groups the replay created.
+    pub created: usize,
+    /// Of those, how many it deleted at the end (or during the replay).
+    pub deleted: usize,
+    /// What the cleanup could not delete (`Users/<id>: status 500`).
+    pub cleanup_failures: Vec<String>,
+    /// Whole replay, in seconds.
+    pub seconds: f64,
+    /// No request got an answer: the target was not reachable.
+    pub unreachable: bool,
+    /// The replay was interrupted before the end (the cleanup ran).
+    pub interrupted: bool,
+}
+
+impl Report {
+    /// True when every sent request got the recorded status (skips allowed).
+    pub fn matched(&self) -> bool {
+        self.count("mismatch") == 0 && self.count("error") == 0
+    }
+
+    fn count(&self, result: &str) -> usize {
+        self.counts.get(result).copied().unwrap_or(0)
+    }
+
+    /// The people's view: copy 0 line by line, other copies only where they differ.
+    pub fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for o in &self.outcomes {
+            if o.copy > 0 && o.result == "match" {
+                continue;
+            }
+            let replayed = o.replayed.map_or("-".into(), |s| s.to_string());
+            let tail = match (o.result, &o.reason) {
+                ("match", _) => "ok".to_owned(),
+                ("mismatch", _) => "MISMATCH".to_owned(),
+                (result, Some(reason)) => format!("{result}: {reason}"),
+                (result, None) => result.to_owned(),
+            };
+            writeln!(
+                out,
+                "#{:<4} copy {:<3} {:<6} {:<48} recorded {} replayed {:<3} {tail}",
+                o.exchange, o.copy, o.method, o.path, o.recorded, replayed
+            )?;
+        }
+        writeln!(
+            out,
+            "{} exchanges x {} copies against {} in {:.1}s: {} matched, {} mismatched, {} skipped, {} errors",
+            self.exchanges,
+            self.copies,
+            self.target,
+            self.seconds,
+            self.count("match"),
+            self.count("mismatch"),
+            self.count("skipped"),
+            self.count("error"),
+        )?;
+        writeln!(
+            out,
+            "created {} users and groups, deleted {}",
+            self.created, self.deleted
+        )?;
+        for failure in &self.cleanup_failures {
+            writeln!(out, "could not delete {failure}")?;
+        }
+        let verdict = if self.interrupted {
+            "INTERRUPTED"
+        } else if self.unreachable {
+            "UNREACHABLE"
+        } else if self.matched() {
+            "MATCHED"
+        } else {
+            "MISMATCHED"
+        };
+        writeln!(out, "{verdict}")
+    }
+}
+
+/// What the recording says about ids and names, worked out before anything is sent.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Ids the recorded server minted in answer to a create, with their kind.
+    pub created: HashMap<String, Kind>,
+    /// Ids that appear in recorded answers but were not created during the recording.
+    pub foreign: HashSet<String>,
+    /// Names set by recorded bodies (`userName`, `externalId`, `displayName`).
+    pub names: HashSet<String>,
+}
+
+impl Plan {
+    /// Reads the recording.
+    pub fn of(exchanges: &[Exchange]) -> Plan {
+        let mut plan = Plan::default();
+        for x in exchanges {
+            let target = x.target();
+            if x.method == "POST" && (200..300).contains(&x.status) {
+                if let Some(kind) = target.collection() {
+                    if let Some(id) = x.minted_id() {
+                        plan.created.insert(id, kind);
+                    }
+                }
+            }
+            if matches!(x.method.as_str(), "POST" | "PUT" | "PATCH") {
+                names_in(&x.body, &mut plan.names);
+            }
+        }
+        for x in exchanges {
+            collect_ids(&x.response, &mut plan.foreign);
+        }
+        plan.foreign.retain(|id| !plan.created.contains_key(id));
+        plan
+    }
+
+    /// True when the exchange must run in every copy (it creates, or names something the
+    /// copies rename or re-map); discovery and unrelated reads run in copy 0 only.
+    fn per_copy(&self, x: &Exchange) -> bool {
+        let target = x.target();
+        if x.method == "POST" && target.collection().is_some() {
+            return true;
+        }
+        if target
+            .resource()
+            .is_some_and(|(_, id)| self.created.contains_key(id))
+        {
+            return true;
+        }
+        let text = format!("{} {}", x.path, x.body);
+        self.created.keys().any(|id| text.contains(id.as_str()))
+            || self.names.iter().any(|n| text.contains(n.as_str()))
+    }
+}
+
+/// The names a body sets: `userName`, `externalId`, `displayName` at the top, in a
+/// PATCH operation's path-less value, or as the value of an operation on that path.
+fn names_in(body: &Value, out: &mut HashSet<String>) {
+    const NAMES: [&str; 3] = ["userName", "externalId", "displayName"];
+    let mut add = |v: Option<&Value>| {
+        if let Some(name) = v.and_then(Value::as_str).filter(|n| !n.is_empty()) {
+            out.insert(name.to_owned());
+        }
+    };
+    for key in NAMES {
+        add(body.get(key));
+    }
+    for op in body
+        .get("Operations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+        if NAMES.iter().any(|n| n.eq_ignore_ascii_case(path)) {
+            add(op.get("value"));
+        }
+        for key in NAMES {
+            add(op.get("value").and_then(|v| v.get(key)));
+        }
+    }
+}
+
+/// Every `id` member (at any depth) of a response body.
+fn collect_ids(value: &Value, out: &mut HashSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(s) if k == "id" => {
+                        out.insert(s.clone());
+                    }
+                    _ => collect_ids(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_ids(v, out)),
+        _ => {}
+    }
+}
+
+/// The values a body refers to as resource ids: `members[].value`, `manager` (a string or
+/// `.value`), and the values of PATCH operations on `members` or `manager`.
+pub(crate) fn references(body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    refs_in(body, &mut out);
+    if let Some(ops) = body.get("Operations").and_then(Value::as_array) {
+        for op in ops {
+            let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+            let attr = path.split(['[', '.']).next().unwrap_or_default();
+            let attr = attr.rsplit(':').next().unwrap_or(attr);
+            if attr.eq_ignore_ascii_case("members") || attr.eq_ignore_ascii_case("manager") {
+                match op.get("value") {
+                    Some(Value::String(s)) => out.push(s.clone()),
+                    Some(Value::Array(items)) => out.extend(
+                        items
+                            .iter()
+                            .filter_map(|i| i.get("value").and_then(Value::as_str))
+                            .map(str::to_owned),
+                    ),
+                    Some(Value::Object(o)) => {
+                        out.extend(o.get("value").and_then(Value::as_str).map(str::to_owned))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+fn refs_in(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let last = k.rsplit([':', '.']).next().unwrap_or(k);
+                if last.eq_ignore_ascii_case("members") {
+                    if let Value::Array(items) = v {
+                        out.extend(
+                            items
+                                .iter()
+                                .filter_map(|i| i.get("value").and_then(Value::as_str))
+                                .map(str::to_owned),
+                        );
+                        continue;
+                    }
+                }
+                if last.eq_ignore_ascii_case("manager") {
+                    match v {
+                        Value::String(s) => out.push(s.clone()),
+                        Value::Object(o) => {
+                            out.extend(o.get("value").and_then(Value::as_str).map(str::to_owned))
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                refs_in(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs_in(v, out)),
+        _ => {}
+    }
+}
+
+/// One copy's mappings: recorded id -> target id, recorded name -> prefixed name.
+#[derive(Debug, Default)]
+struct Mapping {
+    ids: HashMap<String, String>,
+    names: HashMap<String, String>,
+}
+
+impl Mapping {
+    fn new(plan: &Plan, prefix: &str) -> Mapping {
+        Mapping {
+            ids: HashMap::new(),
+            names: plan
+                .names
+                .iter()
+                .map(|n| (n.clone(), format!("{prefix}{n}")))
+                .collect(),
+        }
+    }
+
+    /// A string with every recorded id and name replaced: whole-string matches first,
+    /// then ids anywhere and names inside double quotes (filters, PATCH paths).
+    fn text(&self, s: &str) -> String {
+        if let Some(v) = self.ids.get(s).or_else(|| self.names.get(s)) {
+            return v.clone();
+        }
+        let mut out = s.to_owned();
+        for (from, to) in &self.ids {
+            out = crate::recording::replace_token(&out, from, to);
+        }
+        for (from, to) in &self.names {
+            let quoted = format!("\"{from}\"");
+            if out.contains(&quoted) {
+                out = out.replace(&quoted, &format!("\"{to}\""));
+            }
+        }
+        out
+    }
+
+    fn json(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.text(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v)).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.json(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+/// The request to send for `x` under `mapping`, or why it is skipped.
+fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, String> {
+    if !x.answered {
+        return Err("the recorded server never answered it (the recorder's 502)".into());
+    }
+    let target = x.target();
+    let write = matches!(x.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
+    let segments = target.segments();
+    let search = segments.last().is_some_and(|s| *s == ".search");
+    let create = x.method == "POST" && target.collection().is_some();
+    let mut path = String::new();
+    match target.resource() {
+        Some((kind, id)) => {
+            let Some(new) = mapping.ids.get(id) else {
+                return Err(if plan.created.contains_key(id) {
+                    format!(
+                        "{id} was created in the recording, but its create failed on the target"
+                    )
+                } else {
+                    format!(
+                        "addresses {}/{id}, which the recording did not create (it existed before)",
+                        kind.endpoint()
+                    )
+                });
+            };
+            path = format!("/{}/{}", kind.endpoint(), encode_segment(new));
+        }
+        None => {
+            if write && !create && !(x.method == "POST" && search) {
+                return Err(format!(
+                    "a {} to {} is not replayed: only creates, searches and writes to mapped \
+                     users and groups are",
+                    x.method, target.rel
+                ));
+            }
+            for segment in &segments {
+                path.push('/');
+                path.push_str(&encode_segment(&mapping.text(segment)));
+            }
+        }
+    }
+    if write {
+        for reference in references(&x.body) {
+            if mapping.ids.contains_key(&reference) {
+                continue;
+            }
+            return Err(if plan.created.contains_key(&reference) {
+                format!("refers to {reference}, whose create failed on the target")
+            } else {
+                format!("refers to {reference}, which the recording did not create")
+            });
+        }
+    }
+    let method = reqwest::Method::from_bytes(x.method.as_bytes())
+        .map_err(|_| format!("bad method `{}`", x.method))?;
+    let mut request = Request::new(method, if path.is_empty() { "/".into() } else { path });
+    request.query = target
+        .query
+        .iter()
+        .map(|(k, v)| (k.clone(), mapping.text(v)))
+        .collect();
+    for name in ["content-type", "accept"] {
+        if let Some(v) = x.header(name) {
+            request.headers.push((name.to_owned(), v.to_owned()));
+        }
+    }
+    if !x.body.is_null() {
+        request.body = Some(mapping.json(&x.body).to_string());
+    }
+    Ok(request)
+}
+
+/// A shared pacer for `rate` requests per second.
+struct Limiter {
+    interval: Option<Duration>,
+    next: tokio::sync::Mutex<Instant>,
+}
+
+impl Limiter {
+    async fn wait(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let slot = {
+            let mut next = self.next.lock().await;
+            let slot = (*next).max(Instant::now());
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+}
+
+struct Shared {
+    client: Client,
+    plan: Plan,
+    options: Options,
+    limiter: Limiter,
+    /// Set once any request got an answer.
+    answered: AtomicBool,
+    /// Set when the first request could not connect: the copies stop.
+    unreachable: AtomicBool,
+    /// Everything created, for the cleanup: (kind, target id, deleted already).
+    created: Mutex<Vec<(Kind, String, bool)>>,
+}
+
+/// Replays `exchanges` through `client`; the report says what matched.
+pub async fn replay(client: Client, exchanges: Vec<Exchange>, options: Options) -> Report {
+    let started = Instant::now();
+    let plan = Plan::of(&exchanges);
+    let copies = options.scale.max(1);
+    let shared = Arc::new(Shared {
+        limiter: Limiter {
+            interval: options
+                .rate
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .map(|r| Duration::from_secs_f64(1.0 / r)),
+            next: tokio::sync::Mutex::new(Instant::now()),
+        },
+        client,
+        plan,
+        options,
+        answered: AtomicBool::new(false),
+        unreachable: AtomicBool::new(false),
+        created: Mutex::new(Vec::new()),
+    });
+    let exchanges = Arc::new(exchanges);
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        shared.options.concurrency.max(1),
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for copy in 0..copies {
+        let shared = Arc::clone(&shared);
+        let exchanges = Arc::clone(&exchanges);
+        let permits = Arc::clone(&permits);
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.ok();
+            let (outcomes, ids) = replay_copy(&shared, &exchanges, copy).await;
+            (copy, outcomes, ids)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(result) => results.push(result),
+            Err(e) => tracing::error!("a replay copy stopped: {e}"),
+        }
+    }
+    results.sort_by_key(|(copy, _, _)| *copy);
+    let (deleted, cleanup_failures) = if shared.options.keep {
+        (0, Vec::new())
+    } else {
+        cleanup(&shared).await
+    };
+    let created = shared.created.lock().map_or(0, |c| c.len());
+    let mut outcomes = Vec::new();
+    let mut mapped_ids = BTreeMap::new();
+    for (copy, o, ids) in results {
+        if copy == 0 {
+            mapped_ids = ids.into_iter().collect();
+        }
+        outcomes.extend(o);
+    }
+    let mut counts = BTreeMap::new();
+    for o in &outcomes {
+        *counts.entry(o.result).or_default() += 1;
+    }
+    Report {
+        target: shared.client.base().to_owned(),
+        prefix: shared.options.prefix.clone(),
+        exchanges: exchanges.len(),
+        copies,
+        outcomes,
+        counts,
+        mapped_ids,
+        created,
+        deleted,
+        cleanup_failures,
+        seconds: started.elapsed().as_secs_f64(),
+        unreachable: shared.unreachable.load(Ordering::Relaxed)
+            && !shared.answered.load(Ordering::Relaxed),
+        interrupted: shared.options.interrupt.load(Ordering::Relaxed),
+    }
+}
+
+async fn replay_copy(
+    shared: &Shared,
+    exchanges: &[Exchange],
+    copy: usize,
+) -> (Vec<Outcome>, HashMap<String, String>) {
+    let prefix = if shared.options.scale > 1 {
+        format!("{}c{copy}-", shared.options.prefix)
+    } else {
+        shared.options.prefix.clone()
+    };
+    let mut mapping = Mapping::new(&shared.plan, &prefix);
+    let mut outcomes = Vec::new();
+    let start = Instant::now();
+    let first_at = exchanges.first().map_or(0, |x| x.at_ms);
+    for x in exchanges {
+        if copy > 0 && !shared.plan.per_copy(x) {
+            continue;
+        }
+        let unreachable =
+            shared.unreachable.load(Ordering::Relaxed) && !shared.answered.load(Ordering::Relaxed);
+        if unreachable || shared.options.interrupt.load(Ordering::Relaxed) {
+            break;
+        }
+        let mut outcome = Outcome {
+            exchange: x.line,
+            copy,
+            method: x.method.clone(),
+            path: x.path.clone(),
+            recorded: x.status,
+            replayed: None,
+            result: "skipped",
+            reason: None,
+        };
+        let request = match prepare(&shared.plan, &mapping, x) {
+            Ok(r) => r,
+            Err(reason) => {
+                outcome.reason = Some(reason);
+                outcomes.push(outcome);
+                continue;
+            }
+        };
+        if shared.options.pace == Pace::Recorded {
+            let due = start + Duration::from_millis(x.at_ms.saturating_sub(first_at));
+            // In slices, so that Ctrl-C during a long recorded pause stops the copy.
+            while Instant::now() < due && !shared.options.interrupt.load(Ordering::Relaxed) {
+                let slice = due.saturating_duration_since(Instant::now());
+                tokio::time::sleep(slice.min(Duration::from_millis(50))).await;
+            }
+            if shared.options.interrupt.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        shared.limiter.wait().await;
+        match shared.client.send_unrecorded(&request).await {
+            Ok(reply) => {
+                shared.answered.store(true, Ordering::Relaxed);
+                outcome.replayed = Some(reply.status);
+                outcome.result = if reply.status == x.status {
+                    "match"
+                } else {
+                    "mismatch"
+                };
+                track(shared, &mut mapping, x, &reply);
+            }
+            Err(e) => {
+                if matches!(e, TransportError::Connect(_))
+                    && !shared.answered.load(Ordering::Relaxed)
+                {
+                    shared.unreachable.store(true, Ordering::Relaxed);
+                }
+                outcome.result = "error";
+                outcome.reason = Some(e.to_string());
+            }
+        }
+        outcomes.push(outcome);
+    }
+    (outcomes, mapping.ids)
+}
+
+/// Keeps the id map and the cleanup list current after an answer.
+fn track(shared: &Shared, mapping: &mut Mapping, x: &Exchange, reply: &crate::client::Reply) {
+    let target = x.target();
+    let ok = (200..300).contains(&reply.status);
+    if x.method == "POST" && ok {
+        if let Some(kind) = target.collection() {
+            let body = serde_json::from_str::<Value>(&reply.body).unwrap_or(Value::Null);
+            if let Some(new) = minted_id(&body, reply.header("location")) {
+                if let Some(old) = x.minted_id() {
+                    mapping.ids.insert(old, new.clone());
+                }
+                if let Ok(mut created) = shared.created.lock() {
+                    created.push((kind, new, false));
+                }
+            }
+        }
+    }
+    if x.method == "DELETE" && ok {
+        if let Some((_, old)) = target.resource() {
+            if let Some(new) = mapping.ids.get(old) {
+                if let Ok(mut created) = shared.created.lock() {
+                    for entry in created.iter_mut().filter(|e| &e.1 == new) {
+                        entry.2 = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Deletes what the replay created and did not delete itself: groups first, then users.
+async fn cleanup(shared: &Shared) -> (usize, Vec<String>) {
+    let mut todo: Vec<(Kind, String, bool)> =
+        shared.created.lock().map(|c| c.clone()).unwrap_or_default();
+    let mut deleted = todo.iter().filter(|e| e.2).count();
+    todo.retain(|e| !e.2);
+    todo.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut failures = Vec::new();
+    for (kind, id, _) in todo {
+        let request = Request::new(
+            reqwest::Method::DELETE,
+            format!("/{}/{}", kind.endpoint(), encode_segment(&id)),
+        );
+        match shared.client.send_unrecorded(&request).await {
+            Ok(reply) if (200..300).contains(&reply.status) || reply.status == 404 => deleted += 1,
+            Ok(reply) => {
+                failures.push(format!("{}/{id}: status {}", kind.endpoint(), reply.status))
+            }
+            Err(e) => failures.push(format!("{}/{id}: {e}", kind.endpoint())),
+        }
+    }
+    (deleted, failures)
+}
+
+/// The report as JSON.
+pub fn to_json(report: &Report) -> Value {
+    json!({"version": 1, "matched": report.matched(), "report": report})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::parse;
+
+    const RECORDING: &str = r#"{"at_ms":0,"request":{"method":"GET","path":"/scim/v2/Users?filter=userName eq \"user1\"","headers":{},"body":null},"response":{"status":200,"headers":{},"body":{"totalResults":0}}}
+{"at_ms":5,"request":{"method":"POST","path":"/scim/v2/Users","headers":{"content-type":"application/scim+json"},"body":{"userName":"user1","externalId":"e1"}},"response":{"status":201,"headers":{},"body":{"id":"r-1","userName":"user1"}}}
+{"at_ms":9,"request":{"method":"PATCH","path":"/scim/v2/Groups/r-g","headers":{},"body":{"Operations":[{"op":"add","path":"members","value":[{"value":"r-1"}]}]}},"response":{"status":204,"headers":{},"body":null}}
+{"at_ms":9,"request":{"method":"GET","path":"/scim/v2/Groups","headers":{},"body":null},"response":{"status":200,"headers":{},"body":{"Resources":[{"id":"r-g"}]}}}"#;
+
+    #[test]
+    fn ids_and_names_are_mapped_and_foreign_ids_skipped() {
+        let xs = parse(RECORDING).expect("recording");
+        let plan = Plan::of(&xs);
+        assert_eq!(plan.created.get("r-1"), Some(&Kind::User));
+        assert!(plan.foreign.contains("r-g"));
+        let mut mapping = Mapping::new(&plan, "p-");
+        let lookup = prepare(&plan, &mapping, &xs[0]).expect("sent");
+        assert_eq!(lookup.path, "/Users");
+        assert_eq!(lookup.query[0].1, "userName eq \"p-user1\"");
+        let create = prepare(&plan, &mapping, &xs[1]).expect("sent");
+        assert!(create.body.as_deref().unwrap_or("").contains("\"p-user1\""));
+        mapping.ids.insert("r-1".into(), "new 1".into());
+        let skipped = prepare(&plan, &mapping, &xs[2]).expect_err("foreign group");
+        assert!(skipped.contains("did not create"), "{skipped}");
+        assert!(plan.per_copy(&xs[1]) && plan.per_copy(&xs[0]) && !plan.per_copy(&xs[3]));
+        // A PATCH on the mapped user reaches its new id, encoded.
+        let mut patch = xs[2].clone();
+        patch.path = "/scim/v2/Users/r-1".into();
+        let sent = prepare(&plan, &mapping, &patch).expect("sent");
+        assert_eq!(sent.path, "/Users/new%201");
+        assert!(sent.body.as_deref().unwrap_or("").contains("new 1"));
+    }
+
+    #[test]
+    fn names_set_by_patches_get_the_prefix_too() {
+        let mut names = HashSet::new();
+        names_in(
+            &json!({"Operations": [
+                {"op": "replace", "path": "userName", "value": "renamed1"},
+                {"op": "replace", "value": {"displayName": "Name7", "active": false}}]}),
+            &mut names,
+        );
+        let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(want, ["Name7", "renamed1"]);
+    }
+
+    #[test]
+    fn minted_ids_come_from_the_body_or_location() {
+        assert_eq!(minted_id(&json!({"id": "a"}), None).as_deref(), Some("a"));
+        let meta = json!({"meta": {"location": "http://h/v2/Users/c"}});
+        assert_eq!(minted_id(&meta, None).as_deref(), Some("c"));
+        assert_eq!(
+            minted_id(&Value::Null, Some("http://h/scim/v2/Users/b")).as_deref(),
+            Some("b")
+        );
+        assert_eq!(minted_id(&Value::Null, None), None);
+    }
+}

@@ -1,0 +1,679 @@
+//! `replay`, `grade` and `variants` on recordings: real traffic recorded through the
+//! `record` proxy in front of the embedded reference server, replayed against a fresh one
+//! (ids mapped, names prefixed, pre-existing resources untouched, everything cleaned up),
+//! and the committed fixture `tests/fixtures/entra-okta.jsonl` (Entra-default and Okta
+//! requests, rebuilt by `tests/fixtures/make-recording.sh`) graded and turned into variant
+//! files the corpus loader reads. Loopback only, bounded.
+
+use scim_conformance::client::{Client, Request};
+use scim_conformance::recording::{self, Exchange};
+use scim_conformance::replay::{self, Options, Pace, Report};
+use scim_conformance::simulate::outage::EmbeddedServer;
+use scim_conformance::variants::Variant;
+use scim_conformance::Token;
+use scim_reference_server::{Config, Fault};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/entra-okta.jsonl")
+}
+
+fn client(base: &str) -> Client {
+    Client::new(
+        base,
+        Some(Token::new(scim_reference_server::DEFAULT_TOKEN)),
+        Duration::from_secs(10),
+    )
+    .expect("client")
+}
+
+fn options(keep: bool, scale: usize) -> Options {
+    Options {
+        pace: Pace::Max,
+        rate: None,
+        concurrency: 2,
+        scale,
+        keep,
+        prefix: replay::fresh_prefix(),
+        interrupt: Arc::default(),
+    }
+}
+
+fn bin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+        .args(args)
+        .env_remove("SCIM_CONFORMANCE_TOKEN")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("recordings-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A `Write` into a shared buffer, to read what the recorder wrote.
+#[derive(Clone, Default)]
+struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn send(c: &Client, variant: &str, values: &[(&str, &str)]) -> (u16, Value) {
+    let request = Variant::load(variant)
+        .expect("variant")
+        .request(values)
+        .expect("filled");
+    let reply = c.send_unrecorded(&request).await.expect("answer");
+    (
+        reply.status,
+        serde_json::from_str(&reply.body).unwrap_or(Value::Null),
+    )
+}
+
+async fn users(c: &Client) -> Vec<Value> {
+    let mut request = Request::new(reqwest::Method::GET, "/Users");
+    request.query = vec![("count".into(), "1000".into())];
+    let reply = c.send_unrecorded(&request).await.expect("list");
+    let body: Value = serde_json::from_str(&reply.body).expect("json");
+    body["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+/// Entra traffic through the recorder: a bystander user created directly (before the
+/// recording), then lookups, creates, a deactivation, a group with members and a change to
+/// the bystander, all through the proxy. Returns the recorded exchanges, the bystander id
+/// and the servers (the recorded one stays up).
+async fn record_entra(server: &EmbeddedServer) -> (Vec<Exchange>, String) {
+    let direct = client(&server.base_url());
+    let (status, bystander) = send(
+        &direct,
+        "entra/create-user",
+        &[
+            ("user_name", "bystander@corp.example"),
+            ("external_id", "by-1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201);
+    let bystander = bystander["id"].as_str().expect("id").to_owned();
+    let sink = Shared::default();
+    let recorder =
+        scim_conformance::record::Recorder::new(&server.base_url(), Box::new(sink.clone()))
+            .expect("recorder");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = recorder.app();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let c = client(&format!("http://{addr}/scim/v2"));
+    let mut ids = Vec::new();
+    for (name, ext) in [
+        ("ada@corp.example", "e-ada"),
+        ("alan@corp.example", "e-alan"),
+    ] {
+        let v = [("user_name", name), ("external_id", ext)];
+        assert_eq!(send(&c, "entra/lookup-username", &v).await.0, 200);
+        let (status, user) = send(&c, "entra/create-user", &v).await;
+        assert_eq!(status, 201);
+        ids.push(user["id"].as_str().expect("id").to_owned());
+    }
+    let (status, _) = send(&c, "entra/default-deactivate", &[("id", &ids[0])]).await;
+    assert_eq!(status, 200);
+    let (status, group) = send(
+        &c,
+        "entra/create-group",
+        &[("name", "Engines"), ("external_id", "g-1")],
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    let gid = group["id"].as_str().expect("gid").to_owned();
+    for member in &ids {
+        let (status, _) = send(
+            &c,
+            "okta/group-add-member",
+            &[("id", &gid), ("member", member), ("name", "x")],
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = send(
+        &c,
+        "entra/default-group-remove-member",
+        &[("id", &gid), ("member", &ids[1])],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The bystander, read and deactivated through the proxy.
+    assert_eq!(
+        send(&c, "entra/get-user", &[("id", &bystander)]).await.0,
+        200
+    );
+    let (status, _) = send(&c, "entra/default-deactivate", &[("id", &bystander)]).await;
+    assert_eq!(status, 200);
+    let _ = stop.send(());
+    let _ = task.await;
+    let recorded = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf8");
+    assert!(!recorded.contains("corp.example"), "pseudonymised");
+    (
+        recording::parse(&recorded).expect("a valid recording"),
+        bystander,
+    )
+}
+
+fn results(report: &Report) -> Vec<(usize, &'static str)> {
+    report
+        .outcomes
+        .iter()
+        .map(|o| (o.exchange, o.result))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_replays_on_a_fresh_server_with_ids_mapped_and_the_bystander_skipped() {
+    let recorded_server = EmbeddedServer::start(Config::default()).await.expect("a");
+    let (exchanges, bystander) = record_entra(&recorded_server).await;
+    assert_eq!(exchanges.len(), 11);
+    let fresh = EmbeddedServer::start(Config::default()).await.expect("b");
+    let c = client(&fresh.base_url());
+    let report = replay::replay(c.clone(), exchanges.clone(), options(true, 1)).await;
+    assert!(report.matched(), "{:#?}", report.outcomes);
+    // The two lines on the bystander are skipped, with the reason; everything else matched.
+    let skipped: Vec<usize> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.result == "skipped")
+        .map(|o| o.exchange)
+        .collect();
+    assert_eq!(skipped, [10, 11], "{:#?}", results(&report));
+    let reason = report.outcomes[9].reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains(&bystander) && reason.contains("did not create"),
+        "{reason}"
+    );
+    // Three creates mapped to ids the fresh server minted.
+    assert_eq!(report.mapped_ids.len(), 3);
+    let ada_recorded = exchanges[1].response["id"].as_str().expect("id");
+    let ada_new = report.mapped_ids.get(ada_recorded).expect("ada mapped");
+    assert_ne!(ada_new, ada_recorded);
+    // The PATCH reached the new id: Ada is inactive on the fresh server, under the prefix.
+    let mut read = Request::new(reqwest::Method::GET, format!("/Users/{ada_new}"));
+    read.query.clear();
+    let ada = c.send_unrecorded(&read).await.expect("read");
+    assert_eq!(ada.status, 200);
+    let ada: Value = serde_json::from_str(&ada.body).expect("json");
+    assert_eq!(ada["active"], false);
+    assert!(ada["userName"]
+        .as_str()
+        .is_some_and(|n| n.starts_with(&report.prefix)));
+    // The group holds Ada only (Alan was removed by Entra's value array), by new ids.
+    let group_recorded = exchanges[5].response["id"].as_str().expect("gid");
+    let gid = report.mapped_ids.get(group_recorded).expect("group mapped");
+    let group = c
+        .send_unrecorded(&Request::new(
+            reqwest::Method::GET,
+            format!("/Groups/{gid}"),
+        ))
+        .await
+        .expect("group");
+    let group: Value = serde_json::from_str(&group.body).expect("json");
+    assert_eq!(group["members"], json!([group["members"][0].clone()]));
+    assert_eq!(group["members"][0]["value"], json!(ada_new));
+    fresh.stop().await;
+    recorded_server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_on_the_recorded_server_leaves_what_existed_before_untouched() {
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let (exchanges, bystander) = record_entra(&server).await;
+    let c = client(&server.base_url());
+    // Put the bystander back to active, so any change by the replay would show.
+    let reactivate = Variant::load("okta/patch-reactivate")
+        .expect("variant")
+        .request(&[("id", &bystander)])
+        .expect("filled");
+    assert_eq!(
+        c.send_unrecorded(&reactivate).await.expect("ok").status,
+        200
+    );
+    let before: Vec<Value> = users(&c).await;
+    let report = replay::replay(c.clone(), exchanges, options(false, 1)).await;
+    assert!(report.matched(), "{:#?}", report.outcomes);
+    assert_eq!((report.created, report.deleted), (3, 3));
+    assert!(report.cleanup_failures.is_empty());
+    let after: Vec<Value> = users(&c).await;
+    assert_eq!(
+        after, before,
+        "the replay cleaned up and changed nothing else"
+    );
+    let by = after
+        .iter()
+        .find(|u| u["id"] == json!(bystander))
+        .expect("bystander");
+    assert_eq!(by["active"], true);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_replays_the_creating_part_n_times_without_collisions_and_cleans_up() {
+    let exchanges = recording::load(&fixture()).expect("fixture");
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let c = client(&server.base_url());
+    let report = replay::replay(c.clone(), exchanges.clone(), options(false, 4)).await;
+    assert!(report.matched(), "{:#?}", results(&report));
+    // 4 creates per copy (three users, one group), every copy distinct.
+    assert_eq!(report.created, 16);
+    assert_eq!(report.deleted, 16);
+    let copy3 = report.outcomes.iter().filter(|o| o.copy == 3).count();
+    assert!(
+        copy3 > 0 && copy3 < exchanges.len(),
+        "copies skip shared reads: {copy3}"
+    );
+    assert!(users(&c).await.is_empty(), "cleanup left users behind");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_rejects_entra_shapes_gives_mismatches() {
+    let exchanges = recording::load(&fixture()).expect("fixture");
+    let server = EmbeddedServer::start(Config {
+        faults: vec![Fault::PatchOpCaseSensitive],
+        ..Config::default()
+    })
+    .await
+    .expect("server");
+    let c = client(&server.base_url());
+    let report = replay::replay(c.clone(), exchanges, options(false, 1)).await;
+    assert!(!report.matched());
+    let mismatched: Vec<(usize, Option<u16>)> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.result == "mismatch")
+        .map(|o| (o.exchange, o.replayed))
+        .collect();
+    // The capitalised ops (lines 5, 6, 8, 9) answer 400; the rest still match.
+    assert_eq!(
+        mismatched,
+        [
+            (5, Some(400)),
+            (6, Some(400)),
+            (8, Some(400)),
+            (9, Some(400))
+        ]
+    );
+    assert!(users(&c).await.is_empty());
+    server.stop().await;
+}
+
+#[test]
+fn replay_cli_exit_codes_and_json_report() {
+    let dir = temp_dir("replay-cli");
+    let json_path = dir.join("replay.json");
+    let fixture = fixture();
+    let out = bin(&[
+        "replay",
+        fixture.to_str().expect("path"),
+        "--json",
+        json_path.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("14 matched, 0 mismatched, 2 skipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("MATCHED"));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("JSON");
+    assert_eq!(report["matched"], true);
+    assert_eq!(
+        report["report"]["outcomes"].as_array().map(Vec::len),
+        Some(16)
+    );
+    // Nothing listens on port 1: exit 3, the token never printed.
+    let unreachable = Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+        .args(["replay", fixture.to_str().expect("path")])
+        .args([
+            "--target",
+            "http://127.0.0.1:1/scim/v2",
+            "--token-env",
+            "REPLAY_T",
+        ])
+        .env("REPLAY_T", "t0ken-s3cret")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        unreachable.status.code(),
+        Some(3),
+        "{}",
+        text(&unreachable.stdout)
+    );
+    let all = format!("{}{}", text(&unreachable.stdout), text(&unreachable.stderr));
+    assert!(!all.contains("t0ken-s3cret"));
+    // A target given without its token variable is a usage error.
+    let no_token = bin(&[
+        "replay",
+        fixture.to_str().expect("path"),
+        "--target",
+        "http://127.0.0.1:1/scim/v2",
+    ]);
+    assert_eq!(no_token.status.code(), Some(2));
+    let bad_scale = bin(&["replay", fixture.to_str().expect("path"), "--scale", "0"]);
+    assert_eq!(bad_scale.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_recordings_name_the_line_in_every_command() {
+    let dir = temp_dir("bad");
+    let good = std::fs::read_to_string(fixture()).expect("fixture");
+    let first = good.lines().next().expect("a line");
+    let cases = [
+        (
+            format!("{first}\n{first}\nnot json\n"),
+            "bad.jsonl:3: not JSON",
+        ),
+        (
+            format!("{first}\n{{\"request\":{{\"method\":\"GET\",\"path\":\"/Users\"}}}}\n"),
+            "bad.jsonl:2: missing `response.status`",
+        ),
+    ];
+    for (content, expected) in cases {
+        let path = dir.join("bad.jsonl");
+        std::fs::write(&path, content).expect("write");
+        for command in ["grade", "replay", "variants"] {
+            let mut args = vec![command, path.to_str().expect("path")];
+            let out_dir = dir.join("out");
+            if command == "variants" {
+                args.extend(["--out", out_dir.to_str().expect("path")]);
+            }
+            let out = bin(&args);
+            assert_eq!(out.status.code(), Some(2), "{command}");
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains(expected), "{command}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+        }
+    }
+    let missing = bin(&["grade", dir.join("nope.jsonl").to_str().expect("path")]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("cannot read the recording"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn grade_lists_entra_and_okta_deviations_with_their_sections() {
+    let dir = temp_dir("grade");
+    let json_path = dir.join("grade.json");
+    let fixture = fixture();
+    let out = bin(&[
+        "grade",
+        fixture.to_str().expect("path"),
+        "--json",
+        json_path.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("16 requests, 5 with deviations, 8 deviations"),
+        "{stdout}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("JSON");
+    assert_eq!(report["conformant"], false);
+    let found: Vec<(u64, String, String, String)> = report["deviations"]
+        .as_array()
+        .expect("deviations")
+        .iter()
+        .map(|d| {
+            (
+                d["exchange"].as_u64().unwrap_or(0),
+                d["dialect"].as_str().unwrap_or_default().to_owned(),
+                d["section"].as_str().unwrap_or_default().to_owned(),
+                d["what"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let has = |line: u64, dialect: &str, section: &str, what: &str| {
+        found
+            .iter()
+            .any(|f| f.0 == line && f.1 == dialect && f.2 == section && f.3.contains(what))
+    };
+    // Entra's default deactivation: `"op":"Replace"` and `"value":"False"`.
+    assert!(
+        has(5, "entra", "7644 §3.5.2", "op \"Replace\""),
+        "{found:#?}"
+    );
+    assert!(
+        has(5, "entra", "7643 §2.3.2", "string \"False\""),
+        "{found:#?}"
+    );
+    assert!(has(
+        6,
+        "entra",
+        "7643 §2.3.8",
+        "`manager` given as a bare string"
+    ));
+    assert!(has(9, "entra", "7644 §3.5.2.2", "with a value array"));
+    assert!(has(11, "okta", "7644 §3.8", "application/json"));
+    assert_eq!(report["by_dialect"], json!({"entra": 7, "okta": 1}));
+    // The RFC-shaped requests (lookups, Okta's lowercase PATCH, reads) are clean.
+    for clean in [1, 2, 3, 10, 12, 13, 16] {
+        assert!(
+            found.iter().all(|f| f.0 != clean),
+            "line {clean}: {found:#?}"
+        );
+    }
+    // A strictly conformant recording exits 0.
+    let all = std::fs::read_to_string(&fixture).expect("fixture");
+    let lines: Vec<&str> = all.lines().collect();
+    let clean = dir.join("clean.jsonl");
+    std::fs::write(
+        &clean,
+        format!("{}\n{}\n{}\n", lines[0], lines[1], lines[11]),
+    )
+    .expect("w");
+    let out = bin(&["grade", clean.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("CONFORMANT"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn variants_writes_loadable_files_once_per_shape_and_never_overwrites() {
+    let dir = temp_dir("variants");
+    let fixture = fixture();
+    let args = [
+        "variants",
+        fixture.to_str().expect("path"),
+        "--out",
+        dir.to_str().expect("path"),
+        "--dialect",
+        "entra",
+    ];
+    let out = bin(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("16 exchanges: 14 variant files (14 written"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("entra"))
+        .expect("entra dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 14);
+    let mut deactivate = None;
+    for path in &files {
+        let body = std::fs::read_to_string(path).expect("read");
+        let stem = path.file_stem().and_then(|s| s.to_str()).expect("stem");
+        let name = format!("entra/{stem}");
+        // The catalog's loader reads it, and every placeholder has a value the runner fills.
+        let variant = Variant::parse(&name, &body).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let values = [
+            ("id", "u-1"),
+            ("gid", "g-1"),
+            ("member", "m-1"),
+            ("member2", "m-2"),
+            ("user_name", "un"),
+            ("external_id", "ex"),
+            ("new_user_name", "new@example.com"),
+            ("new_external_id", "new-ext"),
+            ("new_group_name", "new-group"),
+            ("password", "pw"),
+            ("nobody", "nobody@example.com"),
+        ];
+        let request = variant.request(&values).expect("every placeholder filled");
+        let doc: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(doc["confidence"], "O");
+        assert_eq!(doc["case"]["profiles"], json!(["entra"]));
+        assert!(doc["case"]["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("rfc7644-3.")));
+        assert!(!body.contains("corp.example") && !body.contains("Lovelace"));
+        if body.contains("\"False\"") {
+            deactivate = Some((request, doc));
+        }
+    }
+    // Entra's deactivation became a case on a setup user, its quirk kept verbatim.
+    let (request, doc) = deactivate.expect("the Replace/False PATCH is a variant");
+    assert_eq!(request.path, "/Users/u-1");
+    assert_eq!(doc["setup"], json!(["user"]));
+    assert_eq!(doc["expect"]["status"], json!([200, 204]));
+    // It reads the user back: `active` must then be false (the parser's reading of "False").
+    assert_eq!(doc["expect"]["read"], "user");
+    assert_eq!(doc["expect"]["after"], json!({"/active": false}));
+    assert_eq!(doc["request"]["body"]["Operations"][0]["op"], "Replace");
+    // The lookup's filter value became the placeholder, in form encoding.
+    let lookup = files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("read"))
+        .find(|t| t.contains("\"GET\"") && t.contains("filter="))
+        .expect("a lookup");
+    assert!(
+        lookup.contains("/Users?filter=userName+eq+%22{{new_user_name}}%22"),
+        "{lookup}"
+    );
+    // A second run finds the same text: nothing written, exit 0.
+    let again = bin(&args);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(text(&again.stdout).contains("0 written, 14 unchanged"));
+    // A changed file is kept (exit 1) until --force.
+    std::fs::write(&files[0], "{}\n").expect("write");
+    let kept = bin(&args);
+    assert_eq!(kept.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&files[0]).expect("read"), "{}\n");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert_eq!(bin(&forced).status.code(), Some(0));
+    assert_ne!(std::fs::read_to_string(&files[0]).expect("read"), "{}\n");
+    // A dialect that is not a profile gives templates without a case.
+    let plain = bin(&[
+        "variants",
+        fixture.to_str().expect("path"),
+        "--out",
+        dir.to_str().expect("path"),
+        "--dialect",
+        "acme-idp",
+    ]);
+    assert_eq!(plain.status.code(), Some(0));
+    let one = std::fs::read_dir(dir.join("acme-idp"))
+        .expect("dir")
+        .next()
+        .expect("a file")
+        .expect("entry")
+        .path();
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(one).expect("read")).expect("JSON");
+    assert!(doc.get("case").is_none() && doc.get("expect").is_none());
+    let bad = bin(&[
+        "variants",
+        fixture.to_str().expect("path"),
+        "--dialect",
+        "../x",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_pacing_keeps_the_recorded_gaps_and_an_interrupt_still_cleans_up() {
+    let all = std::fs::read_to_string(fixture()).expect("fixture");
+    // Lines 1 and 2 (a lookup and a create), moved 300 ms apart.
+    let lines: Vec<&str> = all.lines().take(2).collect();
+    let mut first: Value = serde_json::from_str(lines[0]).expect("json");
+    let mut second: Value = serde_json::from_str(lines[1]).expect("json");
+    first["at_ms"] = json!(1000);
+    second["at_ms"] = json!(1300);
+    let exchanges = recording::parse(&format!("{first}\n{second}\n")).expect("parses");
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let c = client(&server.base_url());
+    let mut paced = options(false, 1);
+    paced.pace = Pace::Recorded;
+    let started = std::time::Instant::now();
+    let report = replay::replay(c.clone(), exchanges.clone(), paced).await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(report.matched() && report.created == 1 && report.deleted == 1);
+    // Interrupted before the start: nothing is sent, nothing is left.
+    let stopped = options(false, 3);
+    stopped
+        .interrupt
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let report = replay::replay(c.clone(), exchanges.clone(), stopped).await;
+    assert!(report.interrupted && report.outcomes.is_empty() && report.created == 0);
+    // Interrupted during a long recorded pause after the create: the copy stops there and
+    // the cleanup deletes the user it created.
+    let mut lines = exchanges;
+    lines.swap(0, 1);
+    lines[0].at_ms = 0;
+    lines[1].at_ms = 60_000;
+    let mut midway = options(false, 1);
+    midway.pace = Pace::Recorded;
+    let flag = Arc::clone(&midway.interrupt);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let report = replay::replay(c.clone(), lines, midway).await;
+    assert!(report.interrupted);
+    assert_eq!(
+        (report.outcomes.len(), report.created, report.deleted),
+        (1, 1, 1)
+    );
+    assert!(users(&c).await.is_empty());
+    server.stop().await;
+}
