@@ -15,6 +15,17 @@ pub const SCIM_JSON: &str = "application/scim+json";
 /// body is a transport error, so a misbehaving server cannot exhaust memory.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// How long one request waits in total, by default, for a target that answers 429 before
+/// the case is reported as rate-limited instead of judged.
+pub const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+/// At most this many retries after 429 answers per request, whatever the waits add up to
+/// (a target advising `Retry-After: 0` forever must not spin).
+pub const MAX_429_RETRIES: u32 = 10;
+
+/// The first backoff step after a 429 without a usable `Retry-After`; doubled per retry.
+const BACKOFF_429: Duration = Duration::from_millis(250);
+
 /// How a request authenticates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
@@ -191,6 +202,30 @@ pub struct Client {
     base: String,
     token: Option<Token>,
     max_body: usize,
+    retry_wait: Duration,
+}
+
+/// A request the target kept answering 429: what was tried, for the case's message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimited {
+    /// Requests sent, the first one included.
+    pub attempts: u32,
+    /// Time spent waiting between them.
+    pub waited: Duration,
+    /// Why the client stopped retrying.
+    pub reason: String,
+}
+
+impl std::fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the target answered 429 to all {} attempts (waited {:.1} s); {}",
+            self.attempts,
+            self.waited.as_secs_f64(),
+            self.reason
+        )
+    }
 }
 
 impl Client {
@@ -214,6 +249,7 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             token,
             max_body: DEFAULT_MAX_BODY,
+            retry_wait: DEFAULT_RETRY_WAIT,
         })
     }
 
@@ -225,6 +261,13 @@ impl Client {
     /// The same client reading at most `bytes` of each response body.
     pub fn with_max_body(mut self, bytes: usize) -> Client {
         self.max_body = bytes;
+        self
+    }
+
+    /// The same client waiting at most `wait` in total per request for a target answering
+    /// 429 ([`Client::send_patiently`]); zero turns the retries off.
+    pub fn with_retry_wait(mut self, wait: Duration) -> Client {
+        self.retry_wait = wait;
         self
     }
 
@@ -365,6 +408,64 @@ impl Client {
             "exchange"
         );
         (exchange, result)
+    }
+
+    /// Sends `request` like [`Client::send`], but waits out 429 answers (RFC 6585 section 4):
+    /// it honours `Retry-After` (seconds or HTTP-date, RFC 9110 section 10.2.3) or, without
+    /// one, backs off exponentially, and retries while the total wait stays within the
+    /// retry budget ([`Client::with_retry_wait`]). Every attempt's exchange goes to `record`.
+    /// A target still answering 429 when the budget is spent gives `Err(RateLimited)` with
+    /// the last reply's exchange recorded: the answer is the target's throttle, not a
+    /// verdict on the request.
+    pub async fn send_patiently(
+        &self,
+        request: &Request,
+        record: &mut (dyn FnMut(Exchange) + Send),
+    ) -> Result<Result<Reply, TransportError>, RateLimited> {
+        let mut waited = Duration::ZERO;
+        let mut retries = 0u32;
+        loop {
+            let (exchange, result) = self.send(request).await;
+            record(exchange);
+            let reply = match result {
+                Ok(reply) if reply.status == 429 => reply,
+                other => return Ok(other),
+            };
+            let advised = reply
+                .header("retry-after")
+                .and_then(crate::simulate::engine::parse_retry_after);
+            let wait = advised.unwrap_or_else(|| BACKOFF_429.saturating_mul(1 << retries.min(10)));
+            let left = self.retry_wait.saturating_sub(waited);
+            let stop = if self.retry_wait.is_zero() {
+                Some("retries after 429 are off (--retry-wait 0)".to_owned())
+            } else if retries >= MAX_429_RETRIES {
+                Some(format!("gave up after {MAX_429_RETRIES} retries"))
+            } else if wait > left {
+                Some(format!(
+                    "waiting {:.1} s more{} would pass the {:.1} s budget (--retry-wait)",
+                    wait.as_secs_f64(),
+                    if advised.is_some() {
+                        " as Retry-After asks"
+                    } else {
+                        ""
+                    },
+                    self.retry_wait.as_secs_f64()
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = stop {
+                return Err(RateLimited {
+                    attempts: retries + 1,
+                    waited,
+                    reason,
+                });
+            }
+            tracing::debug!(wait_ms = wait.as_millis() as u64, retries, "429; waiting");
+            tokio::time::sleep(wait).await;
+            waited += wait;
+            retries += 1;
+        }
     }
 
     /// Sends `request` without recording the exchange: the hot path of `simulate`, which

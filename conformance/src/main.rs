@@ -134,6 +134,11 @@ struct ScheduleArgs {
     /// The largest response body read, in bytes; a longer one is an `error`.
     #[arg(long, value_name = "BYTES", default_value_t = scim_conformance::client::DEFAULT_MAX_BODY)]
     max_body: usize,
+    /// The longest one request waits in total, in seconds, for a target answering 429
+    /// (Retry-After honoured, else exponential backoff); past it the case is reported
+    /// `rate-limited, not judged` (outcome `error`). 0 turns the retries off.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    retry_wait: f64,
     /// Run against a target that is not on a loopback address. The suite creates, changes
     /// and deletes resources (its own, prefixed); without --yes it asks on a terminal and
     /// refuses otherwise.
@@ -142,6 +147,18 @@ struct ScheduleArgs {
 }
 
 impl ScheduleArgs {
+    /// `--retry-wait` as a duration (zero allowed: no retries).
+    fn retry_wait(&self) -> Result<Duration, Exit> {
+        let v = self.retry_wait;
+        if v.is_finite() && (0.0..=86_400.0).contains(&v) {
+            Ok(Duration::from_secs_f64(v))
+        } else {
+            Err(Exit::usage(format!(
+                "--retry-wait must be a number of seconds from 0 to 86400, got {v}"
+            )))
+        }
+    }
+
     fn check(&self) -> Result<(Duration, Duration), Exit> {
         let secs = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
@@ -155,6 +172,7 @@ impl ScheduleArgs {
         if self.jobs == 0 {
             return Err(Exit::usage("--jobs must be at least 1"));
         }
+        self.retry_wait()?;
         Ok((
             secs("timeout", self.timeout)?,
             secs("case-timeout", self.case_timeout)?,

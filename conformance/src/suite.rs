@@ -58,6 +58,7 @@ impl Settings {
                 jobs: schedule.jobs,
                 case_timeout,
                 max_body: schedule.max_body,
+                retry_wait: schedule.retry_wait()?,
                 strict: out.strict,
                 baseline,
                 fail_on_stale: out.fail_on_stale,
