@@ -269,6 +269,9 @@ struct ServeArgs {
     /// Requests per second each tenant may send; past it, 429 with Retry-After.
     #[arg(long, value_name = "R")]
     rate_limit: Option<f64>,
+    /// The most operations one PATCH request may hold; past it, 413 with a SCIM error.
+    #[arg(long, value_name = "N", default_value_t = scim_reference_server::DEFAULT_MAX_PATCH_OPERATIONS)]
+    max_patch_ops: usize,
     /// Print the faults with what each breaks, and exit.
     #[arg(long)]
     list_faults: bool,

@@ -13,6 +13,7 @@ use crate::handlers::{self, check_if_match, check_unique, load, Ctx};
 use crate::lookup::schema_for;
 use crate::resource::{self, MemberRef};
 use crate::store::{self, Kind, Row};
+use axum::http::StatusCode;
 use scim_parser::patch::{apply, Diagnostic, Mode, Op, PatchDocument, PatchError};
 use scim_parser::schema::{AttributeType, ResourceSchema};
 use scim_parser::AttrPath;
@@ -46,6 +47,19 @@ pub(crate) async fn patch(
         ));
     }
     let mut doc = PatchDocument::parse(&body, Mode::Interop).map_err(patch_error)?;
+    let cap = ctx.state.max_patch_operations;
+    if doc.operations.len() > cap {
+        // RFC 7644 section 3.12: 413, the request is larger than the server will process.
+        return Err(ScimError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            format!(
+                "the PATCH request holds {} operations; this server applies at most {cap} \
+                 per request (split the changes over several requests)",
+                doc.operations.len()
+            ),
+        ));
+    }
     let schema = schema_for(kind, &faults);
     reject_by_path_faults(&doc, schema, &faults)?;
     // FAULT(bool-string-rejected): Entra's "True"/"False" strings are refused.
