@@ -1,7 +1,7 @@
 //! The Users and Groups endpoints (RFC 7644 sections 3.3 to 3.6): thin handlers that
 //! parse with `scim-parser`, call the store inside one transaction, and shape responses.
 
-use crate::error::ScimError;
+use crate::error::{echo, ScimError};
 use crate::fault::{Fault, Faults};
 use crate::query::Query;
 use crate::resource::{self, etag, MemberRef, Projection, Related, LIST_URN};
@@ -90,7 +90,8 @@ pub(crate) fn parse_body(ctx: &Ctx, body: &Bytes) -> Result<Value, ScimError> {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 None,
                 format!(
-                    "request media type `{text}` is not application/scim+json or application/json"
+                    "request media type `{}` is not application/scim+json or application/json",
+                    echo(text)
                 ),
             )
         };
@@ -202,7 +203,7 @@ fn render_row(
 }
 
 fn missing(kind: Kind, id: &str) -> ScimError {
-    ScimError::not_found(format!("{} `{id}` not found", kind.resource_type()))
+    ScimError::not_found(format!("{} `{}` not found", kind.resource_type(), echo(id)))
 }
 
 /// The error for a userName already in use, as the faults shape it.
@@ -312,7 +313,10 @@ pub(crate) fn check_if_match(headers: &HeaderMap, version: i64) -> Result<(), Sc
         Err(ScimError::new(
             StatusCode::PRECONDITION_FAILED,
             None,
-            format!("If-Match `{text}` does not match the current version {current}"),
+            format!(
+                "If-Match `{}` does not match the current version {current}",
+                echo(text)
+            ),
         ))
     }
 }

@@ -56,6 +56,7 @@ mod resource;
 mod routes;
 mod sort;
 mod store;
+mod wire;
 
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 pub use error::{ScimError, ScimType, ServerError, ERROR_URN};
@@ -230,7 +231,7 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        let served = axum::serve(wire::ScimListener(listener), app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })
@@ -268,7 +269,7 @@ impl Prepared {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let served = axum::serve(listener, self.app)
+        let served = axum::serve(wire::ScimListener(listener), self.app)
             .with_graceful_shutdown(shutdown)
             .await;
         finish_log(self.log).await;
