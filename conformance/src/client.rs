@@ -75,7 +75,7 @@ pub struct Reply {
     pub status: u16,
     /// Response headers, names lowercase, in arrival order.
     pub headers: Vec<(String, String)>,
-    /// The body as text (lossy UTF-8).
+    /// The body as text, decoded in its declared charset ([`decode`]).
     pub body: String,
 }
 
@@ -494,7 +494,7 @@ impl Client {
         if response.status().is_redirection() {
             self.check_redirect(&response)?;
         }
-        let headers = response
+        let headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .map(|(n, v)| {
@@ -504,6 +504,10 @@ impl Client {
                 )
             })
             .collect();
+        let charset = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .and_then(|(_, v)| charset_of(v));
         // Read chunk by chunk so a huge or endless body stops at the cap; the client's
         // timeout bounds a body that trickles.
         let mut bytes: Vec<u8> = Vec::new();
@@ -516,10 +520,11 @@ impl Client {
             }
             bytes.extend_from_slice(&chunk);
         }
+        let body = decode(&bytes, charset.as_deref()).map_err(TransportError::Other)?;
         Ok(Reply {
             status,
             headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body,
         })
     }
 
@@ -581,6 +586,35 @@ impl Client {
     }
 }
 
+/// The `charset` parameter of a `Content-Type` value, unquoted.
+fn charset_of(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// A response body as text in its declared charset. UTF-8 (and its subset US-ASCII) is
+/// read as UTF-8, invalid bytes replaced; ISO-8859-1 maps each byte to the code point of
+/// the same number. SCIM bodies must be UTF-8 (RFC 7644 section 8.1), so any other
+/// charset is an error naming it rather than text read wrong.
+pub fn decode(bytes: &[u8], charset: Option<&str>) -> Result<String, String> {
+    let name = charset.unwrap_or("utf-8").to_ascii_lowercase();
+    match name.as_str() {
+        "utf-8" | "utf8" | "us-ascii" | "ascii" => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        "iso-8859-1" | "iso8859-1" | "iso_8859-1" | "latin1" | "latin-1" | "l1" | "cp819" => {
+            Ok(bytes.iter().map(|&b| char::from(b)).collect())
+        }
+        _ => Err(format!(
+            "the response body declares charset `{}`, which scim-conformance does not decode \
+             (SCIM bodies are UTF-8, RFC 7644 section 8.1; ISO-8859-1 is also read)",
+            charset.unwrap_or_default()
+        )),
+    }
+}
+
 /// Percent-encodes one path segment (an id minted by the server may hold any character).
 pub fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
@@ -623,6 +657,34 @@ mod tests {
             client.record_body("{\"echo\":\"s3cr3t\"}"),
             serde_json::json!({"echo":"<redacted>"})
         );
+    }
+
+    /// See: fresh-user trial, a `charset=latin1` body was read as UTF-8.
+    #[test]
+    fn bodies_are_decoded_in_their_charset() {
+        let latin1 = b"{\"displayName\":\"J\xfcrgen\"}";
+        let ct = "application/scim+json; charset=\"ISO-8859-1\"";
+        assert_eq!(
+            decode(latin1, charset_of(ct).as_deref()).unwrap(),
+            "{\"displayName\":\"J\u{fc}rgen\"}"
+        );
+        assert_eq!(
+            decode(
+                latin1,
+                charset_of("application/json;charset=latin1").as_deref()
+            )
+            .unwrap(),
+            "{\"displayName\":\"J\u{fc}rgen\"}"
+        );
+        let utf8 = "{\"displayName\":\"J\u{fc}rgen\"}";
+        assert_eq!(decode(utf8.as_bytes(), None).unwrap(), utf8);
+        assert_eq!(decode(utf8.as_bytes(), Some("UTF-8")).unwrap(), utf8);
+        let err = decode(
+            b"{}",
+            charset_of("application/json; charset=utf-16").as_deref(),
+        )
+        .unwrap_err();
+        assert!(err.contains("`utf-16`"), "{err}");
     }
 
     #[test]

@@ -145,8 +145,12 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
     };
     // Everything the configuration can get wrong (tenants, limits, the store file) fails
     // here, before anything says it is serving.
-    let prepared = scim_reference_server::prepare(&config)
-        .map_err(|e| Exit::usage(format!("cannot start the reference server: {e}")))?;
+    let prepared = scim_reference_server::prepare(&config).map_err(|e| {
+        Exit::usage(match e {
+            scim_reference_server::ServerError::Config(m) => format!("invalid configuration: {m}"),
+            other => format!("cannot start the reference server: {other}"),
+        })
+    })?;
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .map_err(|e| Exit::usage(format!("cannot listen on {}: {e}", args.addr)))?;

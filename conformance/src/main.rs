@@ -458,6 +458,14 @@ fn parse(args: &ParseArgs) -> i32 {
         Err(e) => {
             eprint!("{}", e.render(&args.text));
             eprintln!("scimType: {}", e.scim_type());
+            let interop = scim_parser::ParseOptions::interop();
+            let lenient = match args.what {
+                ParseWhat::Filter => scim_parser::parse_filter_with(&args.text, &interop).is_ok(),
+                ParseWhat::Path => scim_parser::parse_patch_path_with(&args.text, &interop).is_ok(),
+            };
+            if !args.interop && lenient {
+                eprint!("{}", scim_conformance::tools::INTEROP_HINT);
+            }
             exit::MUST_FAILED
         }
     }
@@ -488,6 +496,9 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
     let (timeout, case_timeout) = args.schedule.check()?;
     let selection = args.select.selection();
     check_selection(&selection)?;
+    if let Some(url) = &args.target {
+        suite::check_target_url(url)?;
+    }
     if args.dry_run {
         let target = args
             .target

@@ -99,8 +99,29 @@ pub(crate) fn parse_body(ctx: &Ctx, body: &Bytes) -> Result<Value, ScimError> {
             return Err(unsupported());
         }
         // FAULT(charset-rejected): a media-type parameter makes the body unreadable.
-        if ctx.faults().on(Fault::CharsetRejected) && parts.any(|p| !p.trim().is_empty()) {
+        if ctx.faults().on(Fault::CharsetRejected) && parts.clone().any(|p| !p.trim().is_empty()) {
             return Err(unsupported());
+        }
+        // SCIM bodies are UTF-8 (RFC 7644 section 8.1; RFC 7159 section 8.1): a body declared
+        // in another charset would be misread, so it is refused instead of decoded as UTF-8.
+        // See: fresh-user trial, a `charset=latin1` body was read as UTF-8.
+        if let Some(charset) = parts.find_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| value.trim().trim_matches('"'))
+        }) {
+            if !charset.eq_ignore_ascii_case("utf-8") && !charset.eq_ignore_ascii_case("utf8") {
+                return Err(ScimError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    None,
+                    format!(
+                        "request charset `{}` is not supported; SCIM request bodies are UTF-8 \
+                         (RFC 7644 section 8.1)",
+                        echo(charset)
+                    ),
+                ));
+            }
         }
     }
     if body.is_empty() {

@@ -274,3 +274,31 @@ async fn an_invalid_filter_is_echoed_cut_short() {
         "{detail}"
     );
 }
+
+/// A request body declared in a charset other than UTF-8 is 415 with a SCIM error, not
+/// read as UTF-8 (RFC 7644 section 8.1). See: fresh-user trial, `charset=latin1` accepted.
+#[tokio::test]
+async fn a_request_charset_other_than_utf8_is_415() {
+    let s = server().await;
+    let send = |charset: &'static str, name: &'static str| {
+        let body = json!({"schemas": [USER_URN], "userName": name}).to_string();
+        let req = s
+            .client
+            .post(s.url("/Users"))
+            .bearer_auth(&s.token)
+            .header(
+                "content-type",
+                format!("application/scim+json; charset={charset}"),
+            )
+            .body(body);
+        async move { answer(req.send().await.unwrap()).await }
+    };
+    let refused = send("latin1", "latin").await;
+    refused.assert_error(415, None);
+    assert!(refused.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("`latin1`"));
+    send("\"ISO-8859-1\"", "iso").await.assert_error(415, None);
+    assert_eq!(send("UTF-8", "utf").await.status, StatusCode::CREATED);
+}
