@@ -117,7 +117,9 @@ async fn a_target_that_keeps_throttling_is_not_judged() {
         retry_wait: Duration::from_millis(2500),
         ..Policy::default()
     };
-    let result = run_with(&catalog(), &options, &policy, &mut [])
+    let mut human = scim_conformance::report::HumanReporter::new(Vec::new());
+    let reporters: &mut [&mut dyn scim_conformance::report::Reporter] = &mut [&mut human];
+    let result = run_with(&catalog(), &options, &policy, reporters)
         .await
         .expect("the target is reachable");
     assert!(result.cases.len() >= 4);
@@ -142,4 +144,10 @@ async fn a_target_that_keeps_throttling_is_not_judged() {
     }
     assert_eq!(result.summary.rate_limited, result.cases.len());
     assert_eq!(result.summary.failed, 0);
+    let text = String::from_utf8(human.into_inner()).expect("UTF-8");
+    let n = result.cases.len();
+    assert!(
+        text.contains(&format!("0 passed, 0 failed, 0 warned, 0 skipped, {n} errored\n{n} of the errored cases were rate-limited, not judged")),
+        "{text}"
+    );
 }

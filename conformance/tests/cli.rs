@@ -166,6 +166,9 @@ fn bad_flags_are_usage_errors() {
         Some(2)
     );
     assert_eq!(run(&["run", "--timeout", "0"]).status.code(), Some(2));
+    let wait = run(&["run", "--retry-wait=-1"]);
+    assert_eq!(wait.status.code(), Some(2));
+    assert!(stderr(&wait).contains("--retry-wait"), "{}", stderr(&wait));
     let fault_with_target = bin()
         .args(["run", "--target", "http://127.0.0.1:9/v2", "--fault", "x"])
         .env("SCIM_CONFORMANCE_TOKEN", "t")
