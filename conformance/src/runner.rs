@@ -355,7 +355,7 @@ async fn schedule(
     // Cases start in catalog order: a scheduler task takes the permit and the lock for each
     // case before spawning it, so with one job the run is strictly serial (tasks racing for
     // the permit could start in any order, and case names would then differ between runs).
-    let cases: Vec<Case> = selected.iter().map(|case| *case).collect();
+    let cases: Vec<Case> = selected.to_vec();
     let (cx, interrupt) = (cx.clone(), options.interrupt.clone());
     let (case_timeout, strict) = (policy.case_timeout, policy.strict);
     tokio::spawn(async move {

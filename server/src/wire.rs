@@ -8,7 +8,7 @@
 //! The handlers' own 4xx answers always carry a body ([`crate::routes`] `finish`), so a 4xx
 //! head with `content-length: 0` can only be hyper's.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -89,6 +89,34 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ScimErrors<T> {
         Poll::Ready(Ok(replaced))
     }
 
+    /// Vectored like the socket, so hyper keeps its queued (copy-free) write strategy; a
+    /// bodiless error head arrives as the only non-empty slice.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.pending.is_none() {
+            let mut filled = bufs.iter().filter(|b| !b.is_empty());
+            let only = match (filled.next(), filled.next()) {
+                (Some(only), None) => with_scim_body(only).map(|r| (r, only.len())),
+                _ => None,
+            };
+            match only {
+                Some((rewritten, len)) => this.pending = Some((rewritten, 0, len)),
+                None => return Pin::new(&mut this.inner).poll_write_vectored(cx, bufs),
+            }
+        }
+        ready!(this.drive(cx))?;
+        let replaced = this.pending.take().map_or(0, |(_, _, n)| n);
+        Poll::Ready(Ok(replaced))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         ready!(this.drive(cx))?;
@@ -105,6 +133,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ScimErrors<T> {
 /// `buf` rewritten with a SCIM error body, when it is exactly one 4xx response head with
 /// `content-length: 0`; `None` for anything else.
 fn with_scim_body(buf: &[u8]) -> Option<Vec<u8>> {
+    // Cheap checks first: this sees every write, response bodies included.
+    if !buf.starts_with(b"HTTP/1.1 4") || !buf.ends_with(b"\r\n\r\n") || buf.len() > 4096 {
+        return None;
+    }
     let text = std::str::from_utf8(buf).ok()?;
     let head = text.strip_prefix("HTTP/1.1 4")?.strip_suffix("\r\n\r\n")?;
     let mut lines = head.split("\r\n");
