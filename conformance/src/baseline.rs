@@ -187,6 +187,7 @@ mod tests {
             actual: None,
             duration_ms: 0,
             exchanges: Vec::new(),
+            rate_limited: false,
         }
     }
 

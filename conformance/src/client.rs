@@ -15,6 +15,17 @@ pub const SCIM_JSON: &str = "application/scim+json";
 /// body is a transport error, so a misbehaving server cannot exhaust memory.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// How long one request waits in total, by default, for a target that answers 429 before
+/// the case is reported as rate-limited instead of judged.
+pub const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+/// At most this many retries after 429 answers per request, whatever the waits add up to
+/// (a target advising `Retry-After: 0` forever must not spin).
+pub const MAX_429_RETRIES: u32 = 10;
+
+/// The first backoff step after a 429 without a usable `Retry-After`; doubled per retry.
+const BACKOFF_429: Duration = Duration::from_millis(250);
+
 /// How a request authenticates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
@@ -64,7 +75,7 @@ pub struct Reply {
     pub status: u16,
     /// Response headers, names lowercase, in arrival order.
     pub headers: Vec<(String, String)>,
-    /// The body as text (lossy UTF-8).
+    /// The body as text, decoded in its declared charset ([`decode`]).
     pub body: String,
 }
 
@@ -191,6 +202,30 @@ pub struct Client {
     base: String,
     token: Option<Token>,
     max_body: usize,
+    retry_wait: Duration,
+}
+
+/// A request the target kept answering 429: what was tried, for the case's message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimited {
+    /// Requests sent, the first one included.
+    pub attempts: u32,
+    /// Time spent waiting between them.
+    pub waited: Duration,
+    /// Why the client stopped retrying.
+    pub reason: String,
+}
+
+impl std::fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the target answered 429 to all {} attempts (waited {:.1} s); {}",
+            self.attempts,
+            self.waited.as_secs_f64(),
+            self.reason
+        )
+    }
 }
 
 impl Client {
@@ -214,6 +249,7 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             token,
             max_body: DEFAULT_MAX_BODY,
+            retry_wait: DEFAULT_RETRY_WAIT,
         })
     }
 
@@ -225,6 +261,13 @@ impl Client {
     /// The same client reading at most `bytes` of each response body.
     pub fn with_max_body(mut self, bytes: usize) -> Client {
         self.max_body = bytes;
+        self
+    }
+
+    /// The same client waiting at most `wait` in total per request for a target answering
+    /// 429 ([`Client::send_patiently`]); zero turns the retries off.
+    pub fn with_retry_wait(mut self, wait: Duration) -> Client {
+        self.retry_wait = wait;
         self
     }
 
@@ -367,6 +410,64 @@ impl Client {
         (exchange, result)
     }
 
+    /// Sends `request` like [`Client::send`], but waits out 429 answers (RFC 6585 section 4):
+    /// it honours `Retry-After` (seconds or HTTP-date, RFC 9110 section 10.2.3) or, without
+    /// one, backs off exponentially, and retries while the total wait stays within the
+    /// retry budget ([`Client::with_retry_wait`]). Every attempt's exchange goes to `record`.
+    /// A target still answering 429 when the budget is spent gives `Err(RateLimited)` with
+    /// the last reply's exchange recorded: the answer is the target's throttle, not a
+    /// verdict on the request.
+    pub async fn send_patiently(
+        &self,
+        request: &Request,
+        record: &mut (dyn FnMut(Exchange) + Send),
+    ) -> Result<Result<Reply, TransportError>, RateLimited> {
+        let mut waited = Duration::ZERO;
+        let mut retries = 0u32;
+        loop {
+            let (exchange, result) = self.send(request).await;
+            record(exchange);
+            let reply = match result {
+                Ok(reply) if reply.status == 429 => reply,
+                other => return Ok(other),
+            };
+            let advised = reply
+                .header("retry-after")
+                .and_then(crate::simulate::engine::parse_retry_after);
+            let wait = advised.unwrap_or_else(|| BACKOFF_429.saturating_mul(1 << retries.min(10)));
+            let left = self.retry_wait.saturating_sub(waited);
+            let stop = if self.retry_wait.is_zero() {
+                Some("retries after 429 are off (--retry-wait 0)".to_owned())
+            } else if retries >= MAX_429_RETRIES {
+                Some(format!("gave up after {MAX_429_RETRIES} retries"))
+            } else if wait > left {
+                Some(format!(
+                    "waiting {:.1} s more{} would pass the {:.1} s budget (--retry-wait)",
+                    wait.as_secs_f64(),
+                    if advised.is_some() {
+                        " as Retry-After asks"
+                    } else {
+                        ""
+                    },
+                    self.retry_wait.as_secs_f64()
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = stop {
+                return Err(RateLimited {
+                    attempts: retries + 1,
+                    waited,
+                    reason,
+                });
+            }
+            tracing::debug!(wait_ms = wait.as_millis() as u64, retries, "429; waiting");
+            tokio::time::sleep(wait).await;
+            waited += wait;
+            retries += 1;
+        }
+    }
+
     /// Sends `request` without recording the exchange: the hot path of `simulate`, which
     /// sends millions of requests and keeps only their timings. Errors are redacted.
     pub async fn send_unrecorded(&self, request: &Request) -> Result<Reply, TransportError> {
@@ -393,7 +494,7 @@ impl Client {
         if response.status().is_redirection() {
             self.check_redirect(&response)?;
         }
-        let headers = response
+        let headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .map(|(n, v)| {
@@ -403,6 +504,10 @@ impl Client {
                 )
             })
             .collect();
+        let charset = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .and_then(|(_, v)| charset_of(v));
         // Read chunk by chunk so a huge or endless body stops at the cap; the client's
         // timeout bounds a body that trickles.
         let mut bytes: Vec<u8> = Vec::new();
@@ -415,10 +520,11 @@ impl Client {
             }
             bytes.extend_from_slice(&chunk);
         }
+        let body = decode(&bytes, charset.as_deref()).map_err(TransportError::Other)?;
         Ok(Reply {
             status,
             headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body,
         })
     }
 
@@ -480,6 +586,35 @@ impl Client {
     }
 }
 
+/// The `charset` parameter of a `Content-Type` value, unquoted.
+fn charset_of(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// A response body as text in its declared charset. UTF-8 (and its subset US-ASCII) is
+/// read as UTF-8, invalid bytes replaced; ISO-8859-1 maps each byte to the code point of
+/// the same number. SCIM bodies must be UTF-8 (RFC 7644 section 8.1), so any other
+/// charset is an error naming it rather than text read wrong.
+pub fn decode(bytes: &[u8], charset: Option<&str>) -> Result<String, String> {
+    let name = charset.unwrap_or("utf-8").to_ascii_lowercase();
+    match name.as_str() {
+        "utf-8" | "utf8" | "us-ascii" | "ascii" => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        "iso-8859-1" | "iso8859-1" | "iso_8859-1" | "latin1" | "latin-1" | "l1" | "cp819" => {
+            Ok(bytes.iter().map(|&b| char::from(b)).collect())
+        }
+        _ => Err(format!(
+            "the response body declares charset `{}`, which scim-conformance does not decode \
+             (SCIM bodies are UTF-8, RFC 7644 section 8.1; ISO-8859-1 is also read)",
+            charset.unwrap_or_default()
+        )),
+    }
+}
+
 /// Percent-encodes one path segment (an id minted by the server may hold any character).
 pub fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
@@ -522,6 +657,34 @@ mod tests {
             client.record_body("{\"echo\":\"s3cr3t\"}"),
             serde_json::json!({"echo":"<redacted>"})
         );
+    }
+
+    /// See: fresh-user trial, a `charset=latin1` body was read as UTF-8.
+    #[test]
+    fn bodies_are_decoded_in_their_charset() {
+        let latin1 = b"{\"displayName\":\"J\xfcrgen\"}";
+        let ct = "application/scim+json; charset=\"ISO-8859-1\"";
+        assert_eq!(
+            decode(latin1, charset_of(ct).as_deref()).unwrap(),
+            "{\"displayName\":\"J\u{fc}rgen\"}"
+        );
+        assert_eq!(
+            decode(
+                latin1,
+                charset_of("application/json;charset=latin1").as_deref()
+            )
+            .unwrap(),
+            "{\"displayName\":\"J\u{fc}rgen\"}"
+        );
+        let utf8 = "{\"displayName\":\"J\u{fc}rgen\"}";
+        assert_eq!(decode(utf8.as_bytes(), None).unwrap(), utf8);
+        assert_eq!(decode(utf8.as_bytes(), Some("UTF-8")).unwrap(), utf8);
+        let err = decode(
+            b"{}",
+            charset_of("application/json; charset=utf-16").as_deref(),
+        )
+        .unwrap_err();
+        assert!(err.contains("`utf-16`"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! registry of created resources, and what the target advertised.
 
 use crate::case::Problem;
-use crate::client::{encode_segment, Auth, Client, Exchange, Reply, Request, TransportError};
+use crate::client::{
+    encode_segment, Auth, Client, Exchange, RateLimited, Reply, Request, TransportError,
+};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -134,7 +136,12 @@ pub struct Cx {
     shared: Arc<Shared>,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
     violations: Arc<Mutex<Vec<String>>>,
+    throttled: Arc<Mutex<Option<RateLimited>>>,
 }
+
+/// How a case's message starts when the target kept answering 429: the case was not
+/// judged (see [`Cx::send`]).
+pub const RATE_LIMITED: &str = "rate-limited, not judged";
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere cannot leave these lists inconsistent; keep going.
@@ -158,6 +165,7 @@ impl Cx {
             }),
             exchanges: Arc::new(Mutex::new(Vec::new())),
             violations: Arc::new(Mutex::new(Vec::new())),
+            throttled: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -223,6 +231,7 @@ impl Cx {
             shared: Arc::clone(&self.shared),
             exchanges: Arc::new(Mutex::new(Vec::new())),
             violations: Arc::new(Mutex::new(Vec::new())),
+            throttled: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -287,9 +296,30 @@ impl Cx {
 
     /// Sends a request, records the exchange, checks the body against the JSON Schema of
     /// its message type ([`crate::shape`]), and turns a transport failure into an error.
+    ///
+    /// A target answering 429 is waited out ([`Client::send_patiently`]); one that keeps
+    /// answering 429 makes the request an error and marks the case rate-limited
+    /// ([`Cx::rate_limited`]), so its outcome says "not judged" instead of judging the
+    /// throttle.
     pub async fn send(&self, request: Request) -> Result<Reply, Problem> {
-        let (exchange, result) = self.shared.client.send(&request).await;
-        lock(&self.exchanges).push(exchange);
+        let exchanges = Arc::clone(&self.exchanges);
+        let mut record = move |exchange| lock(&exchanges).push(exchange);
+        let result = match self
+            .shared
+            .client
+            .send_patiently(&request, &mut record)
+            .await
+        {
+            Ok(result) => result,
+            Err(limited) => {
+                let message = format!(
+                    "{RATE_LIMITED}: {} {}: {limited}",
+                    request.method, request.path
+                );
+                lock(&self.throttled).get_or_insert(limited);
+                return Err(Problem::error(message));
+            }
+        };
         let reply = result.map_err(|e: TransportError| {
             Problem::error(format!("{} {}: {e}", request.method, request.path))
         })?;
@@ -305,6 +335,11 @@ impl Cx {
             }
         }
         Ok(reply)
+    }
+
+    /// The first request of this case that the target kept answering 429, if any.
+    pub fn rate_limited(&self) -> Option<RateLimited> {
+        lock(&self.throttled).clone()
     }
 
     /// Takes the schema violations recorded so far (see [`Cx::send`]).

@@ -136,13 +136,28 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
             Vec::new()
         }
     };
+    let config = Config {
+        tenants,
+        db: args.db.clone(),
+        faults,
+        rate_limit: args.rate_limit,
+        max_patch_operations: Some(args.max_patch_ops),
+    };
+    // Everything the configuration can get wrong (tenants, limits, the store file) fails
+    // here, before anything says it is serving.
+    let prepared = scim_reference_server::prepare(&config).map_err(|e| {
+        Exit::usage(match e {
+            scim_reference_server::ServerError::Config(m) => format!("invalid configuration: {m}"),
+            other => format!("cannot start the reference server: {other}"),
+        })
+    })?;
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .map_err(|e| Exit::usage(format!("cannot listen on {}: {e}", args.addr)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Exit::usage(format!("cannot read the bound address: {e}")))?;
-    let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+    let names: Vec<&str> = config.faults.iter().map(|f| f.name()).collect();
     let tenant_names: Vec<&str> = config_tenant_names(&args.tenant);
     eprintln!(
         "scim-conformance: serving http://{addr}{} (tenants: {}; faults: {}); Ctrl-C stops",
@@ -158,16 +173,11 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
             names.join(",")
         }
     );
-    let config = Config {
-        tenants,
-        db: args.db.clone(),
-        faults,
-        rate_limit: args.rate_limit,
-    };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    scim_reference_server::serve(listener, config, shutdown)
+    prepared
+        .serve(listener, shutdown)
         .await
         .map_err(|e| Exit::usage(format!("the reference server stopped: {e}")))?;
     Ok(exit::SUCCESS)

@@ -138,6 +138,11 @@ struct ScheduleArgs {
     /// The largest response body read, in bytes; a longer one is an `error`.
     #[arg(long, value_name = "BYTES", default_value_t = scim_conformance::client::DEFAULT_MAX_BODY)]
     max_body: usize,
+    /// The longest one request waits in total, in seconds, for a target answering 429
+    /// (Retry-After honoured, else exponential backoff); past it the case is reported
+    /// `rate-limited, not judged` (outcome `error`). 0 turns the retries off.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    retry_wait: f64,
     /// Run against a target that is not on a loopback address. The suite creates, changes
     /// and deletes resources (its own, prefixed); without --yes it asks on a terminal and
     /// refuses otherwise.
@@ -146,6 +151,18 @@ struct ScheduleArgs {
 }
 
 impl ScheduleArgs {
+    /// `--retry-wait` as a duration (zero allowed: no retries).
+    fn retry_wait(&self) -> Result<Duration, Exit> {
+        let v = self.retry_wait;
+        if v.is_finite() && (0.0..=86_400.0).contains(&v) {
+            Ok(Duration::from_secs_f64(v))
+        } else {
+            Err(Exit::usage(format!(
+                "--retry-wait must be a number of seconds from 0 to 86400, got {v}"
+            )))
+        }
+    }
+
     fn check(&self) -> Result<(Duration, Duration), Exit> {
         let secs = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
@@ -159,6 +176,7 @@ impl ScheduleArgs {
         if self.jobs == 0 {
             return Err(Exit::usage("--jobs must be at least 1"));
         }
+        self.retry_wait()?;
         Ok((
             secs("timeout", self.timeout)?,
             secs("case-timeout", self.case_timeout)?,
@@ -255,6 +273,9 @@ struct ServeArgs {
     /// Requests per second each tenant may send; past it, 429 with Retry-After.
     #[arg(long, value_name = "R")]
     rate_limit: Option<f64>,
+    /// The most operations one PATCH request may hold; past it, 413 with a SCIM error.
+    #[arg(long, value_name = "N", default_value_t = scim_reference_server::DEFAULT_MAX_PATCH_OPERATIONS)]
+    max_patch_ops: usize,
     /// Print the faults with what each breaks, and exit.
     #[arg(long)]
     list_faults: bool,
@@ -444,6 +465,14 @@ fn parse(args: &ParseArgs) -> i32 {
         Err(e) => {
             eprint!("{}", e.render(&args.text));
             eprintln!("scimType: {}", e.scim_type());
+            let interop = scim_parser::ParseOptions::interop();
+            let lenient = match args.what {
+                ParseWhat::Filter => scim_parser::parse_filter_with(&args.text, &interop).is_ok(),
+                ParseWhat::Path => scim_parser::parse_patch_path_with(&args.text, &interop).is_ok(),
+            };
+            if !args.interop && lenient {
+                eprint!("{}", scim_conformance::tools::INTEROP_HINT);
+            }
             exit::MUST_FAILED
         }
     }
@@ -474,6 +503,9 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
     let (timeout, case_timeout) = args.schedule.check()?;
     let selection = args.select.selection();
     check_selection(&selection)?;
+    if let Some(url) = &args.target {
+        suite::check_target_url(url)?;
+    }
     if args.dry_run {
         let target = args
             .target

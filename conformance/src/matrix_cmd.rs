@@ -38,6 +38,7 @@ pub(crate) async fn matrix_command(args: MatrixArgs) -> Result<i32, Exit> {
         jobs: args.schedule.jobs,
         case_timeout,
         max_body: args.schedule.max_body,
+        retry_wait: args.schedule.retry_wait()?,
         ..Policy::default()
     };
     let selection = args.select.selection();

@@ -77,7 +77,12 @@ pub(crate) fn run(args: &RequestsArgs) -> Result<i32, Exit> {
         status: args.status.clone(),
         limit: args.limit,
     };
-    let rows = requests::read(&args.db, &query).map_err(|e| Exit::usage(e.to_string()))?;
+    let rows = requests::read(&args.db, &query).map_err(|e| {
+        Exit::usage(match e {
+            scim_reference_server::ServerError::Config(message) => message,
+            other => other.to_string(),
+        })
+    })?;
     let mut out = std::io::stdout().lock();
     for row in &rows {
         let line = match args.format {

@@ -8,8 +8,8 @@
 
 use crate::baseline::{Baseline, GateReport};
 use crate::case::{Case, Level, Outcome, Problem};
-use crate::client::{Client, Exchange, Request, DEFAULT_MAX_BODY};
-use crate::context::{Capabilities, Created, Cx, Endpoint};
+use crate::client::{Client, Exchange, Request, DEFAULT_MAX_BODY, DEFAULT_RETRY_WAIT};
+use crate::context::{Capabilities, Created, Cx, Endpoint, RATE_LIMITED};
 use crate::report::{Event, Reporter};
 use crate::select::Selection;
 use crate::token::Token;
@@ -36,6 +36,8 @@ pub struct Policy {
     pub baseline: Option<Baseline>,
     /// Fail the gate on baseline entries that no longer fail (`--fail-on-stale`).
     pub fail_on_stale: bool,
+    /// The longest one request waits in total for a target answering 429 (`--retry-wait`).
+    pub retry_wait: Duration,
 }
 
 impl Default for Policy {
@@ -47,6 +49,7 @@ impl Default for Policy {
             strict: false,
             baseline: None,
             fail_on_stale: false,
+            retry_wait: DEFAULT_RETRY_WAIT,
         }
     }
 }
@@ -125,6 +128,9 @@ pub struct CaseReport {
     pub duration_ms: u64,
     /// Every request the case sent, with its response, token redacted.
     pub exchanges: Vec<Exchange>,
+    /// The target kept answering 429, so the case was not judged (outcome `error`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rate_limited: bool,
 }
 
 /// Counts per outcome.
@@ -140,6 +146,13 @@ pub struct Summary {
     pub skipped: usize,
     /// Cases that could not run.
     pub errored: usize,
+    /// Of the errored cases, those the target kept answering 429 (not judged).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rate_limited: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -271,7 +284,8 @@ pub async fn run_with(
 ) -> Result<RunResult, RunError> {
     let client = Client::new(&options.base_url, options.token.clone(), options.timeout)
         .map_err(RunError::Config)?
-        .with_max_body(policy.max_body);
+        .with_max_body(policy.max_body)
+        .with_retry_wait(policy.retry_wait);
     let caps = preflight(&client).await?;
     let prefix = options.prefix.clone().unwrap_or_else(random_prefix);
     if prefix.trim().len() < 8 {
@@ -341,7 +355,7 @@ async fn schedule(
     // Cases start in catalog order: a scheduler task takes the permit and the lock for each
     // case before spawning it, so with one job the run is strictly serial (tasks racing for
     // the permit could start in any order, and case names would then differ between runs).
-    let cases: Vec<Case> = selected.iter().map(|case| *case).collect();
+    let cases: Vec<Case> = selected.to_vec();
     let (cx, interrupt) = (cx.clone(), options.interrupt.clone());
     let (case_timeout, strict) = (policy.case_timeout, policy.strict);
     tokio::spawn(async move {
@@ -402,6 +416,7 @@ fn finish(
 ) {
     emit(reporters, &Event::CaseStarted(case));
     result.summary.add(report.outcome);
+    result.summary.rate_limited += usize::from(report.rate_limited);
     emit(reporters, &Event::CaseFinished(&report));
     result.cases.push(report);
 }
@@ -409,12 +424,14 @@ fn finish(
 /// Reads `/ServiceProviderConfig` to learn what the target supports; a transport failure
 /// here means the target is unreachable.
 async fn preflight(client: &Client) -> Result<Capabilities, RunError> {
-    let (_, result) = client
-        .send(&Request::new(
-            reqwest::Method::GET,
-            "/ServiceProviderConfig",
-        ))
-        .await;
+    let request = Request::new(reqwest::Method::GET, "/ServiceProviderConfig");
+    let result = match client.send_patiently(&request, &mut |_| {}).await {
+        Ok(result) => result,
+        Err(limited) => {
+            tracing::warn!(%limited, "ServiceProviderConfig rate-limited; assuming filter and patch are supported");
+            return Ok(Capabilities::default());
+        }
+    };
     let reply = result.map_err(|e| RunError::Unreachable(format!("{}: {e}", client.base())))?;
     let caps = match (reply.status, serde_json::from_str(&reply.body)) {
         (200, Ok(config)) => Capabilities::from_config(&config),
@@ -441,6 +458,7 @@ fn skipped(case: &Case, reason: &str) -> CaseReport {
         actual: None,
         duration_ms: 0,
         exchanges: Vec::new(),
+        rate_limited: false,
     }
 }
 
@@ -472,22 +490,18 @@ async fn run_case(
         }
     };
     let duration_ms = started.elapsed().as_millis() as u64;
-    let (outcome, message, expected, actual) = match verdict {
-        Ok(()) => (Outcome::Pass, String::new(), None, None),
-        Err(Problem::Broken { expected, actual }) => {
-            let outcome = if case.level == Level::Must || strict {
-                Outcome::Fail
-            } else {
-                Outcome::Warn
-            };
-            let mut message = format!("expected {expected}, got {actual}");
-            if case.level != Level::Must && strict {
-                message.push_str(" (a warning, made a failure by --strict)");
-            }
-            (outcome, message, Some(expected), Some(actual))
-        }
-        Err(Problem::Skip(reason)) => (Outcome::Skip, reason, None, None),
-        Err(Problem::Error(message)) => (Outcome::Error, message, None, None),
+    let throttled = case_cx.rate_limited();
+    let (outcome, message, expected, actual) = match (verdict, &throttled) {
+        // A case that met a throttled request and did not pass is not judged, even when it
+        // turned the error into a verdict of its own: the 429 says nothing about SCIM.
+        (Err(Problem::Skip(reason)), _) => (Outcome::Skip, reason, None, None),
+        (Err(_), Some(limited)) => (
+            Outcome::Error,
+            format!("{RATE_LIMITED}: {limited}"),
+            None,
+            None,
+        ),
+        (verdict, _) => judge(case, verdict, strict),
     };
     tracing::info!(
         id = case.id,
@@ -506,8 +520,34 @@ async fn run_case(
         actual,
         duration_ms,
         exchanges: case_cx.take_exchanges(),
+        rate_limited: outcome == Outcome::Error && throttled.is_some(),
     };
     (report, aborted)
+}
+
+/// The outcome, message, expected and actual of a case's verdict.
+fn judge(
+    case: &Case,
+    verdict: Result<(), Problem>,
+    strict: bool,
+) -> (Outcome, String, Option<String>, Option<String>) {
+    match verdict {
+        Ok(()) => (Outcome::Pass, String::new(), None, None),
+        Err(Problem::Broken { expected, actual }) => {
+            let outcome = if case.level == Level::Must || strict {
+                Outcome::Fail
+            } else {
+                Outcome::Warn
+            };
+            let mut message = format!("expected {expected}, got {actual}");
+            if case.level != Level::Must && strict {
+                message.push_str(" (a warning, made a failure by --strict)");
+            }
+            (outcome, message, Some(expected), Some(actual))
+        }
+        Err(Problem::Skip(reason)) => (Outcome::Skip, reason, None, None),
+        Err(Problem::Error(message)) => (Outcome::Error, message, None, None),
+    }
 }
 
 /// Deletes every tracked resource, groups first (so no membership outlives its group).

@@ -58,6 +58,7 @@ impl Settings {
                 jobs: schedule.jobs,
                 case_timeout,
                 max_body: schedule.max_body,
+                retry_wait: schedule.retry_wait()?,
                 strict: out.strict,
                 baseline,
                 fail_on_stale: out.fail_on_stale,
@@ -87,6 +88,26 @@ impl Settings {
     }
 }
 
+/// A target must be an absolute http or https URL with a host; anything else is a usage
+/// error naming the URL and what is wrong with it (before the loopback question, which
+/// only makes sense for a URL).
+pub(crate) fn check_target_url(url: &str) -> Result<(), Exit> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| Exit::usage(format!("target `{url}`: invalid URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Exit::usage(format!(
+            "target `{url}`: invalid URL: the scheme must be http or https, not `{}`",
+            parsed.scheme()
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Exit::usage(format!(
+            "target `{url}`: invalid URL: it names no host"
+        )));
+    }
+    Ok(())
+}
+
 /// Is `url`'s host a loopback address (127.0.0.0/8, ::1, `localhost`)?
 pub(crate) fn is_loopback(url: &str) -> bool {
     let Ok(parsed) = reqwest::Url::parse(url) else {
@@ -105,6 +126,7 @@ pub(crate) fn is_loopback(url: &str) -> bool {
 /// Destructive runs against a non-loopback target need `--yes`, or a typed `yes` on a
 /// terminal; anything else is a usage error (exit 2) before a request is sent.
 pub(crate) fn confirm_target(url: &str, yes: bool) -> Result<(), Exit> {
+    check_target_url(url)?;
     if yes || is_loopback(url) {
         return Ok(());
     }

@@ -103,6 +103,10 @@ impl ToolOutput {
     }
 }
 
+/// The line `parse` and `eval` add when `--interop` would have accepted the input: the
+/// parser's own message names the mode, the CLI names its flag.
+pub const INTEROP_HINT: &str = "hint: --interop accepts this (the leniencies real IdPs need)\n";
+
 /// `eval`: prints `true` or `false`; a filter that does not parse or does not fit the
 /// schemas prints every problem with carets under the filter, and its `scimType`.
 pub fn eval(args: &EvalArgs) -> ToolOutput {
@@ -122,6 +126,9 @@ pub fn eval(args: &EvalArgs) -> ToolOutput {
         Err(e) => {
             let mut err = e.render(&args.filter);
             let _ = writeln!(err, "scimType: {}", e.scim_type());
+            if !args.interop && parse_filter_with(&args.filter, &ParseOptions::interop()).is_ok() {
+                err.push_str(INTEROP_HINT);
+            }
             return ToolOutput::rejected(err);
         }
     };

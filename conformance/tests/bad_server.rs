@@ -67,3 +67,87 @@ async fn garbage_replies_never_pass_and_never_panic() {
         assert!(!left.reason.is_empty(), "{left:?}");
     }
 }
+
+/// A target that answers 429 with `Retry-After: 1` to everything.
+async fn throttling_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let body = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429","detail":"slow down"}"#;
+                let reply = format!(
+                    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// A target that keeps answering 429 gets no verdict: its cases are `error` with
+/// "rate-limited, not judged" after the retry budget, never `fail`, and the summary
+/// counts them. See: fresh-user trial, 429 answers were reported as MUST failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_keeps_throttling_is_not_judged() {
+    use scim_conformance::runner::{run_with, Policy};
+    let addr = throttling_server().await;
+    let options = RunOptions {
+        base_url: format!("http://{addr}/scim/v2"),
+        token: Some(Token::new("throttled-token")),
+        second_token: None,
+        timeout: Duration::from_secs(5),
+        selection: Selection {
+            only: vec!["rfc7644-4/*".parse().expect("selector")],
+            ..Selection::default()
+        },
+        target_label: "throttling".into(),
+        prefix: None,
+        interrupt: None,
+    };
+    let policy = Policy {
+        jobs: 8,
+        retry_wait: Duration::from_millis(2500),
+        ..Policy::default()
+    };
+    let mut human = scim_conformance::report::HumanReporter::new(Vec::new());
+    let reporters: &mut [&mut dyn scim_conformance::report::Reporter] = &mut [&mut human];
+    let result = run_with(&catalog(), &options, &policy, reporters)
+        .await
+        .expect("the target is reachable");
+    assert!(result.cases.len() >= 4);
+    for case in &result.cases {
+        assert_eq!(
+            case.outcome,
+            Outcome::Error,
+            "{}: {}",
+            case.id,
+            case.message
+        );
+        assert!(case.rate_limited, "{}", case.id);
+        assert!(
+            case.message
+                .starts_with("rate-limited, not judged: the target answered 429 to all 3 attempts"),
+            "{}: {}",
+            case.id,
+            case.message
+        );
+        // Retry-After: 1 was honoured twice, then a third wait would pass 2.5 s.
+        assert_eq!(case.exchanges.len(), 3, "{}", case.id);
+    }
+    assert_eq!(result.summary.rate_limited, result.cases.len());
+    assert_eq!(result.summary.failed, 0);
+    let text = String::from_utf8(human.into_inner()).expect("UTF-8");
+    let n = result.cases.len();
+    assert!(
+        text.contains(&format!("0 passed, 0 failed, 0 warned, 0 skipped, {n} errored\n{n} of the errored cases were rate-limited, not judged")),
+        "{text}"
+    );
+}

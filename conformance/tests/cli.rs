@@ -81,6 +81,11 @@ fn strict_and_interop_choose_the_options() {
     let entra = r#"emails[type eq "work"].value eq "a@b.c""#;
     let strict = run(&["parse", "filter", "--strict", entra]);
     assert_eq!(strict.status.code(), Some(1));
+    // The hint names the CLI flag, not the library's API.
+    // See: fresh-user trial, the hint said `ParseOptions::interop()`.
+    let err = stderr(&strict);
+    assert!(err.contains("hint: --interop accepts this"), "{err}");
+    assert!(!err.contains("ParseOptions"), "{err}");
     let interop = run(&["parse", "filter", "--interop", entra]);
     assert_eq!(
         interop.status.code(),
@@ -116,6 +121,43 @@ fn missing_token_variable_is_a_usage_error() {
     );
 }
 
+/// See: fresh-user trial, `run --target not-a-url` said "not loopback".
+#[test]
+fn an_invalid_target_url_is_named_as_such() {
+    for (target, why) in [
+        ("not-a-url", "relative URL without a base"),
+        ("ftp://127.0.0.1/v2", "the scheme must be http or https"),
+    ] {
+        let out = bin()
+            .args(["run", "--target", target])
+            .env("SCIM_CONFORMANCE_TOKEN", "t")
+            .output()
+            .expect("runs");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("target `{target}`: invalid URL: {why}")),
+            "{err}"
+        );
+        assert!(!err.contains("loopback"), "{err}");
+    }
+}
+
+/// See: fresh-user trial, `requests --status 6xx` was accepted.
+#[test]
+fn a_status_filter_outside_http_is_a_usage_error() {
+    let out = run(&[
+        "requests",
+        "--db",
+        "/nonexistent-scimconf.sqlite",
+        "--status",
+        "6xx",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`6xx`") && err.contains("100-599"), "{err}");
+}
+
 #[test]
 fn bad_flags_are_usage_errors() {
     assert_eq!(run(&["run", "--no-such-flag"]).status.code(), Some(2));
@@ -124,6 +166,9 @@ fn bad_flags_are_usage_errors() {
         Some(2)
     );
     assert_eq!(run(&["run", "--timeout", "0"]).status.code(), Some(2));
+    let wait = run(&["run", "--retry-wait=-1"]);
+    assert_eq!(wait.status.code(), Some(2));
+    assert!(stderr(&wait).contains("--retry-wait"), "{}", stderr(&wait));
     let fault_with_target = bin()
         .args(["run", "--target", "http://127.0.0.1:9/v2", "--fault", "x"])
         .env("SCIM_CONFORMANCE_TOKEN", "t")

@@ -161,7 +161,11 @@ fn eval_entra_form_needs_interop() {
     let filter = r#"emails[type eq "work"].value eq "bjensen@example.com""#;
     let out = eval("eval_entra", filter, &user(), &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("interop"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("hint: --interop accepts this"),
+        "{}",
+        stderr(&out)
+    );
     let out = eval("eval_entra", filter, &user(), &["--interop"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "true\n");

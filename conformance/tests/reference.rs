@@ -746,3 +746,48 @@ async fn second_token_env_runs_the_isolation_cases() {
         "the second token is never printed"
     );
 }
+
+/// A rate-limited target is waited out, not judged: with the reference server's rate limit
+/// far below what the run sends, every case still passes, honouring `Retry-After`.
+/// See: fresh-user trial, `run` reported 429 answers as MUST failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_target_is_waited_out() {
+    let server = spawn(Config {
+        tenants: two_tenants(),
+        rate_limit: Some(3.0),
+        ..Config::default()
+    })
+    .await
+    .expect("server starts");
+    let mut options = options(&server);
+    options.selection = Selection {
+        only: vec!["rfc7644-4/*".parse().expect("selector")],
+        ..Selection::default()
+    };
+    let policy = scim_conformance::runner::Policy {
+        jobs: 4,
+        ..Default::default()
+    };
+    let result = scim_conformance::runner::run_with(&catalog(), &options, &policy, &mut [])
+        .await
+        .expect("run");
+    server.shutdown().await;
+    assert!(result.cases.len() >= 4, "{}", explain(&result));
+    assert_eq!(
+        not_passing(&result),
+        BTreeMap::new(),
+        "{}",
+        explain(&result)
+    );
+    let throttled = result
+        .cases
+        .iter()
+        .flat_map(|c| &c.exchanges)
+        .filter(|e| e.response.as_ref().is_some_and(|r| r.status == 429))
+        .count();
+    assert!(
+        throttled > 0,
+        "the rate limit never answered 429; the test shows nothing"
+    );
+    assert_eq!(result.summary.rate_limited, 0);
+}

@@ -184,3 +184,44 @@ fn a_tenant_without_a_token_is_a_usage_error_that_shows_no_token() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NAME=TOKEN"));
 }
+
+/// A configuration the server cannot run with fails with exit 2 and a message naming the
+/// problem, before anything says it is serving. See: fresh-user trial, `serve` printed
+/// "serving" first, and accepted one tenant name twice.
+#[test]
+fn a_bad_configuration_fails_before_serving() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--tenant", "a=tok-x", "--tenant", "a=tok-y"],
+            "tenant `a` is given twice",
+        ),
+        (
+            &["--tenant", "a=tok-x", "--tenant", "b=tok-x"],
+            "reuses another tenant's token",
+        ),
+        (
+            &["--db", "/nonexistent-scimconf-dir/x.sqlite"],
+            "/nonexistent-scimconf-dir/x.sqlite",
+        ),
+        (
+            &["--rate-limit", "0"],
+            "rate limit must be a positive number",
+        ),
+        (
+            &["--max-patch-ops", "0"],
+            "PATCH operation cap must be at least 1",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = bin()
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("serving"), "{args:?}: {err}");
+        assert!(!err.contains("tok-"), "{args:?} printed a token: {err}");
+    }
+}

@@ -418,7 +418,7 @@ impl fmt::Display for ErrorKind {
             ),
             EntraValuePathCompare => f.write_str(
                 "a sub-attribute after `]` is not allowed in a filter (the Entra form \
-                 `a[f].b op v`); `ParseOptions::interop()` accepts it",
+                 `a[f].b op v`); interop parsing accepts it",
             ),
             StrictWhitespace => f.write_str("only a single space is allowed here in strict mode"),
             ExpectedEndOfPath { found } => {
@@ -657,7 +657,7 @@ mod tests {
         assert_snapshot!(filter_error("userName eq bjensen"), @"expected a value, found the bare word `bjensen`; strings need double quotes at byte 12");
         assert_snapshot!(filter_error("not userName pr"), @"expected `(` after `not` at byte 4");
         assert_snapshot!(filter_error(r#"(userName eq "john""#), @"the `(` at byte 0 is never closed; expected `)` at byte 19");
-        assert_snapshot!(filter_error(r#"emails[type eq "work"].value eq "x""#), @"a sub-attribute after `]` is not allowed in a filter (the Entra form `a[f].b op v`); `ParseOptions::interop()` accepts it at byte 22");
+        assert_snapshot!(filter_error(r#"emails[type eq "work"].value eq "x""#), @"a sub-attribute after `]` is not allowed in a filter (the Entra form `a[f].b op v`); interop parsing accepts it at byte 22");
         assert_snapshot!(filter_error("x eq 1e400"), @"number is out of range for a 64-bit float at byte 5");
         assert_snapshot!(filter_error(r#"a eq "\uD800""#), @r"lone surrogate `\uD800`; a surrogate escape needs its pair at byte 6");
         assert_snapshot!(filter_error("title pr\tand\nx pr"), @r"expected a space after `and`, found `\n` at byte 12");

@@ -13,7 +13,7 @@
 //!   [`MAX_PAYLOAD_SIZE`] bytes (any request), is 413, as `/ServiceProviderConfig`
 //!   advertises.
 
-use crate::error::ScimError;
+use crate::error::{echo, ScimError};
 use crate::handlers::{self, parse_body, Ctx};
 use crate::routes::SCIM_JSON;
 use crate::store::Kind;
@@ -324,7 +324,8 @@ async fn dispatch(
 ) -> Result<Response, ScimError> {
     let Some((kind, id)) = target(path) else {
         return Err(ScimError::invalid_value(format!(
-            "bulk path `{path}` is not /Users or /Groups"
+            "bulk path `{}` is not /Users or /Groups",
+            echo(path)
         )));
     };
     let mut ctx = ctx.clone();
@@ -338,7 +339,7 @@ async fn dispatch(
     }
     let body = || -> Result<Bytes, ScimError> {
         let data = data.clone().ok_or_else(|| {
-            ScimError::invalid_syntax(format!("{} {path} needs `data`", op.method))
+            ScimError::invalid_syntax(format!("{} {} needs `data`", op.method, echo(path)))
         })?;
         Ok(Bytes::from(data.to_string()))
     };
@@ -358,7 +359,11 @@ async fn dispatch(
         (method, _) => Err(ScimError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             None,
-            format!("bulk operation {method} {path} is not supported"),
+            format!(
+                "bulk operation {} {} is not supported",
+                echo(method),
+                echo(path)
+            ),
         )),
     }
 }

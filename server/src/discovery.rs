@@ -4,7 +4,7 @@
 //! evaluator uses.
 
 use crate::bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
-use crate::error::ScimError;
+use crate::error::{echo, ScimError};
 use crate::handlers::{Ctx, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::resource::LIST_URN;
 use crate::routes::SCIM_JSON;
@@ -112,7 +112,7 @@ pub(crate) async fn schema(ctx: Ctx, Path(id): Path<String>) -> Result<Response,
                 .is_some_and(|d| d.eq_ignore_ascii_case(&id))
         })
         .map(|doc| respond(&doc))
-        .ok_or_else(|| ScimError::not_found(format!("no schema `{id}`")))
+        .ok_or_else(|| ScimError::not_found(format!("no schema `{}`", echo(&id))))
 }
 
 /// `GET /ResourceTypes`.
@@ -130,5 +130,5 @@ pub(crate) async fn resource_type(ctx: Ctx, Path(id): Path<String>) -> Result<Re
                 .is_some_and(|d| d.eq_ignore_ascii_case(&id))
         })
         .map(|doc| respond(&doc))
-        .ok_or_else(|| ScimError::not_found(format!("no resource type `{id}`")))
+        .ok_or_else(|| ScimError::not_found(format!("no resource type `{}`", echo(&id))))
 }

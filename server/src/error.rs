@@ -88,13 +88,39 @@ pub struct ScimError {
     pub(crate) www_authenticate: Option<&'static str>,
 }
 
+/// The most characters of client input an error detail repeats ([`echo`]).
+pub const ECHO_LIMIT: usize = 200;
+
+/// The most characters of a whole error detail; a longer one is cut (a safety net for
+/// input repeated inside a parser's message).
+pub const DETAIL_LIMIT: usize = 1000;
+
+/// Client input as an error detail repeats it: whole up to [`ECHO_LIMIT`] characters, else
+/// its start, an ellipsis and its full length, so a 57 KB filter does not come back whole.
+pub fn echo(text: &str) -> String {
+    cut(text, ECHO_LIMIT)
+}
+
+fn cut(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        None => text.to_string(),
+        Some((end, _)) => format!(
+            "{}... ({} characters in all)",
+            &text[..end],
+            text.chars().count()
+        ),
+    }
+}
+
 impl ScimError {
-    /// An error with a status, an optional `scimType` and a detail.
+    /// An error with a status, an optional `scimType` and a detail (cut past
+    /// [`DETAIL_LIMIT`] characters).
     pub fn new(status: StatusCode, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
         ScimError {
             status,
             scim_type,
-            detail: detail.into(),
+            detail: cut(&detail, DETAIL_LIMIT),
             www_authenticate: None,
         }
     }

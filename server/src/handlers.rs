@@ -1,7 +1,7 @@
 //! The Users and Groups endpoints (RFC 7644 sections 3.3 to 3.6): thin handlers that
 //! parse with `scim-parser`, call the store inside one transaction, and shape responses.
 
-use crate::error::ScimError;
+use crate::error::{echo, ScimError};
 use crate::fault::{Fault, Faults};
 use crate::query::Query;
 use crate::resource::{self, etag, MemberRef, Projection, Related, LIST_URN};
@@ -90,7 +90,8 @@ pub(crate) fn parse_body(ctx: &Ctx, body: &Bytes) -> Result<Value, ScimError> {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 None,
                 format!(
-                    "request media type `{text}` is not application/scim+json or application/json"
+                    "request media type `{}` is not application/scim+json or application/json",
+                    echo(text)
                 ),
             )
         };
@@ -98,8 +99,29 @@ pub(crate) fn parse_body(ctx: &Ctx, body: &Bytes) -> Result<Value, ScimError> {
             return Err(unsupported());
         }
         // FAULT(charset-rejected): a media-type parameter makes the body unreadable.
-        if ctx.faults().on(Fault::CharsetRejected) && parts.any(|p| !p.trim().is_empty()) {
+        if ctx.faults().on(Fault::CharsetRejected) && parts.clone().any(|p| !p.trim().is_empty()) {
             return Err(unsupported());
+        }
+        // SCIM bodies are UTF-8 (RFC 7644 section 8.1; RFC 7159 section 8.1): a body declared
+        // in another charset would be misread, so it is refused instead of decoded as UTF-8.
+        // See: fresh-user trial, a `charset=latin1` body was read as UTF-8.
+        if let Some(charset) = parts.find_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| value.trim().trim_matches('"'))
+        }) {
+            if !charset.eq_ignore_ascii_case("utf-8") && !charset.eq_ignore_ascii_case("utf8") {
+                return Err(ScimError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    None,
+                    format!(
+                        "request charset `{}` is not supported; SCIM request bodies are UTF-8 \
+                         (RFC 7644 section 8.1)",
+                        echo(charset)
+                    ),
+                ));
+            }
         }
     }
     if body.is_empty() {
@@ -202,7 +224,7 @@ fn render_row(
 }
 
 fn missing(kind: Kind, id: &str) -> ScimError {
-    ScimError::not_found(format!("{} `{id}` not found", kind.resource_type()))
+    ScimError::not_found(format!("{} `{}` not found", kind.resource_type(), echo(id)))
 }
 
 /// The error for a userName already in use, as the faults shape it.
@@ -312,7 +334,10 @@ pub(crate) fn check_if_match(headers: &HeaderMap, version: i64) -> Result<(), Sc
         Err(ScimError::new(
             StatusCode::PRECONDITION_FAILED,
             None,
-            format!("If-Match `{text}` does not match the current version {current}"),
+            format!(
+                "If-Match `{}` does not match the current version {current}",
+                echo(text)
+            ),
         ))
     }
 }

@@ -56,6 +56,7 @@ mod resource;
 mod routes;
 mod sort;
 mod store;
+mod wire;
 
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 pub use error::{ScimError, ScimType, ServerError, ERROR_URN};
@@ -86,7 +87,16 @@ pub struct Config {
     /// Requests per second each tenant may send (a token bucket holding as many);
     /// `None` means no limit.
     pub rate_limit: Option<f64>,
+    /// The most operations one PATCH request may hold; past it, 413 with a SCIM error.
+    /// `None` means [`DEFAULT_MAX_PATCH_OPERATIONS`].
+    pub max_patch_operations: Option<usize>,
 }
+
+/// The default cap on the operations of one PATCH request. Applying is linear in the
+/// operations, but a document of hundreds of thousands still holds a connection and a
+/// write transaction for long; RFC 7644 section 3.12 lets a server refuse a request too
+/// large to process (413).
+pub const DEFAULT_MAX_PATCH_OPERATIONS: usize = 10_000;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,6 +110,7 @@ impl std::fmt::Debug for Config {
             .field("db", &self.db)
             .field("faults", &self.faults)
             .field("rate_limit", &self.rate_limit)
+            .field("max_patch_operations", &self.max_patch_operations)
             .finish()
     }
 }
@@ -220,7 +231,7 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        let served = axum::serve(wire::ScimListener(listener), app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })
@@ -237,16 +248,40 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     })
 }
 
+/// A server built from its [`Config`] (tenants and limits checked, store opened), not yet
+/// listening: [`prepare`] it before printing that it serves, then [`Prepared::serve`].
+pub struct Prepared {
+    app: axum::Router,
+    log: requests::LogThread,
+}
+
+/// Checks `config` and opens the store; any problem with either is an error here, before
+/// a socket is bound.
+pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
+    let (app, log) = routes::build(config)?;
+    Ok(Prepared { app, log })
+}
+
+impl Prepared {
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let served = axum::serve(wire::ScimListener(listener), self.app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        finish_log(self.log).await;
+        served.map_err(ServerError::from)
+    }
+}
+
 /// Serves on `listener` until `shutdown` completes, for a standalone `serve` command.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let (app, log) = routes::build(&config)?;
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    finish_log(log).await;
-    served.map_err(ServerError::from)
+    prepare(&config)?.serve(listener, shutdown).await
 }

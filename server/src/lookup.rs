@@ -8,7 +8,7 @@
 //! even when there is nothing to match), then [`eval::matches`] decides for each
 //! candidate.
 
-use crate::error::{ScimError, ScimType};
+use crate::error::{echo, ScimError, ScimType};
 use crate::fault::{Fault, Faults};
 use crate::query::form_decode;
 use crate::store::{Column, Kind};
@@ -48,7 +48,7 @@ pub(crate) fn schema_for(kind: Kind, faults: &Faults) -> &'static ResourceSchema
 fn invalid_filter(text: &str, detail: impl std::fmt::Display) -> ScimError {
     ScimError::bad_request(
         ScimType::InvalidFilter,
-        format!("invalid filter `{text}`: {detail}"),
+        format!("invalid filter `{}`: {detail}", echo(text)),
     )
 }
 

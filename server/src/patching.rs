@@ -7,12 +7,13 @@
 //! membership rows that changed.
 
 use crate::clock;
-use crate::error::{ScimError, ScimType};
+use crate::error::{echo, ScimError, ScimType};
 use crate::fault::{Fault, Faults};
 use crate::handlers::{self, check_if_match, check_unique, load, Ctx};
 use crate::lookup::schema_for;
 use crate::resource::{self, MemberRef};
 use crate::store::{self, Kind, Row};
+use axum::http::StatusCode;
 use scim_parser::patch::{apply, Diagnostic, Mode, Op, PatchDocument, PatchError};
 use scim_parser::schema::{AttributeType, ResourceSchema};
 use scim_parser::AttrPath;
@@ -46,6 +47,19 @@ pub(crate) async fn patch(
         ));
     }
     let mut doc = PatchDocument::parse(&body, Mode::Interop).map_err(patch_error)?;
+    let cap = ctx.state.max_patch_operations;
+    if doc.operations.len() > cap {
+        // RFC 7644 section 3.12: 413, the request is larger than the server will process.
+        return Err(ScimError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            format!(
+                "the PATCH request holds {} operations; this server applies at most {cap} \
+                 per request (split the changes over several requests)",
+                doc.operations.len()
+            ),
+        ));
+    }
     let schema = schema_for(kind, &faults);
     reject_by_path_faults(&doc, schema, &faults)?;
     // FAULT(bool-string-rejected): Entra's "True"/"False" strings are refused.
@@ -80,7 +94,10 @@ pub(crate) async fn patch(
                     let Some((old, _)) =
                         handlers::load_with(&tx, &tenant, kind, &id, &base, &faults, false)?
                     else {
-                        return Err(ScimError::not_found(format!("Group `{id}` not found")));
+                        return Err(ScimError::not_found(format!(
+                            "Group `{}` not found",
+                            echo(&id)
+                        )));
                     };
                     check_if_match(&headers, old.version)?;
                     if apply_delta(&tx, &tenant, &id, &delta.steps)? {
@@ -107,8 +124,9 @@ pub(crate) async fn patch(
             let tx = store::begin(conn)?;
             let Some((old, current)) = load(&tx, &tenant, kind, &id, &base, &faults)? else {
                 return Err(ScimError::not_found(format!(
-                    "{} `{id}` not found",
-                    kind.resource_type()
+                    "{} `{}` not found",
+                    kind.resource_type(),
+                    echo(&id)
                 )));
             };
             if !faults.on(Fault::EtagCheckedAfterPatch) {
@@ -329,7 +347,7 @@ fn reject_by_path_faults(
 ) -> Result<(), ScimError> {
     for (i, op) in doc.operations.iter().enumerate() {
         let Some(path) = &op.path else { continue };
-        let text = op.path_text.as_deref().unwrap_or("");
+        let text = echo(op.path_text.as_deref().unwrap_or(""));
         // FAULT(filter-remove-rejected): a value filter on remove is taken for a name.
         if faults.on(Fault::FilterRemoveRejected) && op.op == Op::Remove && path.filter.is_some() {
             return Err(ScimError::invalid_value(format!(

@@ -1,7 +1,7 @@
 //! Query strings: form decoding done exactly once (bug-14), and the list parameters of
 //! RFC 7644 section 3.4.2.
 
-use crate::error::ScimError;
+use crate::error::{echo, ScimError};
 use crate::fault::{Fault, Faults};
 
 /// Decodes `application/x-www-form-urlencoded` text: `+` is a space and `%XX` a byte.
@@ -74,7 +74,8 @@ impl Query {
             let decode = |text: &str, what: &str| {
                 form_decode(text).ok_or_else(|| {
                     ScimError::invalid_syntax(format!(
-                        "query {what} `{text}` is not UTF-8 once decoded"
+                        "query {what} `{}` is not UTF-8 once decoded",
+                        echo(text)
                     ))
                 })
             };
@@ -97,7 +98,9 @@ impl Query {
             None => Ok(None),
             Some(text) => text.trim().parse::<i64>().map(Some).map_err(|_| {
                 ScimError::invalid_value(format!(
-                    "query parameter `{name}` must be an integer, found `{text}`"
+                    "query parameter `{}` must be an integer, found `{}`",
+                    echo(name),
+                    echo(text)
                 ))
             }),
         }

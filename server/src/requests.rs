@@ -196,6 +196,12 @@ fn status_matches(pattern: &str, status: u16) -> Result<bool, ServerError> {
             "status filter `{pattern}` must be three characters of digits or `x`, like 404 or 4xx"
         )));
     }
+    // HTTP status codes run from 100 to 599 (RFC 9110 section 15).
+    if !matches!(pattern.as_bytes()[0], b'1'..=b'5' | b'x') {
+        return Err(ServerError::Config(format!(
+            "status filter `{pattern}` is outside the HTTP status range 100-599 (first digit 1 to 5)"
+        )));
+    }
     Ok(pattern
         .chars()
         .zip(digits.chars())
@@ -213,6 +219,9 @@ pub fn time_ago(ago: std::time::Duration) -> String {
 
 /// Reads logged requests from the SQLite file `db`, oldest first.
 pub fn read(db: &Path, query: &RequestQuery) -> Result<Vec<LoggedRequest>, ServerError> {
+    if let Some(pattern) = &query.status {
+        status_matches(pattern, 200)?;
+    }
     if !db.exists() {
         return Err(ServerError::Config(format!(
             "no database file {}",
@@ -222,9 +231,6 @@ pub fn read(db: &Path, query: &RequestQuery) -> Result<Vec<LoggedRequest>, Serve
     let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|err| ServerError::Store(format!("cannot open {}: {err}", db.display())))?;
     let fail = |err: rusqlite::Error| ServerError::Store(format!("cannot read requests: {err}"));
-    if let Some(pattern) = &query.status {
-        status_matches(pattern, 200)?;
-    }
     let mut stmt = conn
         .prepare(
             "SELECT time, tenant, method, path, query, headers, body, status, duration_ms, \
@@ -284,6 +290,11 @@ mod tests {
 
     #[test]
     fn status_patterns() {
+        // See: fresh-user trial, `requests --status 6xx` was accepted.
+        for outside in ["6xx", "600", "0xx", "999"] {
+            let err = status_matches(outside, 200).unwrap_err().to_string();
+            assert!(err.contains("100-599"), "{outside}: {err}");
+        }
         assert!(status_matches("4xx", 404).unwrap());
         assert!(status_matches("4XX", 429).unwrap());
         assert!(!status_matches("4xx", 500).unwrap());

@@ -2,7 +2,7 @@
 //! attributes are ignored), rendering what the store holds (`id`, `meta`, `members`,
 //! `groups`), and `attributes` / `excludedAttributes` projection (section 3.4.2.5).
 
-use crate::error::{ScimError, ScimType};
+use crate::error::{echo, ScimError, ScimType};
 use crate::fault::{Fault, Faults};
 use crate::store::{Kind, Member, Membership, Row};
 use scim_parser::patch::{apply, Mode, PatchDocument, PatchError};
@@ -402,7 +402,10 @@ fn parse_list(param: &str, text: Option<&str>) -> Result<Option<Vec<AttrPath>>, 
     let Some(text) = text else { return Ok(None) };
     parse_attribute_list(text).map(Some).map_err(|err| {
         let scim_type = ScimType::from_keyword(err.scim_type()).unwrap_or(ScimType::InvalidValue);
-        ScimError::bad_request(scim_type, format!("`{param}` `{text}`: {}", err.message))
+        ScimError::bad_request(
+            scim_type,
+            format!("`{param}` `{}`: {}", echo(text), err.message),
+        )
     })
 }
 

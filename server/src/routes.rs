@@ -34,6 +34,8 @@ pub(crate) struct AppState {
     pub(crate) faults: Arc<Faults>,
     pub(crate) log: RequestLog,
     pub(crate) limiter: Option<Arc<RateLimiter>>,
+    /// The most operations one PATCH may hold ([`Config::max_patch_operations`]).
+    pub(crate) max_patch_operations: usize,
 }
 
 /// The tenant a request authenticated as, put in the request extensions by [`auth`].
@@ -49,6 +51,17 @@ pub(crate) fn tenants_of(config: &Config) -> Result<Vec<(String, String)>, Serve
         if token.is_empty() {
             return Err(ServerError::Config(format!(
                 "tenant `{name}` has an empty token"
+            )));
+        }
+        if name.trim().is_empty() {
+            return Err(ServerError::Config(format!(
+                "tenant {} has an empty name",
+                i + 1
+            )));
+        }
+        if config.tenants[..i].iter().any(|(other, _)| other == name) {
+            return Err(ServerError::Config(format!(
+                "tenant `{name}` is given twice; each tenant has one token"
             )));
         }
         if config.tenants[..i].iter().any(|(_, other)| other == token) {
@@ -71,6 +84,15 @@ pub(crate) fn build(config: &Config) -> Result<(Router, LogThread), ServerError>
             )))
         }
     };
+    let max_patch_operations = match config.max_patch_operations {
+        None => crate::DEFAULT_MAX_PATCH_OPERATIONS,
+        Some(0) => {
+            return Err(ServerError::Config(
+                "the PATCH operation cap must be at least 1".to_string(),
+            ))
+        }
+        Some(n) => n,
+    };
     let tenants = Arc::new(tenants_of(config)?);
     let store = Store::open(config.db.as_deref())?;
     let (log, log_thread) = requests::open(store.connection())?;
@@ -80,6 +102,7 @@ pub(crate) fn build(config: &Config) -> Result<(Router, LogThread), ServerError>
         faults: Arc::new(Faults::new(&config.faults)),
         log,
         limiter,
+        max_patch_operations,
     };
     let scim = Router::new()
         .route(

@@ -6,7 +6,7 @@
 //! Unicode lowercase, as the filter evaluator folds them. Resources without a value
 //! come last when ascending and first when descending. Equal keys keep creation order.
 
-use crate::error::ScimError;
+use crate::error::{echo, ScimError};
 use crate::fault::Faults;
 use crate::lookup::schema_for;
 use crate::store::Kind;
@@ -47,11 +47,13 @@ impl Sort {
             Some(o) if o.eq_ignore_ascii_case("descending") => true,
             Some(other) => {
                 return Err(ScimError::invalid_value(format!(
-                    "sortOrder must be `ascending` or `descending`, found `{other}`"
+                    "sortOrder must be `ascending` or `descending`, found `{}`",
+                    echo(other)
                 )))
             }
         };
-        let unknown = || ScimError::invalid_value(format!("sortBy `{text}` names no attribute"));
+        let unknown =
+            || ScimError::invalid_value(format!("sortBy `{}` names no attribute", echo(text)));
         let parsed =
             parse_patch_path_with(text, &ParseOptions::interop()).map_err(|_| unknown())?;
         if parsed.filter.is_some() {

@@ -239,3 +239,33 @@ async fn replace_through_a_value_filter_keeps_the_other_elements() {
                {"type": "home", "value": "home@example.com"}])
     );
 }
+
+/// A PATCH with more operations than the cap is 413 with a SCIM error and changes nothing;
+/// at the cap it applies. See: fresh-user trial, 20,000 operations held the server minutes.
+#[tokio::test]
+async fn a_patch_past_the_operation_cap_is_413_and_changes_nothing() {
+    let s = server_with(scim_reference_server::Config {
+        max_patch_operations: Some(50),
+        ..Default::default()
+    })
+    .await;
+    let id = s.user("capped").await;
+    let adds = |n: usize| {
+        let ops: Vec<_> = (0..n)
+            .map(|i| json!({"op": "add", "path": "emails", "value": [{"value": format!("u{i}@example.com")}]}))
+            .collect();
+        patch_op(json!(ops))
+    };
+    let path = format!("/Users/{id}");
+    let refused = s.patch(&path, &adds(51)).await;
+    refused.assert_error(413, None);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("51 operations") && detail.contains("at most 50"),
+        "{detail}"
+    );
+    assert!(s.get(&path).await.body.get("emails").is_none());
+    let applied = s.patch(&path, &adds(50)).await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
+    assert_eq!(applied.body["emails"].as_array().map(Vec::len), Some(50));
+}

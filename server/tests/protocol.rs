@@ -210,3 +210,95 @@ async fn a_hostile_host_header_does_not_reach_locations() {
         .unwrap()
         .starts_with("http://localhost/scim/v2/Users/"));
 }
+
+/// A Request-URI past what hyper reads is 414 with a SCIM error body, not an empty one
+/// (RFC 7644 section 3.12). Sent over a raw socket: HTTP clients refuse such a URI.
+/// See: fresh-user trial, 414 with an empty body.
+#[tokio::test]
+async fn a_request_uri_too_long_is_414_with_a_scim_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = server().await;
+    let mut socket = tokio::net::TcpStream::connect(s.running.addr)
+        .await
+        .unwrap();
+    let request = format!(
+        "GET {BASE_PATH}/Users?filter=userName+eq+%22{}%22 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        socket.read_to_end(&mut reply),
+    )
+    .await
+    .expect("the server closes the connection")
+    .unwrap();
+    let reply = String::from_utf8(reply).unwrap();
+    let (head, body) = reply.split_once("\r\n\r\n").expect("a whole response");
+    assert!(head.starts_with("HTTP/1.1 414 "), "{head}");
+    assert!(
+        head.contains("content-type: application/scim+json"),
+        "{head}"
+    );
+    let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(body["schemas"], json!([ERROR_URN]));
+    assert_eq!(body["status"], "414");
+    assert!(
+        body["detail"].as_str().unwrap().contains("/.search"),
+        "{body}"
+    );
+}
+
+/// An invalid filter is echoed cut to 200 characters with its full length, not whole.
+/// See: fresh-user trial, a 57 KB filter came back whole in `detail`.
+#[tokio::test]
+async fn an_invalid_filter_is_echoed_cut_short() {
+    let s = server().await;
+    let filter = format!("userName eq \"{}\" and", "b".repeat(30_000));
+    let resp = s
+        .client
+        .post(s.url("/Users/.search"))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/scim+json")
+        .body(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": filter}).to_string())
+        .send()
+        .await
+        .expect("answered");
+    let answer = answer(resp).await;
+    answer.assert_error(400, Some("invalidFilter"));
+    let detail = answer.body["detail"].as_str().unwrap();
+    assert!(detail.len() < 1_100, "{} characters", detail.len());
+    assert!(
+        detail.contains(&format!("... ({} characters in all)", filter.len())),
+        "{detail}"
+    );
+}
+
+/// A request body declared in a charset other than UTF-8 is 415 with a SCIM error, not
+/// read as UTF-8 (RFC 7644 section 8.1). See: fresh-user trial, `charset=latin1` accepted.
+#[tokio::test]
+async fn a_request_charset_other_than_utf8_is_415() {
+    let s = server().await;
+    let send = |charset: &'static str, name: &'static str| {
+        let body = json!({"schemas": [USER_URN], "userName": name}).to_string();
+        let req = s
+            .client
+            .post(s.url("/Users"))
+            .bearer_auth(&s.token)
+            .header(
+                "content-type",
+                format!("application/scim+json; charset={charset}"),
+            )
+            .body(body);
+        async move { answer(req.send().await.unwrap()).await }
+    };
+    let refused = send("latin1", "latin").await;
+    refused.assert_error(415, None);
+    assert!(refused.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("`latin1`"));
+    send("\"ISO-8859-1\"", "iso").await.assert_error(415, None);
+    assert_eq!(send("UTF-8", "utf").await.status, StatusCode::CREATED);
+}

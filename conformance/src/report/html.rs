@@ -97,10 +97,15 @@ pub fn render(run: &Collected) -> String {
 }
 
 fn counts_line(s: &Summary) -> String {
+    let limited = if s.rate_limited > 0 {
+        format!(" ({} rate-limited, not judged)", s.rate_limited)
+    } else {
+        String::new()
+    };
     format!(
         "<span class=\"pass\">{} passed</span>, <span class=\"fail\">{} failed</span>, \
          <span class=\"warn\">{} warned</span>, <span class=\"skip\">{} skipped</span>, \
-         <span class=\"error\">{} errored</span>",
+         <span class=\"error\">{} errored{limited}</span>",
         s.passed, s.failed, s.warned, s.skipped, s.errored
     )
 }
@@ -268,6 +273,7 @@ mod tests {
                 error: None,
                 duration_ms: 1,
             }],
+            rate_limited: false,
         };
         let page = render(&Collected {
             cases: vec![case],

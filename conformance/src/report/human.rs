@@ -170,6 +170,14 @@ impl<W: Write> Reporter for HumanReporter<W> {
                     "{} passed, {} failed, {} warned, {} skipped, {} errored",
                     s.passed, s.failed, s.warned, s.skipped, s.errored
                 )?;
+                if s.rate_limited > 0 {
+                    writeln!(
+                        self.out,
+                        "{} of the errored cases were rate-limited, not judged: the target kept \
+                         answering 429 past --retry-wait",
+                        s.rate_limited
+                    )?;
+                }
                 self.out.flush()
             }
         }

@@ -15,6 +15,13 @@ pub fn render(run: &Collected) -> String {
         "**{} passed, {} failed, {} warned, {} skipped, {} errored**\n\n",
         s.passed, s.failed, s.warned, s.skipped, s.errored
     ));
+    if s.rate_limited > 0 {
+        out.push_str(&format!(
+            "{} of the errored cases were rate-limited, not judged: the target kept answering \
+             429 past `--retry-wait`.\n\n",
+            s.rate_limited
+        ));
+    }
     if let Some(gate) = &run.gate {
         out.push_str(&format!(
             "Baseline `{}`: {} known failures, {} new failures, {} stale entries{}.\n\n",
