@@ -633,6 +633,42 @@ impl<'a> Frame<'a> {
     }
 }
 
+/// The open frames below the current one: the first few inline, so a filter with little
+/// nesting allocates no stack, the rest on the heap.
+struct Frames<'a> {
+    inline: [Option<Frame<'a>>; 4],
+    len: usize,
+    spill: Vec<Frame<'a>>,
+}
+
+impl<'a> Frames<'a> {
+    fn new() -> Frames<'a> {
+        Frames {
+            inline: [None, None, None, None],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, frame: Frame<'a>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = Some(frame),
+            None => self.spill.push(frame),
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Frame<'a>> {
+        self.len = self.len.checked_sub(1)?;
+        match self.inline.get_mut(self.len) {
+            Some(slot) => slot.take(),
+            None => self.spill.pop(),
+        }
+    }
+}
+
 /// The logical operator after a term.
 enum LogOp {
     And,
@@ -937,7 +973,7 @@ impl<'a> Parser<'a> {
         mut first: Option<Pending<'a>>,
     ) -> PResult<FilterRef<'a>> {
         let mut operands: Vec<FilterRef<'a>> = Vec::new();
-        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let mut stack = Frames::new();
         let mut cur = Frame::new(bottom, at, 0);
         'term: loop {
             let mut term = match first.take() {
@@ -1289,21 +1325,12 @@ impl<'a> Parser<'a> {
     /// [`Parser::attr_path`] for a path with a URI or a sub-attribute.
     #[inline(never)]
     fn qualified_attr_path(&mut self, start: usize) -> PResult<AttrPathRef<'a>> {
-        // one pass over the token, noting its last `:` and whether it has a `.`
-        let mut end = start;
-        let mut colon = None;
-        let mut has_dot = false;
-        for &b in &self.bytes[start..self.end] {
-            if !is_path_byte(b) {
-                break;
-            }
-            match b {
-                b':' => colon = Some(end),
-                b'.' => has_dot = true,
-                _ => {}
-            }
-            end += 1;
-        }
+        // the whole token, then its last `:`, searched from the end (only the name follows)
+        let end = self.scan(start, is_path_byte);
+        let colon = self.bytes[start..end]
+            .iter()
+            .rposition(|&b| b == b':')
+            .map(|i| start + i);
         let (uri, name_start) = match colon {
             Some(at) => {
                 self.check_uri(start, at)?;
@@ -1311,11 +1338,7 @@ impl<'a> Parser<'a> {
             }
             None => (None, start),
         };
-        let dot = if has_dot {
-            self.bytes[name_start..end].iter().position(|&b| b == b'.')
-        } else {
-            None
-        };
+        let dot = self.bytes[name_start..end].iter().position(|&b| b == b'.');
         let name_end = dot.map_or(end, |d| name_start + d);
         let name = self.attr_name(name_start, name_end, false)?;
         let sub_attr = match dot {
