@@ -847,7 +847,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `SP`, required after `after`: one or more SP/HTAB (exactly one SP in strict mode).
-    #[inline]
+    #[inline(always)]
     fn sp(&mut self, after: &str) -> PResult<()> {
         let start = self.pos;
         let n = self.skip_ws();
@@ -970,51 +970,66 @@ impl<'a> Parser<'a> {
         &mut self,
         bottom: FrameKind<'a>,
         at: usize,
-        mut first: Option<Pending<'a>>,
+        first: Option<Pending<'a>>,
     ) -> PResult<FilterRef<'a>> {
         let mut operands: Vec<FilterRef<'a>> = Vec::new();
         let mut stack = Frames::new();
         let mut cur = Frame::new(bottom, at, 0);
-        'term: loop {
-            let mut term = match first.take() {
-                Some(Pending::Term(term)) => term,
-                pending => {
-                    let start = match pending {
-                        Some(Pending::Start(start)) => start,
-                        _ => self.term_start()?,
+        let mut term = match first {
+            Some(Pending::Term(term)) => term,
+            Some(Pending::Start(start)) => self.term(start, &mut stack, &mut cur, 0)?,
+            None => {
+                let start = self.term_start()?;
+                self.term(start, &mut stack, &mut cur, 0)?
+            }
+        };
+        loop {
+            match self.log_op()? {
+                Some(LogOp::And) => operands.push(term),
+                Some(LogOp::Or) if operands.len() == cur.ands => {
+                    // an `and` chain of one term: the term itself
+                    operands.push(term);
+                    cur.ands = operands.len();
+                }
+                Some(LogOp::Or) => {
+                    let and = finish_chain(&mut operands, cur.ands, term, FilterRefKind::And);
+                    operands.push(and);
+                    cur.ands = operands.len();
+                }
+                None => {
+                    let and = finish_chain(&mut operands, cur.ands, term, FilterRefKind::And);
+                    let expr = finish_chain(&mut operands, cur.ors, and, FilterRefKind::Or);
+                    let Some(parent) = stack.pop() else {
+                        return self.close_bottom(cur, expr);
                     };
-                    match start {
-                        TermStart::Open(kind) => {
-                            let at = self.pos - 1;
-                            let next = Frame::new(kind, at, operands.len());
-                            stack.push(std::mem::replace(&mut cur, next));
-                            continue 'term;
-                        }
-                        TermStart::Attr(path) => self.attr_exp(path)?,
-                    }
+                    let done = std::mem::replace(&mut cur, parent);
+                    term = self.close_frame(done, expr)?;
+                    continue;
                 }
-            };
-            loop {
-                match self.log_op()? {
-                    Some(LogOp::And) => {
-                        operands.push(term);
-                        continue 'term;
-                    }
-                    Some(LogOp::Or) => {
-                        let and = finish_chain(&mut operands, cur.ands, term, FilterRefKind::And);
-                        operands.push(and);
-                        cur.ands = operands.len();
-                        continue 'term;
-                    }
-                    None => {}
+            }
+            let start = self.term_start()?;
+            term = self.term(start, &mut stack, &mut cur, operands.len())?;
+        }
+    }
+
+    /// Reads a term that begins with `start`: opens a frame for each opener (their operands
+    /// start at `base` on the operand stack) until an `attrExp` comes.
+    #[inline(always)]
+    fn term(
+        &mut self,
+        mut start: TermStart<'a>,
+        stack: &mut Frames<'a>,
+        cur: &mut Frame<'a>,
+        base: usize,
+    ) -> PResult<FilterRef<'a>> {
+        loop {
+            match start {
+                TermStart::Attr(path) => return self.attr_exp(path),
+                TermStart::Open(kind) => {
+                    let next = Frame::new(kind, self.pos - 1, base);
+                    stack.push(std::mem::replace(cur, next));
+                    start = self.term_start()?;
                 }
-                let and = finish_chain(&mut operands, cur.ands, term, FilterRefKind::And);
-                let expr = finish_chain(&mut operands, cur.ors, and, FilterRefKind::Or);
-                let Some(parent) = stack.pop() else {
-                    return self.close_bottom(cur, expr);
-                };
-                let done = std::mem::replace(&mut cur, parent);
-                term = self.close_frame(done, expr)?;
             }
         }
     }
@@ -1147,6 +1162,7 @@ impl<'a> Parser<'a> {
 
     /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
     /// Otherwise `not` is an ordinary attribute name, as in `not pr`.
+    #[inline]
     fn at_not(&self) -> bool {
         if !matches!(self.peek(), Some(b'n' | b'N')) {
             return false;
@@ -1364,8 +1380,19 @@ impl<'a> Parser<'a> {
     /// `ATTRNAME = ALPHA *(nameChar)` with `nameChar = "$" / "-" / "_" / DIGIT / ALPHA`
     /// (RFC 7643 section 2.1); a leading `$` only for sub-attributes (`sub`, or any name
     /// inside brackets), and no `$` at all unless [`ParseOptions::allow_dollar`].
-    #[inline]
+    #[inline(always)]
     fn attr_name(&self, start: usize, end: usize, sub: bool) -> PResult<&'a str> {
+        // the common case, decided by the first byte alone
+        if start < end && self.bytes[start].is_ascii_alphabetic() && self.opts.allow_dollar {
+            return Ok(&self.src[start..end]);
+        }
+        self.checked_attr_name(start, end, sub)
+    }
+
+    /// [`Parser::attr_name`] for a name that starts with `$` or no letter, or when `$` is
+    /// refused.
+    #[inline(never)]
+    fn checked_attr_name(&self, start: usize, end: usize, sub: bool) -> PResult<&'a str> {
         let name = &self.bytes[start..end];
         match name.first() {
             Some(b) if b.is_ascii_alphabetic() => {}
