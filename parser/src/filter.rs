@@ -1,11 +1,15 @@
 //! The filter AST (every node with a byte span), the filter parser and a `Display` that
 //! round-trips.
 //!
-//! The parser is a hand-written recursive descent over bytes, one method per grammar
-//! production, each with its ABNF (RFC 7644 section 3.4.2.2, read with errata 4690 and
-//! 7322) in its doc comment. Recursion happens only through groups, `not` and value-path
-//! brackets, and each of those is charged against the depth limit before recursing, so no
-//! input can overflow the stack. See the crate docs, "Grammar policy", for every choice
+//! The tree comes in two forms with the same nodes and spans: [`Filter`] owns its names and
+//! values; [`FilterRef`] borrows them from the input ([`parse_filter_ref`]). The parser
+//! builds the borrowed form and [`parse_filter`] converts it, so both share one grammar.
+//!
+//! The parser is hand-written over bytes, one method per grammar production, each with
+//! its ABNF (RFC 7644 section 3.4.2.2, read with errata 4690 and 7322) in its doc comment.
+//! It does not recurse: groups, `not` and value-path brackets open frames on an explicit
+//! stack, each charged against the depth limit as it opens, so no input can overflow the
+//! call stack. See the crate docs, "Grammar policy", for every choice
 //! the RFC leaves open.
 //!
 //! ```
