@@ -8,6 +8,16 @@
 //! ```text
 //! cargo bench --bench compare -- --measurement-time 3 --warm-up-time 1
 //! ```
+//!
+//! Wall-clock times on a shared machine move with its load. For a load-independent
+//! comparison, `COMPARE_COUNT="<parser> <group> <reps>"` makes the binary parse the group's
+//! accepted filters `reps` times and exit without benchmarking, so an instruction counter can
+//! measure it (subtract a run with 0 reps, divide by reps times the filters accepted):
+//!
+//! ```text
+//! cargo bench --bench compare --no-run
+//! COMPARE_COUNT="scim_proto typical 100" valgrind --tool=callgrind target/release/deps/compare-<hash>
+//! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use scim_bench_compare::{contenders, groups, nested};
@@ -114,5 +124,50 @@ fn depth(c: &mut Criterion) {
     g.finish();
 }
 
+/// The `COMPARE_COUNT` mode: parses one group's accepted filters `reps` times with one
+/// parser and prints how many parses succeeded. Returns `false` when the variable is unset.
+fn count_mode() -> bool {
+    let Ok(spec) = std::env::var("COMPARE_COUNT") else {
+        return false;
+    };
+    let words: Vec<&str> = spec.split_whitespace().collect();
+    let [name, group, reps] = words[..] else {
+        eprintln!("COMPARE_COUNT must be \"<parser> <group> <reps>\", got {spec:?}");
+        std::process::exit(2);
+    };
+    let Ok(reps) = reps.parse::<usize>() else {
+        eprintln!("COMPARE_COUNT: {reps:?} is not a number of repetitions");
+        std::process::exit(2);
+    };
+    let Some(who) = contenders().into_iter().find(|c| c.name == name) else {
+        eprintln!("COMPARE_COUNT: no parser named {name:?}");
+        std::process::exit(2);
+    };
+    let Some((_, filters)) = groups().into_iter().find(|(g, _)| *g == group) else {
+        eprintln!("COMPARE_COUNT: no group named {group:?}");
+        std::process::exit(2);
+    };
+    let inputs: Vec<String> = filters
+        .iter()
+        .map(|f| (who.prepare)(f))
+        .filter(|i| (who.parse)(i))
+        .collect();
+    let mut done = 0usize;
+    for _ in 0..reps {
+        for input in &inputs {
+            done += usize::from((who.parse)(black_box(input)));
+        }
+    }
+    println!("{name} {group}: {} accepted, {done} parses", inputs.len());
+    true
+}
+
 criterion_group!(benches, corpus, depth);
-criterion_main!(benches);
+
+fn main() {
+    if count_mode() {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

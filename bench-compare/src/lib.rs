@@ -44,6 +44,11 @@ fn ours(s: &str) -> bool {
     black_box(scim_parser::parse_filter(s)).is_ok()
 }
 
+/// scim-parser's borrowed tree (`parse_filter_ref`): the same parse, no owned strings.
+fn ours_borrowed(s: &str) -> bool {
+    black_box(scim_parser::parse_filter_ref(s)).is_ok()
+}
+
 fn rustauth(s: &str) -> bool {
     black_box(rustauth_scim::filters::parse_filter(s)).is_ok()
 }
@@ -78,12 +83,18 @@ fn to_json(s: &str) -> String {
     serde_json::to_string(s).expect("a str always encodes")
 }
 
-/// Every parser measured, ours first and the serde_json floor last.
+/// Every parser measured, ours first (owned tree, then borrowed) and the serde_json floor
+/// last.
 pub fn contenders() -> Vec<Contender> {
     vec![
         Contender {
             name: "scim-parser",
             parse: ours,
+            prepare: same,
+        },
+        Contender {
+            name: "scim-parser-ref",
+            parse: ours_borrowed,
             prepare: same,
         },
         Contender {
@@ -141,7 +152,7 @@ mod tests {
         let names: Vec<_> = groups.iter().map(|g| g.0).collect();
         assert_eq!(names, ["typical", "complex", "long"]);
         for (_, filters) in &groups {
-            assert!(filters.iter().all(|f| ours(f)));
+            assert!(filters.iter().all(|f| ours(f) && ours_borrowed(f)));
         }
     }
 

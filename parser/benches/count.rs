@@ -8,12 +8,13 @@
 //! ```
 //!
 //! Workloads: `parse-typical`, `parse-complex`, `parse-long`, `parse-corpus`, `parse-text`
-//! (third argument: the filter), `eval`. The
+//! (third argument: the filter), the same with `ref-` for the borrowed tree
+//! (`ref-typical`, ..., `ref-text`), `eval`. The
 //! second argument is the number of repetitions (default 1000). Prints the instructions'
 //! worth of work done (filters parsed, matches) so nothing is optimised away.
 
 use scim_parser::eval::matches_unchecked;
-use scim_parser::{parse_filter, ResourceSchema};
+use scim_parser::{parse_filter, parse_filter_ref, ResourceSchema};
 use std::hint::black_box;
 
 const CORPUS: &str = include_str!("../../corpus/bench/filters.txt");
@@ -42,7 +43,20 @@ fn main() {
     };
     let reps: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
     let mut done = 0usize;
-    if work == "parse-text" {
+    if work == "ref-text" {
+        let text = args.get(2).expect("ref-text REPS FILTER");
+        for _ in 0..reps {
+            done += usize::from(parse_filter_ref(black_box(text)).is_ok());
+        }
+    } else if let Some(g) = work.strip_prefix("ref-") {
+        let filters = group(g);
+        assert!(!filters.is_empty(), "unknown group {g}");
+        for _ in 0..reps {
+            for f in &filters {
+                done += usize::from(parse_filter_ref(black_box(f)).is_ok());
+            }
+        }
+    } else if work == "parse-text" {
         // third argument: the filter itself
         let text = args.get(2).expect("parse-text REPS FILTER");
         for _ in 0..reps {

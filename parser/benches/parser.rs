@@ -17,7 +17,10 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use scim_parser::eval::{matches, matches_unchecked};
 use scim_parser::patch::{apply, Mode, PatchDocument};
-use scim_parser::{parse_filter, parse_filter_with, Filter, ParseOptions, ResourceSchema};
+use scim_parser::{
+    parse_filter, parse_filter_ref, parse_filter_ref_with, parse_filter_with, Filter, ParseOptions,
+    ResourceSchema,
+};
 use serde_json::{json, Value};
 use std::hint::black_box;
 
@@ -52,24 +55,39 @@ fn parse_all(filters: &[&str]) -> usize {
     ok
 }
 
+/// The same with the borrowed tree ([`parse_filter_ref`]).
+fn parse_all_ref(filters: &[&str]) -> usize {
+    let mut ok = 0;
+    for f in filters {
+        ok += usize::from(parse_filter_ref(black_box(f)).is_ok());
+    }
+    ok
+}
+
+/// `parse` is the owned tree ([`parse_filter`]), `parse-ref` the borrowed one.
 fn parse(c: &mut Criterion) {
     let groups = groups();
-    let mut g = c.benchmark_group("parse");
-    let mut all = Vec::new();
-    for (name, filters) in &groups {
-        // a benchmark of rejected inputs would measure error paths: refuse to run it
-        assert_eq!(
-            parse_all(filters),
-            filters.len(),
-            "group {name} has a filter we reject"
-        );
-        g.throughput(Throughput::Bytes(bytes(filters)));
-        g.bench_function(*name, |b| b.iter(|| parse_all(filters)));
-        all.extend(filters.iter().copied());
+    for (group, parse_group) in [
+        ("parse", parse_all as fn(&[&str]) -> usize),
+        ("parse-ref", parse_all_ref),
+    ] {
+        let mut g = c.benchmark_group(group);
+        let mut all = Vec::new();
+        for (name, filters) in &groups {
+            // a benchmark of rejected inputs would measure error paths: refuse to run it
+            assert_eq!(
+                parse_group(filters),
+                filters.len(),
+                "group {name} has a filter we reject"
+            );
+            g.throughput(Throughput::Bytes(bytes(filters)));
+            g.bench_function(*name, |b| b.iter(|| parse_group(filters)));
+            all.extend(filters.iter().copied());
+        }
+        g.throughput(Throughput::Bytes(bytes(&all)));
+        g.bench_function("corpus", |b| b.iter(|| parse_group(&all)));
+        g.finish();
     }
-    g.throughput(Throughput::Bytes(bytes(&all)));
-    g.bench_function("corpus", |b| b.iter(|| parse_all(&all)));
-    g.finish();
 }
 
 /// Printing parsed filters, and print-then-parse.
@@ -293,8 +311,11 @@ fn scaling(c: &mut Criterion) {
         let input = nested(depth);
         parse_filter_with(&input, &opts).unwrap();
         g.throughput(Throughput::Bytes(input.len() as u64));
-        g.bench_with_input(BenchmarkId::from_parameter(depth), &input, |b, input| {
+        g.bench_with_input(BenchmarkId::new("owned", depth), &input, |b, input| {
             b.iter(|| parse_filter_with(black_box(input), &opts).unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("ref", depth), &input, |b, input| {
+            b.iter(|| parse_filter_ref_with(black_box(input), &opts).unwrap())
         });
     }
     g.finish();
@@ -307,11 +328,13 @@ fn scaling(c: &mut Criterion) {
             let input = make(kib * 1024);
             parse_filter_with(&input, &opts).unwrap();
             g.throughput(Throughput::Bytes(input.len() as u64));
-            g.bench_with_input(
-                BenchmarkId::from_parameter(format!("{kib}KiB")),
-                &input,
-                |b, input| b.iter(|| parse_filter_with(black_box(input), &opts).unwrap()),
-            );
+            let id = format!("{kib}KiB");
+            g.bench_with_input(BenchmarkId::new("owned", &id), &input, |b, input| {
+                b.iter(|| parse_filter_with(black_box(input), &opts).unwrap())
+            });
+            g.bench_with_input(BenchmarkId::new("ref", &id), &input, |b, input| {
+                b.iter(|| parse_filter_ref_with(black_box(input), &opts).unwrap())
+            });
         }
         g.finish();
     }

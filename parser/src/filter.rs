@@ -1,11 +1,15 @@
 //! The filter AST (every node with a byte span), the filter parser and a `Display` that
 //! round-trips.
 //!
-//! The parser is a hand-written recursive descent over bytes, one method per grammar
-//! production, each with its ABNF (RFC 7644 section 3.4.2.2, read with errata 4690 and
-//! 7322) in its doc comment. Recursion happens only through groups, `not` and value-path
-//! brackets, and each of those is charged against the depth limit before recursing, so no
-//! input can overflow the stack. See the crate docs, "Grammar policy", for every choice
+//! The tree comes in two forms with the same nodes and spans: [`Filter`] owns its names and
+//! values; [`FilterRef`] borrows them from the input ([`parse_filter_ref`]). The parser
+//! builds the borrowed form and [`parse_filter`] converts it, so both share one grammar.
+//!
+//! The parser is hand-written over bytes, one method per grammar production, each with
+//! its ABNF (RFC 7644 section 3.4.2.2, read with errata 4690 and 7322) in its doc comment.
+//! It does not recurse: groups, `not` and value-path brackets open frames on an explicit
+//! stack, each charged against the depth limit as it opens, so no input can overflow the
+//! call stack. See the crate docs, "Grammar policy", for every choice
 //! the RFC leaves open.
 //!
 //! ```
@@ -17,6 +21,7 @@
 //! ```
 
 use crate::error::{Closer, Error, ErrorKind, Found, Grammar, Span};
+use std::borrow::Cow;
 use std::fmt;
 
 /// An attribute path: `[URI ":"] ATTRNAME *1subAttr` (RFC 7644 section 3.4.2.2).
@@ -178,6 +183,138 @@ pub enum FilterKind {
     },
 }
 
+/// An attribute path borrowed from the input: the zero-copy twin of [`AttrPath`], made by
+/// [`parse_filter_ref`].
+///
+/// ```
+/// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+/// let f = parse_filter_ref("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName pr").unwrap();
+/// let FilterRefKind::Present { path } = &f.kind else { unreachable!() };
+/// assert_eq!(path.uri, Some("urn:ietf:params:scim:schemas:core:2.0:User"));
+/// assert_eq!((path.name, path.sub_attr), ("name", Some("givenName")));
+/// assert_eq!(path.into_owned().sub_attr.as_deref(), Some("givenName"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AttrPathRef<'a> {
+    /// The schema URI without the trailing `:`.
+    pub uri: Option<&'a str>,
+    /// The attribute name.
+    pub name: &'a str,
+    /// The sub-attribute name after `.`.
+    pub sub_attr: Option<&'a str>,
+    /// Where the path stands in the input.
+    pub span: Span,
+}
+
+/// A JSON literal borrowed from the input: the zero-copy twin of [`LiteralValue`]. A string
+/// without escapes borrows its text; one with escapes owns its decoded text.
+///
+/// ```
+/// use scim_parser::filter::{parse_filter_ref, FilterRefKind, LiteralValueRef};
+/// use std::borrow::Cow;
+/// let f = parse_filter_ref(r#"a eq "plain" or b eq "tab\tbed" or c eq -1.5"#).unwrap();
+/// let FilterRefKind::Or(terms) = &f.kind else { unreachable!() };
+/// let values: Vec<_> = terms.iter().map(|t| match &t.kind {
+///     FilterRefKind::Compare { value, .. } => value.value.clone(),
+///     _ => unreachable!(),
+/// }).collect();
+/// assert!(matches!(values[0], LiteralValueRef::String(Cow::Borrowed("plain"))));
+/// assert!(matches!(&values[1], LiteralValueRef::String(Cow::Owned(s)) if s == "tab\tbed"));
+/// assert_eq!(values[2], LiteralValueRef::Number("-1.5"));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiteralValueRef<'a> {
+    /// `null`
+    Null,
+    /// `true` or `false`
+    Bool(bool),
+    /// A JSON number, exactly as written.
+    Number(&'a str),
+    /// A JSON string, unescaped: borrowed when it had no escape.
+    String(Cow<'a, str>),
+}
+
+/// A `compValue` with its span, borrowed from the input: the twin of [`Literal`].
+///
+/// ```
+/// use scim_parser::filter::{parse_filter_ref, FilterRefKind, LiteralValueRef};
+/// use scim_parser::Span;
+/// let f = parse_filter_ref("active eq true").unwrap();
+/// let FilterRefKind::Compare { value, .. } = &f.kind else { unreachable!() };
+/// assert_eq!((&value.value, value.span), (&LiteralValueRef::Bool(true), Span::new(10, 14)));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiteralRef<'a> {
+    /// The value.
+    pub value: LiteralValueRef<'a>,
+    /// Where the literal stands in the input.
+    pub span: Span,
+}
+
+/// A filter node borrowed from the input, made by [`parse_filter_ref`]: the same tree as
+/// [`Filter`] (same nodes, same spans), but names, numbers and strings without escapes are
+/// slices of the input instead of owned `String`s, so a lone comparison allocates nothing.
+///
+/// [`FilterRef::into_owned`] gives the [`Filter`] that [`parse_filter`] returns for the
+/// same input; [`parse_filter`] is implemented that way, so the two never disagree.
+///
+/// ```
+/// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+/// use scim_parser::parse_filter;
+/// let input = r#"userType eq "Employee" and not (emails[type eq "work"])"#;
+/// let borrowed = parse_filter_ref(input).unwrap();
+/// let FilterRefKind::And(terms) = &borrowed.kind else { unreachable!() };
+/// assert!(matches!(terms[1].kind, FilterRefKind::Not(_)));
+/// assert_eq!(borrowed.to_string(), input);
+/// assert_eq!(borrowed.into_owned(), parse_filter(input).unwrap());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilterRef<'a> {
+    /// What kind of node this is.
+    pub kind: FilterRefKind<'a>,
+    /// Where the node stands in the input (as for [`Filter::span`]).
+    pub span: Span,
+}
+
+/// The kinds of borrowed filter node: [`FilterKind`] with borrowed leaves.
+///
+/// ```
+/// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+/// let f = parse_filter_ref("(a pr and b pr) and c pr").unwrap();
+/// let FilterRefKind::And(items) = &f.kind else { unreachable!() };
+/// assert!(matches!(items[0].kind, FilterRefKind::And(_)));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum FilterRefKind<'a> {
+    /// `attrPath SP compareOp SP compValue`
+    Compare {
+        /// The attribute compared.
+        path: AttrPathRef<'a>,
+        /// The operator.
+        op: CompareOp,
+        /// The value compared with.
+        value: LiteralRef<'a>,
+    },
+    /// `attrPath SP "pr"`
+    Present {
+        /// The attribute tested.
+        path: AttrPathRef<'a>,
+    },
+    /// `FILTER SP "and" SP FILTER ...`, two or more operands.
+    And(Vec<FilterRef<'a>>),
+    /// `FILTER SP "or" SP FILTER ...`, two or more operands.
+    Or(Vec<FilterRef<'a>>),
+    /// `"not" "(" FILTER ")"`
+    Not(Box<FilterRef<'a>>),
+    /// `attrPath "[" valFilter "]"`
+    ValuePath {
+        /// The multi-valued attribute whose values are filtered.
+        path: AttrPathRef<'a>,
+        /// The filter applied to each value.
+        filter: Box<FilterRef<'a>>,
+    },
+}
+
 /// The hard ceiling on [`ParseOptions::max_depth`]: deeper limits are clamped to this, so
 /// that parsing, `Drop`, `Debug`, `Display` and comparison of any tree the parser returns
 /// stay far inside a 2 MiB thread stack.
@@ -285,8 +422,56 @@ pub fn parse_filter(input: &str) -> Result<Filter, Error> {
 /// assert!(parse_filter_with("members.$ref pr", &ParseOptions::default()).is_ok());
 /// ```
 pub fn parse_filter_with(input: &str, options: &ParseOptions) -> Result<Filter, Error> {
+    parse_filter_ref_with(input, options).map(FilterRef::into_owned)
+}
+
+/// Parses a filter with the default options into a tree that borrows from `input`.
+///
+/// Accepts and rejects exactly what [`parse_filter`] does, with the same errors:
+/// [`parse_filter`] is this parse followed by [`FilterRef::into_owned`]. Use it when the
+/// tree does not need to outlive the input, for example to inspect or check a filter
+/// taken from a request.
+///
+/// ```
+/// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+/// use scim_parser::parse_filter;
+/// let f = parse_filter_ref(r#"userName eq "bjensen""#).unwrap();
+/// let FilterRefKind::Compare { path, .. } = &f.kind else { unreachable!() };
+/// assert_eq!(path.name, "userName");
+/// let bad = "userName eq bjensen";
+/// assert_eq!(parse_filter_ref(bad).unwrap_err(), parse_filter(bad).unwrap_err());
+/// ```
+pub fn parse_filter_ref(input: &str) -> Result<FilterRef<'_>, Error> {
+    parse_filter_ref_with(input, &ParseOptions::default())
+}
+
+/// Parses a filter with the given options into a tree that borrows from `input`; see
+/// [`parse_filter_ref`].
+///
+/// ```
+/// use scim_parser::filter::parse_filter_ref_with;
+/// use scim_parser::{parse_filter_with, ParseOptions};
+/// let entra = r#"emails[type eq "work"].value eq "a@x.com""#;
+/// let f = parse_filter_ref_with(entra, &ParseOptions::interop()).unwrap();
+/// assert_eq!(f.to_string(), r#"emails[type eq "work" and value eq "a@x.com"]"#);
+/// let strict = ParseOptions::strict();
+/// assert_eq!(parse_filter_ref_with(entra, &strict).unwrap_err(), parse_filter_with(entra, &strict).unwrap_err());
+/// ```
+pub fn parse_filter_ref_with<'a>(
+    input: &'a str,
+    options: &ParseOptions,
+) -> Result<FilterRef<'a>, Error> {
+    match filter_ref(input, options) {
+        Ok(filter) => Ok(filter),
+        Err(e) => Err(*e),
+    }
+}
+
+/// [`parse_filter_ref_with`] with the parser's boxed error.
+#[inline]
+fn filter_ref<'a>(input: &'a str, options: &ParseOptions) -> PResult<FilterRef<'a>> {
     let mut p = Parser::new(input, options, Grammar::Filter)?;
-    let filter = p.or_expr().map_err(|e| e.with_grammar(Grammar::Filter))?;
+    let filter = p.or_expr()?;
     p.finish()?;
     Ok(filter)
 }
@@ -348,35 +533,52 @@ fn is_ws(b: u8) -> bool {
 /// The offset of the first `"`, `\` or control byte (U+0000 to U+001F) in `bytes`, or its
 /// length: the run a JSON string copies verbatim. Eight bytes are tested at a time with
 /// the classic zero-byte bit trick (the lowest flagged byte is always a true hit).
+#[inline]
 fn string_run(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let backslash = x ^ (ONES * u64::from(b'\\'));
-        let hits = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | x.wrapping_sub(ONES * 0x20) & !x)
-            & HIGHS;
-        if hits != 0 {
-            return at + (hits.trailing_zeros() / 8) as usize;
+    while at + 8 <= bytes.len() {
+        if let Some(i) = first_special(bytes, at) {
+            return i;
         }
         at += 8;
     }
-    let rest = chunks.remainder();
-    at + rest
+    if at == bytes.len() {
+        return at;
+    }
+    if bytes.len() >= 8 {
+        // the last eight bytes, overlapping bytes already known to be plain: any hit is new
+        return first_special(bytes, bytes.len() - 8).unwrap_or(bytes.len());
+    }
+    at + bytes[at..]
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .unwrap_or(rest.len())
+        .unwrap_or(bytes.len() - at)
 }
 
+/// The offset of the first `"`, `\` or control byte in `bytes[at..at + 8]`, with the
+/// zero-byte bit trick: a flagged byte above a true hit may be false, the lowest one never.
+#[inline(always)]
+fn first_special(bytes: &[u8], at: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    let x = u64::from_le_bytes(word);
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    let hits = (quote.wrapping_sub(ONES) & !quote
+        | backslash.wrapping_sub(ONES) & !backslash
+        | x.wrapping_sub(ONES * 0x20) & !x)
+        & HIGHS;
+    (hits != 0).then(|| at + (hits.trailing_zeros() / 8) as usize)
+}
+
+/// The parser's results: the error is boxed so a result fits in registers (errors are
+/// rare; the public functions unbox it).
+pub(crate) type PResult<T> = Result<T, Box<Error>>;
+
 /// What opened a [`Frame`].
-enum FrameKind {
+enum FrameKind<'a> {
     /// The whole filter; ends at the end of the input.
     Top,
     /// `(`
@@ -389,32 +591,32 @@ enum FrameKind {
     /// The `[` of a value path in a filter.
     Bracket {
         /// The attribute path before `[`.
-        path: AttrPath,
+        path: AttrPathRef<'a>,
     },
     /// The `[` of a PATCH path; the bottom frame of [`Parser::bracket_filter`].
     PathBracket,
 }
 
 /// How a term begins.
-enum TermStart {
+enum TermStart<'a> {
     /// With an opener: `(`, `not (` or `attrPath [`.
-    Open(FrameKind),
+    Open(FrameKind<'a>),
     /// With the attribute path of an `attrExp`.
-    Attr(AttrPath),
+    Attr(AttrPathRef<'a>),
 }
 
 /// What [`Parser::or_expr`] already read before handing over to [`Parser::expression`].
-enum Pending {
+enum Pending<'a> {
     /// A finished first term.
-    Term(Filter),
+    Term(FilterRef<'a>),
     /// The start of the first term.
-    Start(TermStart),
+    Start(TermStart<'a>),
 }
 
 /// One open level of nesting: what opened it, where, and where its operands start on the
 /// shared operand stack of [`Parser::expression`].
-struct Frame {
-    kind: FrameKind,
+struct Frame<'a> {
+    kind: FrameKind<'a>,
     /// Byte offset of the `(` or `[`.
     at: usize,
     /// Index of this level's first finished `or` operand on the operand stack.
@@ -423,14 +625,50 @@ struct Frame {
     ands: usize,
 }
 
-impl Frame {
+impl<'a> Frame<'a> {
     /// A level whose operands will start at `base` on the operand stack.
-    fn new(kind: FrameKind, at: usize, base: usize) -> Frame {
+    fn new(kind: FrameKind<'a>, at: usize, base: usize) -> Frame<'a> {
         Frame {
             kind,
             at,
             ors: base,
             ands: base,
+        }
+    }
+}
+
+/// The open frames below the current one: the first few inline, so a filter with little
+/// nesting allocates no stack, the rest on the heap.
+struct Frames<'a> {
+    inline: [Option<Frame<'a>>; 4],
+    len: usize,
+    spill: Vec<Frame<'a>>,
+}
+
+impl<'a> Frames<'a> {
+    fn new() -> Frames<'a> {
+        Frames {
+            inline: [None, None, None, None],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, frame: Frame<'a>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = Some(frame),
+            None => self.spill.push(frame),
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Frame<'a>> {
+        self.len = self.len.checked_sub(1)?;
+        match self.inline.get_mut(self.len) {
+            Some(slot) => slot.take(),
+            None => self.spill.pop(),
         }
     }
 }
@@ -445,12 +683,12 @@ enum LogOp {
 /// by `make`, or `last` alone when the chain has one operand. A chain that starts at the
 /// bottom of the stack takes the stack's buffer instead of copying it.
 #[inline]
-fn finish_chain(
-    operands: &mut Vec<Filter>,
+fn finish_chain<'a>(
+    operands: &mut Vec<FilterRef<'a>>,
     start: usize,
-    last: Filter,
-    make: fn(Vec<Filter>) -> FilterKind,
-) -> Filter {
+    last: FilterRef<'a>,
+    make: fn(Vec<FilterRef<'a>>) -> FilterRefKind<'a>,
+) -> FilterRef<'a> {
     if operands.len() == start {
         return last;
     }
@@ -463,7 +701,7 @@ fn finish_chain(
     };
     let span = Span::new(items[0].span.start, last.span.end);
     items.push(last);
-    Filter {
+    FilterRef {
         kind: make(items),
         span,
     }
@@ -477,7 +715,8 @@ pub(crate) struct Parser<'a> {
     pub(crate) pos: usize,
     /// One past the last byte to read (the input is trimmed by moving `pos` and `end`).
     pub(crate) end: usize,
-    opts: &'a ParseOptions,
+    /// A copy, so the tree's lifetime is the input's alone.
+    opts: ParseOptions,
     max_depth: usize,
     depth: usize,
     terms: usize,
@@ -489,13 +728,10 @@ pub(crate) struct Parser<'a> {
 impl<'a> Parser<'a> {
     /// Checks the length limit and trims (or, in strict mode, refuses) whitespace at both
     /// ends.
-    pub(crate) fn new(
-        src: &'a str,
-        opts: &'a ParseOptions,
-        grammar: Grammar,
-    ) -> Result<Parser<'a>, Error> {
+    #[inline]
+    pub(crate) fn new(src: &'a str, opts: &ParseOptions, grammar: Grammar) -> PResult<Parser<'a>> {
         let bytes = src.as_bytes();
-        let err = |kind, span| Err(Error::new(kind, span).with_grammar(grammar));
+        let err = |kind, span| Err(Box::new(Error::new(kind, span).with_grammar(grammar)));
         if src.len() > opts.max_len {
             let kind = ErrorKind::InputTooLong {
                 len: src.len(),
@@ -525,10 +761,11 @@ impl<'a> Parser<'a> {
         }
         Ok(Parser {
             src,
-            bytes,
+            // cut at `end`, so one bounds check also checks the end of the input
+            bytes: &bytes[..end],
             pos,
             end,
-            opts,
+            opts: opts.clone(),
             max_depth: opts.max_depth.min(MAX_DEPTH_CEILING),
             depth: 0,
             terms: 0,
@@ -537,17 +774,15 @@ impl<'a> Parser<'a> {
         })
     }
 
-    pub(crate) fn error(&self, kind: ErrorKind, span: Span) -> Error {
-        Error::new(kind, span).with_grammar(self.grammar)
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn error(&self, kind: ErrorKind, span: Span) -> Box<Error> {
+        Box::new(Error::new(kind, span).with_grammar(self.grammar))
     }
 
     #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
-        if self.pos < self.end {
-            Some(self.bytes[self.pos])
-        } else {
-            None
-        }
+        self.bytes.get(self.pos).copied()
     }
 
     /// The end of the run of `class` bytes starting at `from`.
@@ -588,7 +823,12 @@ impl<'a> Parser<'a> {
     }
 
     /// An error whose span is the token at `at`.
-    pub(crate) fn error_found(&self, at: usize, kind: impl FnOnce(Found) -> ErrorKind) -> Error {
+    #[cold]
+    pub(crate) fn error_found(
+        &self,
+        at: usize,
+        kind: impl FnOnce(Found) -> ErrorKind,
+    ) -> Box<Error> {
         let (found, span) = self.found_at(at);
         self.error(kind(found), span)
     }
@@ -603,7 +843,7 @@ impl<'a> Parser<'a> {
 
     /// In strict mode, refuses whitespace `start..start+len` unless it is exactly one SP.
     #[inline]
-    fn check_ws(&self, start: usize, len: usize) -> Result<(), Error> {
+    fn check_ws(&self, start: usize, len: usize) -> PResult<()> {
         if self.opts.strict_whitespace && (len != 1 || self.bytes[start] != b' ') {
             return Err(self.error(ErrorKind::StrictWhitespace, Span::new(start, start + len)));
         }
@@ -611,8 +851,8 @@ impl<'a> Parser<'a> {
     }
 
     /// `SP`, required after `after`: one or more SP/HTAB (exactly one SP in strict mode).
-    #[inline]
-    fn sp(&mut self, after: &str) -> Result<(), Error> {
+    #[inline(always)]
+    fn sp(&mut self, after: &str) -> PResult<()> {
         let start = self.pos;
         let n = self.skip_ws();
         if n == 0 {
@@ -625,7 +865,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Whitespace just inside `(` or `[`: allowed by default, refused in strict mode.
-    fn ws_inside(&mut self) -> Result<(), Error> {
+    fn ws_inside(&mut self) -> PResult<()> {
         let start = self.pos;
         let n = self.skip_ws();
         if n > 0 && self.opts.strict_whitespace {
@@ -635,7 +875,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Enters a group, `not` or bracket at `at`, charging the depth limit.
-    fn enter(&mut self, at: usize) -> Result<(), Error> {
+    fn enter(&mut self, at: usize) -> PResult<()> {
         self.depth += 1;
         if self.depth > self.max_depth {
             let kind = ErrorKind::NestingTooDeep {
@@ -648,7 +888,7 @@ impl<'a> Parser<'a> {
 
     /// Charges one comparison or presence test against the term limit.
     #[inline]
-    fn count_term(&mut self, span: Span) -> Result<(), Error> {
+    fn count_term(&mut self, span: Span) -> PResult<()> {
         self.terms += 1;
         if self.terms > self.opts.max_terms {
             return Err(self.error(
@@ -662,7 +902,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After the top-level expression: only trailing whitespace may remain.
-    pub(crate) fn finish(&mut self) -> Result<(), Error> {
+    pub(crate) fn finish(&mut self) -> PResult<()> {
         self.skip_ws();
         match self.peek() {
             None => Ok(()),
@@ -697,7 +937,7 @@ impl<'a> Parser<'a> {
     /// RFC 7644 section 3.4.2.2 gives `and` precedence over `or`. Every `(`, `not (` and
     /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
     /// costs heap, never call stack; the depth limit is charged at each push.
-    pub(crate) fn or_expr(&mut self) -> Result<Filter, Error> {
+    pub(crate) fn or_expr(&mut self) -> PResult<FilterRef<'a>> {
         let at = self.pos;
         let first = match self.term_start()? {
             TermStart::Attr(path) => {
@@ -717,7 +957,7 @@ impl<'a> Parser<'a> {
     /// `valFilter = attrExp / valLogExp / *1"not" "(" valFilter ")"` and
     /// `valLogExp = valFilter SP ("and" / "or") SP valFilter` (errata 7322): the full
     /// filter grammar minus value paths. Used by PATCH paths.
-    pub(crate) fn bracket_filter(&mut self) -> Result<Filter, Error> {
+    pub(crate) fn bracket_filter(&mut self) -> PResult<FilterRef<'a>> {
         let at = self.pos;
         self.open_bracket()?;
         self.expression(FrameKind::PathBracket, at, None)
@@ -732,61 +972,76 @@ impl<'a> Parser<'a> {
     /// flat chain `a or b or c` becomes its node's vector without copying.
     fn expression(
         &mut self,
-        bottom: FrameKind,
+        bottom: FrameKind<'a>,
         at: usize,
-        mut first: Option<Pending>,
-    ) -> Result<Filter, Error> {
-        let mut operands: Vec<Filter> = Vec::new();
-        let mut stack: Vec<Frame> = Vec::new();
+        first: Option<Pending<'a>>,
+    ) -> PResult<FilterRef<'a>> {
+        let mut operands: Vec<FilterRef<'a>> = Vec::new();
+        let mut stack = Frames::new();
         let mut cur = Frame::new(bottom, at, 0);
-        'term: loop {
-            let mut term = match first.take() {
-                Some(Pending::Term(term)) => term,
-                pending => {
-                    let start = match pending {
-                        Some(Pending::Start(start)) => start,
-                        _ => self.term_start()?,
+        let mut term = match first {
+            Some(Pending::Term(term)) => term,
+            Some(Pending::Start(start)) => self.term(start, &mut stack, &mut cur, 0)?,
+            None => {
+                let start = self.term_start()?;
+                self.term(start, &mut stack, &mut cur, 0)?
+            }
+        };
+        loop {
+            match self.log_op()? {
+                Some(LogOp::And) => operands.push(term),
+                Some(LogOp::Or) if operands.len() == cur.ands => {
+                    // an `and` chain of one term: the term itself
+                    operands.push(term);
+                    cur.ands = operands.len();
+                }
+                Some(LogOp::Or) => {
+                    let and = finish_chain(&mut operands, cur.ands, term, FilterRefKind::And);
+                    operands.push(and);
+                    cur.ands = operands.len();
+                }
+                None => {
+                    let and = finish_chain(&mut operands, cur.ands, term, FilterRefKind::And);
+                    let expr = finish_chain(&mut operands, cur.ors, and, FilterRefKind::Or);
+                    let Some(parent) = stack.pop() else {
+                        return self.close_bottom(cur, expr);
                     };
-                    match start {
-                        TermStart::Open(kind) => {
-                            let at = self.pos - 1;
-                            let next = Frame::new(kind, at, operands.len());
-                            stack.push(std::mem::replace(&mut cur, next));
-                            continue 'term;
-                        }
-                        TermStart::Attr(path) => self.attr_exp(path)?,
-                    }
+                    let done = std::mem::replace(&mut cur, parent);
+                    term = self.close_frame(done, expr)?;
+                    continue;
                 }
-            };
-            loop {
-                match self.log_op()? {
-                    Some(LogOp::And) => {
-                        operands.push(term);
-                        continue 'term;
-                    }
-                    Some(LogOp::Or) => {
-                        let and = finish_chain(&mut operands, cur.ands, term, FilterKind::And);
-                        operands.push(and);
-                        cur.ands = operands.len();
-                        continue 'term;
-                    }
-                    None => {}
+            }
+            let start = self.term_start()?;
+            term = self.term(start, &mut stack, &mut cur, operands.len())?;
+        }
+    }
+
+    /// Reads a term that begins with `start`: opens a frame for each opener (their operands
+    /// start at `base` on the operand stack) until an `attrExp` comes.
+    #[inline(always)]
+    fn term(
+        &mut self,
+        mut start: TermStart<'a>,
+        stack: &mut Frames<'a>,
+        cur: &mut Frame<'a>,
+        base: usize,
+    ) -> PResult<FilterRef<'a>> {
+        loop {
+            match start {
+                TermStart::Attr(path) => return self.attr_exp(path),
+                TermStart::Open(kind) => {
+                    let next = Frame::new(kind, self.pos - 1, base);
+                    stack.push(std::mem::replace(cur, next));
+                    start = self.term_start()?;
                 }
-                let and = finish_chain(&mut operands, cur.ands, term, FilterKind::And);
-                let expr = finish_chain(&mut operands, cur.ors, and, FilterKind::Or);
-                let Some(parent) = stack.pop() else {
-                    return self.close_bottom(cur, expr);
-                };
-                let done = std::mem::replace(&mut cur, parent);
-                term = self.close_frame(done, expr)?;
             }
         }
     }
 
     /// The start of a `term`: opens a group, `not (` or value-path bracket (the opener
     /// consumed), or reads the attribute path of an `attrExp`.
-    #[inline]
-    fn term_start(&mut self) -> Result<TermStart, Error> {
+    #[inline(always)]
+    fn term_start(&mut self) -> PResult<TermStart<'a>> {
         match self.peek() {
             Some(b'(') => {
                 self.open_paren()?;
@@ -816,7 +1071,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `"("`: charges the depth limit, and refuses an empty group.
-    fn open_paren(&mut self) -> Result<(), Error> {
+    fn open_paren(&mut self) -> PResult<()> {
         self.enter(self.pos)?;
         self.pos += 1;
         self.ws_inside()?;
@@ -828,7 +1083,7 @@ impl<'a> Parser<'a> {
 
     /// `"["` of a value path: charges the depth limit, refuses a nested value path and an
     /// empty filter.
-    fn open_bracket(&mut self) -> Result<(), Error> {
+    fn open_bracket(&mut self) -> PResult<()> {
         let at = self.pos;
         if self.in_brackets {
             return Err(self.error(ErrorKind::NestedValuePath, Span::new(at, at + 1)));
@@ -844,7 +1099,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Closes `frame`, whose contents are `expr`, and returns the finished term.
-    fn close_frame(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
+    fn close_frame(&mut self, frame: Frame<'a>, expr: FilterRef<'a>) -> PResult<FilterRef<'a>> {
         match frame.kind {
             FrameKind::Group => {
                 self.close(b')', frame.at)?;
@@ -855,8 +1110,8 @@ impl<'a> Parser<'a> {
                 self.close(b')', frame.at)?;
                 self.depth -= 1;
                 let span = Span::new(start, self.pos);
-                Ok(Filter {
-                    kind: FilterKind::Not(Box::new(expr)),
+                Ok(FilterRef {
+                    kind: FilterRefKind::Not(Box::new(expr)),
                     span,
                 })
             }
@@ -872,7 +1127,7 @@ impl<'a> Parser<'a> {
 
     /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
     #[inline]
-    fn close_bottom(&mut self, frame: Frame, expr: Filter) -> Result<Filter, Error> {
+    fn close_bottom(&mut self, frame: Frame<'a>, expr: FilterRef<'a>) -> PResult<FilterRef<'a>> {
         if matches!(frame.kind, FrameKind::PathBracket) {
             self.close(b']', frame.at)?;
             self.depth -= 1;
@@ -884,7 +1139,7 @@ impl<'a> Parser<'a> {
     /// `SP ("and" / "or") SP`: consumes a logical keyword (case-insensitive, a whole word)
     /// and the spaces around it, or nothing if the next word is neither.
     #[inline]
-    fn log_op(&mut self) -> Result<Option<LogOp>, Error> {
+    fn log_op(&mut self) -> PResult<Option<LogOp>> {
         let save = self.pos;
         let n = self.skip_ws();
         let word_end = self.scan(self.pos, is_path_byte);
@@ -911,6 +1166,7 @@ impl<'a> Parser<'a> {
 
     /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
     /// Otherwise `not` is an ordinary attribute name, as in `not pr`.
+    #[inline]
     fn at_not(&self) -> bool {
         if !matches!(self.peek(), Some(b'n' | b'N')) {
             return false;
@@ -923,7 +1179,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The `)` or `]` that ends the group or bracket opened at `open`.
-    fn close(&mut self, closer: u8, open: usize) -> Result<(), Error> {
+    fn close(&mut self, closer: u8, open: usize) -> PResult<()> {
         let ws = self.pos;
         let n = self.skip_ws();
         match self.peek() {
@@ -961,7 +1217,11 @@ impl<'a> Parser<'a> {
     /// After `]` in a filter: the end, `SP logOp` or a closer; the Entra form
     /// `]` `"." ATTRNAME SP compareOp SP compValue` is read when
     /// [`ParseOptions::entra_value_path_compare`] is on.
-    fn after_value_path(&mut self, path: AttrPath, filter: Filter) -> Result<Filter, Error> {
+    fn after_value_path(
+        &mut self,
+        path: AttrPathRef<'a>,
+        filter: FilterRef<'a>,
+    ) -> PResult<FilterRef<'a>> {
         match self.peek() {
             Some(b'[') => Err(self.error(
                 ErrorKind::SecondValueFilter,
@@ -973,8 +1233,8 @@ impl<'a> Parser<'a> {
                     self.refuse_compare_after_bracket()?;
                 }
                 let span = Span::new(path.span.start, self.pos);
-                Ok(Filter {
-                    kind: FilterKind::ValuePath {
+                Ok(FilterRef {
+                    kind: FilterRefKind::ValuePath {
                         path,
                         filter: Box::new(filter),
                     },
@@ -985,7 +1245,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `emails[type eq "work"] eq "x"`: an operator after `]` gets its own error.
-    fn refuse_compare_after_bracket(&self) -> Result<(), Error> {
+    fn refuse_compare_after_bracket(&self) -> PResult<()> {
         let at = self.scan(self.pos, is_ws);
         let word_end = self.scan(at, is_path_byte);
         let word = &self.src[at..word_end];
@@ -999,7 +1259,11 @@ impl<'a> Parser<'a> {
     /// Interop only: `attrPath "[" valFilter "]" "." ATTRNAME SP (compareOp SP compValue /
     /// "pr")`, rewritten to `attrPath "[" valFilter SP "and" SP ATTRNAME ... "]"` so the
     /// two conditions must hold for the same value.
-    fn entra_compare(&mut self, path: AttrPath, filter: Filter) -> Result<Filter, Error> {
+    fn entra_compare(
+        &mut self,
+        path: AttrPathRef<'a>,
+        filter: FilterRef<'a>,
+    ) -> PResult<FilterRef<'a>> {
         let dot = self.pos;
         if !self.opts.entra_value_path_compare {
             return Err(self.error(ErrorKind::EntraValuePathCompare, Span::new(dot, dot + 1)));
@@ -1011,22 +1275,22 @@ impl<'a> Parser<'a> {
         self.in_brackets = false;
         let span = Span::new(filter.span.start, compare.span.end);
         let kind = match filter.kind {
-            FilterKind::And(mut items) => {
+            FilterRefKind::And(mut items) => {
                 items.push(compare);
-                FilterKind::And(items)
+                FilterRefKind::And(items)
             }
-            kind => FilterKind::And(vec![
-                Filter {
+            kind => FilterRefKind::And(vec![
+                FilterRef {
                     kind,
                     span: filter.span,
                 },
                 compare,
             ]),
         };
-        let inner = Filter { kind, span };
+        let inner = FilterRef { kind, span };
         let span = Span::new(path.span.start, self.pos);
-        Ok(Filter {
-            kind: FilterKind::ValuePath {
+        Ok(FilterRef {
+            kind: FilterRefKind::ValuePath {
                 path,
                 filter: Box::new(inner),
             },
@@ -1036,7 +1300,7 @@ impl<'a> Parser<'a> {
 
     /// `subAttr = "." ATTRNAME` after `]`, the `.` already read: a lone name, which may
     /// start with `$` (`members[...].$ref`).
-    pub(crate) fn sub_attr_name(&mut self) -> Result<AttrPath, Error> {
+    pub(crate) fn sub_attr_name(&mut self) -> PResult<AttrPathRef<'a>> {
         let start = self.pos;
         let end = self.scan(start, is_name_byte);
         match self.bytes.get(end) {
@@ -1047,7 +1311,7 @@ impl<'a> Parser<'a> {
         }
         let name = self.attr_name(start, end, true)?;
         self.pos = end;
-        Ok(AttrPath {
+        Ok(AttrPathRef {
             uri: None,
             name,
             sub_attr: None,
@@ -1060,35 +1324,41 @@ impl<'a> Parser<'a> {
     /// The path is read as one token of name characters, `:` and `.`; the URI is
     /// everything before the token's last `:` (so the dots of `...:2.0:User:` belong to
     /// the URI), and at most one `.` may follow the attribute name.
-    pub(crate) fn attr_path(&mut self) -> Result<AttrPath, Error> {
+    #[inline]
+    pub(crate) fn attr_path(&mut self) -> PResult<AttrPathRef<'a>> {
         let start = self.pos;
-        // one pass over the token, noting its last `:` and whether it has a `.`
-        let mut end = start;
-        let mut colon = None;
-        let mut has_dot = false;
-        for &b in &self.bytes[start..self.end] {
-            if !is_path_byte(b) {
-                break;
-            }
-            match b {
-                b':' => colon = Some(end),
-                b'.' => has_dot = true,
-                _ => {}
-            }
-            end += 1;
+        // the common case: a lone name, neither URI nor sub-attribute
+        let end = self.scan(start, is_name_byte);
+        if !matches!(self.bytes.get(end), Some(b':' | b'.')) {
+            let name = self.attr_name(start, end, false)?;
+            self.pos = end;
+            return Ok(AttrPathRef {
+                uri: None,
+                name,
+                sub_attr: None,
+                span: Span::new(start, end),
+            });
         }
+        self.qualified_attr_path(start)
+    }
+
+    /// [`Parser::attr_path`] for a path with a URI or a sub-attribute.
+    #[inline(never)]
+    fn qualified_attr_path(&mut self, start: usize) -> PResult<AttrPathRef<'a>> {
+        // the whole token, then its last `:`, searched from the end (only the name follows)
+        let end = self.scan(start, is_path_byte);
+        let colon = self.bytes[start..end]
+            .iter()
+            .rposition(|&b| b == b':')
+            .map(|i| start + i);
         let (uri, name_start) = match colon {
             Some(at) => {
                 self.check_uri(start, at)?;
-                (Some(self.src[start..at].to_owned()), at + 1)
+                (Some(&self.src[start..at]), at + 1)
             }
             None => (None, start),
         };
-        let dot = if has_dot {
-            self.bytes[name_start..end].iter().position(|&b| b == b'.')
-        } else {
-            None
-        };
+        let dot = self.bytes[name_start..end].iter().position(|&b| b == b'.');
         let name_end = dot.map_or(end, |d| name_start + d);
         let name = self.attr_name(name_start, name_end, false)?;
         let sub_attr = match dot {
@@ -1103,7 +1373,7 @@ impl<'a> Parser<'a> {
             }
         };
         self.pos = end;
-        Ok(AttrPath {
+        Ok(AttrPathRef {
             uri,
             name,
             sub_attr,
@@ -1114,7 +1384,19 @@ impl<'a> Parser<'a> {
     /// `ATTRNAME = ALPHA *(nameChar)` with `nameChar = "$" / "-" / "_" / DIGIT / ALPHA`
     /// (RFC 7643 section 2.1); a leading `$` only for sub-attributes (`sub`, or any name
     /// inside brackets), and no `$` at all unless [`ParseOptions::allow_dollar`].
-    fn attr_name(&self, start: usize, end: usize, sub: bool) -> Result<String, Error> {
+    #[inline(always)]
+    fn attr_name(&self, start: usize, end: usize, sub: bool) -> PResult<&'a str> {
+        // the common case, decided by the first byte alone
+        if start < end && self.bytes[start].is_ascii_alphabetic() && self.opts.allow_dollar {
+            return Ok(&self.src[start..end]);
+        }
+        self.checked_attr_name(start, end, sub)
+    }
+
+    /// [`Parser::attr_name`] for a name that starts with `$` or no letter, or when `$` is
+    /// refused.
+    #[inline(never)]
+    fn checked_attr_name(&self, start: usize, end: usize, sub: bool) -> PResult<&'a str> {
         let name = &self.bytes[start..end];
         match name.first() {
             Some(b) if b.is_ascii_alphabetic() => {}
@@ -1145,12 +1427,12 @@ impl<'a> Parser<'a> {
                 return Err(self.error(ErrorKind::DollarInName, Span::new(at, at + 1)));
             }
         }
-        Ok(self.src[start..end].to_owned())
+        Ok(&self.src[start..end])
     }
 
     /// `URI` (RFC 3986 Appendix A), restricted to what SCIM schema URIs use: a scheme
     /// letter first, then letters, digits, `-`, `_`, `.` and `:`.
-    fn check_uri(&self, start: usize, end: usize) -> Result<(), Error> {
+    fn check_uri(&self, start: usize, end: usize) -> PResult<()> {
         let uri = &self.bytes[start..end];
         let ok = uri.first().is_some_and(u8::is_ascii_alphabetic) && !uri.contains(&b'$');
         if !ok {
@@ -1164,7 +1446,8 @@ impl<'a> Parser<'a> {
     ///
     /// `compareOp = "eq" / "ne" / "co" / "sw" / "ew" / "gt" / "lt" / "ge" / "le"`,
     /// case-insensitive and read as a whole word (`prand` is not `pr`).
-    fn attr_exp(&mut self, path: AttrPath) -> Result<Filter, Error> {
+    #[inline]
+    fn attr_exp(&mut self, path: AttrPathRef<'a>) -> PResult<FilterRef<'a>> {
         let is_not =
             path.uri.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("not");
         let ws = self.pos;
@@ -1201,8 +1484,8 @@ impl<'a> Parser<'a> {
         let Some(op) = op else {
             let span = Span::new(start, self.pos);
             self.count_term(span)?;
-            return Ok(Filter {
-                kind: FilterKind::Present { path },
+            return Ok(FilterRef {
+                kind: FilterRefKind::Present { path },
                 span,
             });
         };
@@ -1210,22 +1493,23 @@ impl<'a> Parser<'a> {
         let value = self.comp_value()?;
         let span = Span::new(start, self.pos);
         self.count_term(span)?;
-        Ok(Filter {
-            kind: FilterKind::Compare { path, op, value },
+        Ok(FilterRef {
+            kind: FilterRefKind::Compare { path, op, value },
             span,
         })
     }
 
     /// `compValue = false / null / true / number / string` (JSON, RFC 8259).
-    fn comp_value(&mut self) -> Result<Literal, Error> {
+    #[inline]
+    fn comp_value(&mut self) -> PResult<LiteralRef<'a>> {
         let start = self.pos;
         let value = match self.peek() {
-            Some(b'"') => LiteralValue::String(self.json_string()?),
-            Some(b'-' | b'+' | b'.' | b'0'..=b'9') => LiteralValue::Number(self.json_number()?),
+            Some(b'"') => LiteralValueRef::String(self.json_string()?),
+            Some(b'-' | b'+' | b'.' | b'0'..=b'9') => LiteralValueRef::Number(self.json_number()?),
             Some(b) if b.is_ascii_alphabetic() => self.json_word()?,
             _ => return Err(self.error_found(start, |found| ErrorKind::ExpectedValue { found })),
         };
-        Ok(Literal {
+        Ok(LiteralRef {
             value,
             span: Span::new(start, self.pos),
         })
@@ -1233,14 +1517,14 @@ impl<'a> Parser<'a> {
 
     /// `false = %x66.61.6c.73.65`, `null = %x6e.75.6c.6c`, `true = %x74.72.75.65`:
     /// lowercase only (RFC 8259 section 3).
-    fn json_word(&mut self) -> Result<LiteralValue, Error> {
+    fn json_word(&mut self) -> PResult<LiteralValueRef<'a>> {
         let start = self.pos;
         let end = self.scan(start, is_value_word_byte);
         let word = &self.src[start..end];
         let value = match word {
-            "true" => LiteralValue::Bool(true),
-            "false" => LiteralValue::Bool(false),
-            "null" => LiteralValue::Null,
+            "true" => LiteralValueRef::Bool(true),
+            "false" => LiteralValueRef::Bool(false),
+            "null" => LiteralValueRef::Null,
             _ => {
                 let kind = if ["true", "false", "null"]
                     .iter()
@@ -1263,7 +1547,7 @@ impl<'a> Parser<'a> {
 
     /// `number = [ minus ] int [ frac ] [ exp ]` (RFC 8259 section 6), kept as written;
     /// a number beyond the binary64 range is refused.
-    fn json_number(&mut self) -> Result<String, Error> {
+    fn json_number(&mut self) -> PResult<&'a str> {
         let start = self.pos;
         let end = self.scan(start, is_value_word_byte);
         let word = &self.bytes[start..end];
@@ -1276,7 +1560,7 @@ impl<'a> Parser<'a> {
                     return Err(self.error(ErrorKind::NumberOutOfRange, Span::new(start, end)));
                 }
                 self.pos = end;
-                Ok(text.to_owned())
+                Ok(text)
             }
             _ if looks_unquoted(word) => {
                 let kind = ErrorKind::UnquotedValue {
@@ -1302,43 +1586,50 @@ impl<'a> Parser<'a> {
 
     /// `string = quotation-mark *char quotation-mark` (RFC 8259 section 7): every escape
     /// is decoded, raw control characters and lone surrogates are refused.
-    fn json_string(&mut self) -> Result<String, Error> {
+    #[inline]
+    fn json_string(&mut self) -> PResult<Cow<'a, str>> {
         let open = self.pos;
-        self.pos += 1;
-        let mut out = String::new();
-        let mut run = self.pos;
-        while self.pos < self.end {
-            self.pos += string_run(&self.bytes[self.pos..self.end]);
-            match self.bytes.get(self.pos).filter(|_| self.pos < self.end) {
-                Some(b'"') if run == open + 1 => {
-                    // no escape: one exact allocation
-                    let text = self.src[run..self.pos].to_owned();
-                    self.pos += 1;
-                    return Ok(text);
-                }
+        let body = open + 1;
+        let stop = body + string_run(&self.bytes[body..]);
+        // the common case: no escape, so the value is a slice of the input
+        if self.bytes.get(stop) == Some(&b'"') {
+            self.pos = stop + 1;
+            return Ok(Cow::Borrowed(&self.src[body..stop]));
+        }
+        self.pos = stop;
+        self.json_string_escaped(open).map(Cow::Owned)
+    }
+
+    /// The rest of the string opened at `open`, from its first escape (or the error that
+    /// stopped [`Parser::json_string`]).
+    #[inline(never)]
+    fn json_string_escaped(&mut self, open: usize) -> PResult<String> {
+        let mut out = String::from(&self.src[open + 1..self.pos]);
+        loop {
+            match self.bytes.get(self.pos) {
                 Some(b'"') => {
-                    out.push_str(&self.src[run..self.pos]);
                     self.pos += 1;
                     return Ok(out);
                 }
-                Some(b'\\') => {
-                    out.push_str(&self.src[run..self.pos]);
-                    out.push(self.escape()?);
-                    run = self.pos;
-                }
+                Some(b'\\') => out.push(self.escape()?),
                 Some(&byte) => {
                     let span = Span::new(self.pos, self.pos + 1);
                     return Err(self.error(ErrorKind::ControlCharacter { byte }, span));
                 }
-                None => break,
+                None => {
+                    let span = Span::new(open, self.end);
+                    return Err(self.error(ErrorKind::UnterminatedString, span));
+                }
             }
+            let run = self.pos;
+            self.pos += string_run(&self.bytes[run..]);
+            out.push_str(&self.src[run..self.pos]);
         }
-        Err(self.error(ErrorKind::UnterminatedString, Span::new(open, self.end)))
     }
 
     /// `escape = "\" ( %x22 / %x5C / %x2F / %x62 / %x66 / %x6E / %x72 / %x74 / %x75 4HEXDIG )`;
     /// a `\uD800`-`\uDBFF` escape must be followed by a `\uDC00`-`\uDFFF` escape.
-    fn escape(&mut self) -> Result<char, Error> {
+    fn escape(&mut self) -> PResult<char> {
         let start = self.pos;
         self.pos += 1;
         let Some(&b) = self.bytes.get(self.pos).filter(|_| self.pos < self.end) else {
@@ -1365,7 +1656,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The `4HEXDIG` of a `\u` escape at `start`, and its low surrogate if one is needed.
-    fn unicode_escape(&mut self, start: usize) -> Result<char, Error> {
+    fn unicode_escape(&mut self, start: usize) -> PResult<char> {
         let unit = self.hex4(start)?;
         let code = match unit {
             0xD800..=0xDBFF => {
@@ -1395,7 +1686,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Four hex digits (either case) of the escape that began at `start`.
-    fn hex4(&mut self, start: usize) -> Result<u16, Error> {
+    fn hex4(&mut self, start: usize) -> PResult<u16> {
         let digits = self
             .bytes
             .get(self.pos..self.pos + 4)
@@ -1732,6 +2023,181 @@ fn write_chain(
     items: &[Filter],
     sep: &str,
     needs_parens: fn(&FilterKind) -> bool,
+) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(sep)?;
+        }
+        if needs_parens(&item.kind) {
+            write!(f, "({item})")?;
+        } else {
+            write!(f, "{item}")?;
+        }
+    }
+    Ok(())
+}
+
+impl AttrPathRef<'_> {
+    /// The owned [`AttrPath`] with the same names and span.
+    ///
+    /// ```
+    /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+    /// let f = parse_filter_ref("members.$ref pr").unwrap();
+    /// let FilterRefKind::Present { path } = f.kind else { unreachable!() };
+    /// let owned = path.into_owned();
+    /// assert_eq!((owned.name.as_str(), owned.sub_attr.as_deref()), ("members", Some("$ref")));
+    /// assert_eq!(owned.span, path.span);
+    /// ```
+    pub fn into_owned(self) -> AttrPath {
+        AttrPath {
+            uri: self.uri.map(str::to_owned),
+            name: self.name.to_owned(),
+            sub_attr: self.sub_attr.map(str::to_owned),
+            span: self.span,
+        }
+    }
+}
+
+impl LiteralValueRef<'_> {
+    /// The owned [`LiteralValue`]; a string decoded from escapes is moved, not copied.
+    ///
+    /// ```
+    /// use scim_parser::filter::LiteralValueRef;
+    /// use scim_parser::LiteralValue;
+    /// assert_eq!(LiteralValueRef::Number("1e3").into_owned(), LiteralValue::Number("1e3".into()));
+    /// assert_eq!(LiteralValueRef::Null.into_owned(), LiteralValue::Null);
+    /// ```
+    pub fn into_owned(self) -> LiteralValue {
+        match self {
+            LiteralValueRef::Null => LiteralValue::Null,
+            LiteralValueRef::Bool(b) => LiteralValue::Bool(b),
+            LiteralValueRef::Number(n) => LiteralValue::Number(n.to_owned()),
+            LiteralValueRef::String(s) => LiteralValue::String(s.into_owned()),
+        }
+    }
+}
+
+impl LiteralRef<'_> {
+    /// The owned [`Literal`] with the same value and span.
+    ///
+    /// ```
+    /// use scim_parser::filter::{LiteralRef, LiteralValueRef};
+    /// use scim_parser::{LiteralValue, Span};
+    /// let lit = LiteralRef { value: LiteralValueRef::Bool(false), span: Span::new(3, 8) };
+    /// let owned = lit.into_owned();
+    /// assert_eq!((owned.value, owned.span), (LiteralValue::Bool(false), Span::new(3, 8)));
+    /// ```
+    pub fn into_owned(self) -> Literal {
+        Literal {
+            value: self.value.into_owned(),
+            span: self.span,
+        }
+    }
+}
+
+impl FilterRef<'_> {
+    /// The owned [`Filter`]: what [`parse_filter`] returns for the same input and options.
+    ///
+    /// ```
+    /// use scim_parser::filter::parse_filter_ref;
+    /// use scim_parser::parse_filter;
+    /// let input = r#"emails[type eq "work" and value co "@example.com"] or title pr"#;
+    /// assert_eq!(parse_filter_ref(input).unwrap().into_owned(), parse_filter(input).unwrap());
+    /// ```
+    pub fn into_owned(self) -> Filter {
+        let kind = match self.kind {
+            FilterRefKind::Compare { path, op, value } => FilterKind::Compare {
+                path: path.into_owned(),
+                op,
+                value: value.into_owned(),
+            },
+            FilterRefKind::Present { path } => FilterKind::Present {
+                path: path.into_owned(),
+            },
+            FilterRefKind::And(items) => {
+                FilterKind::And(items.into_iter().map(FilterRef::into_owned).collect())
+            }
+            FilterRefKind::Or(items) => {
+                FilterKind::Or(items.into_iter().map(FilterRef::into_owned).collect())
+            }
+            FilterRefKind::Not(inner) => FilterKind::Not(Box::new(inner.into_owned())),
+            FilterRefKind::ValuePath { path, filter } => FilterKind::ValuePath {
+                path: path.into_owned(),
+                filter: Box::new(filter.into_owned()),
+            },
+        };
+        Filter {
+            kind,
+            span: self.span,
+        }
+    }
+
+    /// An owned copy, leaving the borrowed tree as it is (`self.clone().into_owned()`).
+    ///
+    /// ```
+    /// use scim_parser::filter::parse_filter_ref;
+    /// let borrowed = parse_filter_ref("not (title pr)").unwrap();
+    /// let owned = borrowed.to_owned_filter();
+    /// assert_eq!(owned.to_string(), borrowed.to_string());
+    /// ```
+    pub fn to_owned_filter(&self) -> Filter {
+        self.clone().into_owned()
+    }
+}
+
+impl<'a> From<FilterRef<'a>> for Filter {
+    fn from(filter: FilterRef<'a>) -> Filter {
+        filter.into_owned()
+    }
+}
+
+impl fmt::Display for AttrPathRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(uri) = self.uri {
+            write!(f, "{uri}:")?;
+        }
+        f.write_str(self.name)?;
+        if let Some(sub) = self.sub_attr {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for LiteralValueRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LiteralValueRef::Null => f.write_str("null"),
+            LiteralValueRef::Bool(b) => write!(f, "{b}"),
+            LiteralValueRef::Number(n) => f.write_str(n),
+            LiteralValueRef::String(s) => write_json_string(f, s),
+        }
+    }
+}
+
+/// The same canonical form as [`Filter`]'s `Display`.
+impl fmt::Display for FilterRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            FilterRefKind::Compare { path, op, value } => write!(f, "{path} {op} {}", value.value),
+            FilterRefKind::Present { path } => write!(f, "{path} pr"),
+            FilterRefKind::And(items) => write_ref_chain(f, items, " and ", |k| {
+                matches!(k, FilterRefKind::And(_) | FilterRefKind::Or(_))
+            }),
+            FilterRefKind::Or(items) => {
+                write_ref_chain(f, items, " or ", |k| matches!(k, FilterRefKind::Or(_)))
+            }
+            FilterRefKind::Not(inner) => write!(f, "not ({inner})"),
+            FilterRefKind::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),
+        }
+    }
+}
+
+fn write_ref_chain(
+    f: &mut fmt::Formatter<'_>,
+    items: &[FilterRef<'_>],
+    sep: &str,
+    needs_parens: fn(&FilterRefKind<'_>) -> bool,
 ) -> fmt::Result {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {

@@ -10,7 +10,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`filter`] | the filter AST (byte spans on every node), its parser and a `Display` that round-trips |
+//! | [`filter`] | the filter AST (byte spans on every node) in owned and borrowed form, its parser and a `Display` that round-trips |
 //! | [`path`] | PATCH paths: `attrPath / valuePath [subAttr]` |
 //! | [`schema`] | the RFC 7643 attribute model, the built-in schemas, loading `/Schemas` JSON, resolving paths |
 //! | [`eval`] | validating a filter against schemas and evaluating it on a resource |
@@ -26,7 +26,10 @@
 //! [`parse_filter`] and [`parse_patch_path`] return a tree whose every node carries its
 //! byte [`Span`]; printing a tree gives canonical text that parses back to the same tree.
 //! An [`Error`] knows its span, what was expected or found ([`ErrorKind`]), the `scimType`
-//! to answer with, and draws a caret under the input.
+//! to answer with, and draws a caret under the input. [`parse_filter_ref`] builds the same
+//! tree as a [`FilterRef`] that borrows names and strings from the input instead of copying
+//! them (the faster choice when the tree does not outlive the input);
+//! [`FilterRef::into_owned`] turns it into the [`Filter`] that [`parse_filter`] returns.
 //!
 //! ```
 //! use scim_parser::{parse_filter, parse_patch_path, FilterKind};
@@ -194,8 +197,9 @@ pub mod schema;
 
 pub use error::{Closer, Error, ErrorKind, Found, Grammar, Span};
 pub use filter::{
-    parse_filter, parse_filter_with, AttrPath, CompareOp, Filter, FilterKind, Literal,
-    LiteralValue, ParseOptions,
+    parse_filter, parse_filter_ref, parse_filter_ref_with, parse_filter_with, AttrPath,
+    AttrPathRef, CompareOp, Filter, FilterKind, FilterRef, FilterRefKind, Literal, LiteralRef,
+    LiteralValue, LiteralValueRef, ParseOptions,
 };
 pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
 

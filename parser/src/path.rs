@@ -13,7 +13,7 @@
 //! ```
 
 use crate::error::{Error, ErrorKind, Grammar, Span};
-use crate::filter::{AttrPath, Filter, ParseOptions, Parser};
+use crate::filter::{AttrPath, Filter, PResult, ParseOptions, Parser};
 use std::fmt;
 
 /// A parsed PATCH path.
@@ -121,13 +121,13 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, Error> {
 /// assert_eq!(err.scim_type(), "invalidPath");
 /// ```
 pub fn parse_patch_path_with(input: &str, options: &ParseOptions) -> Result<PatchPath, Error> {
-    let mut p = Parser::new(input, options, Grammar::PatchPath)?;
-    p.patch_path()
+    let mut p = Parser::new(input, options, Grammar::PatchPath).map_err(|e| *e)?;
+    p.patch_path().map_err(|e| *e)
 }
 
 impl Parser<'_> {
     /// `PATH = attrPath / valuePath [subAttr]`, then the end of the input.
-    fn patch_path(&mut self) -> Result<PatchPath, Error> {
+    fn patch_path(&mut self) -> PResult<PatchPath> {
         let start = self.pos;
         if !self
             .peek()
@@ -135,14 +135,14 @@ impl Parser<'_> {
         {
             return Err(self.error_found(start, |found| ErrorKind::ExpectedAttrName { found }));
         }
-        let attr = self.attr_path()?;
+        let attr = self.attr_path()?.into_owned();
         let mut filter = None;
         let mut sub_attr = None;
         if self.peek() == Some(b'[') {
-            filter = Some(self.bracket_filter()?);
+            filter = Some(self.bracket_filter()?.into_owned());
             if self.peek() == Some(b'.') {
                 self.pos += 1;
-                sub_attr = Some(self.sub_attr_name()?.name);
+                sub_attr = Some(self.sub_attr_name()?.name.to_owned());
             }
         }
         let span = Span::new(start, self.pos);
@@ -156,7 +156,7 @@ impl Parser<'_> {
     }
 
     /// Nothing may follow a PATCH path.
-    fn path_end(&mut self) -> Result<(), Error> {
+    fn path_end(&mut self) -> PResult<()> {
         let at = self.pos;
         match self.peek() {
             None => Ok(()),

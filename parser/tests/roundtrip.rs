@@ -9,7 +9,9 @@
 
 use proptest::prelude::*;
 use scim_parser::filter::{AttrPath, CompareOp, Filter, FilterKind, Literal, LiteralValue};
-use scim_parser::{parse_filter_with, parse_patch_path_with, ParseOptions, PatchPath, Span};
+use scim_parser::{
+    parse_filter_ref_with, parse_filter_with, parse_patch_path_with, ParseOptions, PatchPath, Span,
+};
 
 /// The case count: `PROPTEST_CASES` when set, else `default`.
 fn cases(default: u32) -> u32 {
@@ -194,6 +196,36 @@ proptest! {
                 .map_err(|e| TestCaseError::fail(e.render(&printed)))?;
             prop_assert!(f.eq_ignore_spans(&again), "{printed}\nparsed as {again:?}");
             prop_assert_eq!(again.to_string(), printed.clone());
+            // the borrowed tree is the same tree, spans included
+            let borrowed = parse_filter_ref_with(&printed, &opts)
+                .map_err(|e| TestCaseError::fail(e.render(&printed)))?;
+            prop_assert_eq!(borrowed.to_string(), printed.clone());
+            prop_assert_eq!(borrowed.into_owned(), again);
+        }
+    }
+
+    /// Printed text cut short or with one byte changed is often invalid: the borrowed and
+    /// owned parses give the same tree or the same error.
+    #[test]
+    fn mangled_filters_parse_the_same_both_ways(f in filter(), cut in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let printed = f.to_string();
+        let at = cut.index(printed.len() + 1);
+        let mut bytes = printed.into_bytes();
+        let inputs = [
+            String::from_utf8_lossy(&bytes[..at]).into_owned(),
+            {
+                if at < bytes.len() {
+                    bytes[at] = byte;
+                }
+                String::from_utf8_lossy(&bytes).into_owned()
+            },
+        ];
+        for input in &inputs {
+            for opts in [ParseOptions::default(), ParseOptions::strict(), ParseOptions::interop()] {
+                let owned = parse_filter_with(input, &opts);
+                let borrowed = parse_filter_ref_with(input, &opts).map(|b| b.into_owned());
+                prop_assert_eq!(borrowed, owned, "{:?}", input);
+            }
         }
     }
 

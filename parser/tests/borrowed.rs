@@ -1,0 +1,215 @@
+//! The borrowed tree ([`parse_filter_ref_with`]) against the owned one
+//! ([`parse_filter_with`]) over every stored filter input, in every profile: the same
+//! verdict, the same tree once converted (spans included), the same printed text, the same
+//! error and rendering. Also checks that the borrowed tree really borrows: every name,
+//! number and escape-free string is a slice of the input at the place its span says, and
+//! only strings with an escape own their text.
+//!
+//! The inputs: `corpus/filters/{valid,invalid,lenient}`, the anchor table
+//! (`corpus/filters/anchors.jsonl`, stored inputs only), the benchmark corpus
+//! (`corpus/bench/filters.txt`) and the fuzz regressions (`parser/tests/fuzz/filter`).
+//! `tests/roundtrip.rs` adds the same check on generated trees.
+
+use scim_parser::filter::{
+    parse_filter_ref_with, AttrPathRef, FilterRef, FilterRefKind, LiteralRef, LiteralValueRef,
+};
+use scim_parser::{parse_filter_with, ParseOptions};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every file of `dir`, as text, sorted by name.
+fn files(dir: &Path) -> Vec<String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .collect()
+}
+
+/// Every stored filter input.
+fn inputs() -> Vec<String> {
+    let root = root();
+    let mut out = Vec::new();
+    for dir in ["valid", "invalid", "lenient"] {
+        out.extend(files(&root.join("corpus/filters").join(dir)));
+    }
+    out.extend(files(&root.join("parser/tests/fuzz/filter")));
+    let anchors = std::fs::read_to_string(root.join("corpus/filters/anchors.jsonl"))
+        .expect("corpus/filters/anchors.jsonl");
+    for line in anchors.lines().filter(|l| !l.trim().is_empty()) {
+        let row: serde_json::Value = serde_json::from_str(line).expect("an anchor row is JSON");
+        if row["grammar"] == "filter" && row.get("generate").is_none() {
+            if let Some(input) = row["input"].as_str() {
+                out.push(input.to_owned());
+            }
+        }
+    }
+    let bench = std::fs::read_to_string(root.join("corpus/bench/filters.txt"))
+        .expect("corpus/bench/filters.txt");
+    out.extend(
+        bench
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned),
+    );
+    out
+}
+
+/// `inner` lies inside `outer` (the same memory, not a copy).
+fn is_slice_of(inner: &str, outer: &str) -> bool {
+    let (start, end) = (
+        outer.as_ptr() as usize,
+        outer.as_ptr() as usize + outer.len(),
+    );
+    let at = inner.as_ptr() as usize;
+    at >= start && at + inner.len() <= end
+}
+
+fn check_path(path: &AttrPathRef<'_>, input: &str) {
+    let text = &input[path.span.start..path.span.end];
+    assert_eq!(path.to_string(), text, "path span of {input:?}");
+    for part in [path.uri, Some(path.name), path.sub_attr]
+        .into_iter()
+        .flatten()
+    {
+        assert!(is_slice_of(part, text), "{part:?} is a copy in {input:?}");
+    }
+}
+
+fn check_literal(lit: &LiteralRef<'_>, input: &str) {
+    let raw = &input[lit.span.start..lit.span.end];
+    match &lit.value {
+        LiteralValueRef::Number(n) => {
+            assert_eq!(*n, raw);
+            assert!(is_slice_of(n, raw), "number {n:?} copied in {input:?}");
+        }
+        LiteralValueRef::String(Cow::Borrowed(s)) => {
+            assert_eq!(
+                Some(*s),
+                raw.get(1..raw.len() - 1),
+                "string span of {input:?}"
+            );
+            assert!(is_slice_of(s, raw), "string {s:?} copied in {input:?}");
+        }
+        LiteralValueRef::String(Cow::Owned(s)) => {
+            assert!(
+                raw.contains('\\'),
+                "{s:?} owned without an escape in {input:?}"
+            );
+        }
+        LiteralValueRef::Null | LiteralValueRef::Bool(_) => {
+            assert_eq!(lit.value.to_string(), raw);
+        }
+    }
+}
+
+/// Walks the tree (explicit stack), checking every leaf borrows from `input`.
+fn check_borrows(filter: &FilterRef<'_>, input: &str) {
+    let mut todo = vec![filter];
+    while let Some(f) = todo.pop() {
+        match &f.kind {
+            FilterRefKind::Compare { path, value, .. } => {
+                check_path(path, input);
+                check_literal(value, input);
+            }
+            FilterRefKind::Present { path } => check_path(path, input),
+            FilterRefKind::And(items) | FilterRefKind::Or(items) => todo.extend(items),
+            FilterRefKind::Not(inner) => todo.push(inner),
+            FilterRefKind::ValuePath { path, filter } => {
+                check_path(path, input);
+                todo.push(filter);
+            }
+        }
+    }
+}
+
+/// Parses `input` both ways with `opts`; returns whether it was accepted.
+fn agree(input: &str, opts: &ParseOptions) -> bool {
+    match (
+        parse_filter_with(input, opts),
+        parse_filter_ref_with(input, opts),
+    ) {
+        (Ok(owned), Ok(borrowed)) => {
+            assert_eq!(borrowed.to_owned_filter(), owned, "{input:?} {opts:?}");
+            assert_eq!(borrowed.to_string(), owned.to_string(), "{input:?}");
+            check_borrows(&borrowed, input);
+            assert_eq!(borrowed.into_owned(), owned);
+            true
+        }
+        (Err(owned), Err(borrowed)) => {
+            assert_eq!(borrowed, owned, "{input:?} {opts:?}");
+            assert_eq!(borrowed.render(input), owned.render(input));
+            false
+        }
+        (owned, borrowed) => panic!("{input:?} {opts:?}: owned {owned:?}, borrowed {borrowed:?}"),
+    }
+}
+
+#[test]
+fn borrowed_and_owned_parses_agree_on_every_stored_input() {
+    let inputs = inputs();
+    let profiles = [
+        ParseOptions::default(),
+        ParseOptions::strict(),
+        ParseOptions::interop(),
+    ];
+    let (mut accepted, mut rejected) = (0, 0);
+    for input in &inputs {
+        for opts in &profiles {
+            if agree(input, opts) {
+                accepted += 1;
+            } else {
+                rejected += 1;
+            }
+        }
+    }
+    // both verdicts are exercised, over the whole corpus
+    assert!(inputs.len() > 400, "only {} inputs found", inputs.len());
+    assert!(
+        accepted > 500 && rejected > 100,
+        "{accepted} accepted, {rejected} rejected"
+    );
+}
+
+/// Long and deep inputs (the limits' edges) agree too.
+#[test]
+fn borrowed_and_owned_parses_agree_at_the_limits() {
+    let deep = |n: usize| format!("{}a pr{}", "(".repeat(n), ")".repeat(n));
+    let long_string = format!("a eq \"{}\\n{}\"", "x".repeat(5000), "é".repeat(1000));
+    let cases = [
+        deep(64),
+        deep(65),
+        "not (".repeat(64) + "a pr" + &")".repeat(64),
+        long_string,
+        "a pr or ".repeat(1100) + "a pr",
+        "x".repeat(9000),
+        "a eq \"\\uD83D\\uDE00\" and b eq \"\\uD800\"".to_owned(),
+    ];
+    for input in &cases {
+        for opts in [ParseOptions::default(), ParseOptions::strict()] {
+            agree(input, &opts);
+        }
+    }
+}
+
+/// The check above can fail: a tree whose string was copied is caught.
+#[test]
+fn a_copied_string_is_caught() {
+    let input = r#"userName eq "bjensen""#;
+    let mut f = parse_filter_ref_with(input, &ParseOptions::default()).unwrap();
+    if let FilterRefKind::Compare { value, .. } = &mut f.kind {
+        value.value = LiteralValueRef::String(Cow::Borrowed(Box::leak("bjensen".into())));
+    }
+    let caught = std::panic::catch_unwind(|| check_borrows(&f, input));
+    assert!(caught.is_err());
+}
