@@ -64,6 +64,8 @@ enum Command {
     /// Reverse proxy on 127.0.0.1 that forwards to --upstream and records every exchange
     /// as JSON lines, credentials dropped and personal data pseudonymised.
     Record(sim_cli::RecordArgs),
+    /// Merge the JSON reports of `simulate --shard K/N` runs into one report.
+    Merge(sim_cli::MergeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -359,6 +361,7 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Patch(args) => Ok(emit(scim_conformance::tools::patch(&args))),
         Command::Simulate(args) => runtime()?.block_on(sim_cli::simulate_command(*args)),
         Command::Record(args) => runtime()?.block_on(sim_cli::record_command(args)),
+        Command::Merge(args) => sim_cli::merge_command(&args),
     }
 }
 

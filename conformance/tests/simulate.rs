@@ -33,6 +33,8 @@ fn options(dialect: Dialect, users: usize, cycles: usize) -> Options {
         keep: false,
         prefix: simulate::fresh_prefix(),
         progress: false,
+        shard: None,
+        shard_wait: Duration::from_secs(30),
     }
 }
 
