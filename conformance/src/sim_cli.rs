@@ -50,9 +50,10 @@ pub(crate) struct SimulateArgs {
     /// Requests per second across all workers (default: unlimited).
     #[arg(long)]
     rate: Option<f64>,
-    /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    timeout: f64,
+    /// Per-request timeout in seconds (default 30; 5 with --outage-kind blackhole, whose
+    /// held requests each wait it out).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
     /// Retries after a 429 (each waits Retry-After, or backs off without one).
     #[arg(long, default_value_t = 8)]
     retries_429: u32,
@@ -172,10 +173,11 @@ fn shard_and_prefix(args: &SimulateArgs) -> Result<(Option<Shard>, String, Durat
 }
 
 pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+    let blackhole = args.outage && args.outage_kind == ProxyFault::Blackhole;
+    let timeout_secs = args.timeout.unwrap_or(if blackhole { 5.0 } else { 30.0 });
+    if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
         return Err(Exit::usage(format!(
-            "--timeout must be a positive number of seconds, got {}",
-            args.timeout
+            "--timeout must be a positive number of seconds, got {timeout_secs}"
         )));
     }
     if let Some(r) = args.rate {
@@ -193,7 +195,7 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
         return Err(Exit::usage("--outage-share must be between 0 and 1"));
     }
     let (shard, prefix, shard_wait) = shard_and_prefix(&args)?;
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let timeout = Duration::from_secs_f64(timeout_secs);
     // --find-limit measures every attempt: no retries hide a 429 or a 5xx.
     let pacing = Pacing {
         rate: args.rate,

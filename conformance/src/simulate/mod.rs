@@ -127,16 +127,53 @@ pub struct CycleCheck {
 /// Progress counters the printer reads.
 #[derive(Debug, Default)]
 pub struct Progress {
-    phase: Mutex<String>,
+    phase: Mutex<(String, Option<Instant>)>,
     done: AtomicUsize,
     total: AtomicUsize,
 }
 
+/// The progress of the current phase at one moment.
+pub struct Snapshot {
+    /// Phase name.
+    pub phase: String,
+    /// Items done.
+    pub done: usize,
+    /// Items in the phase.
+    pub total: usize,
+    /// Time in the phase.
+    pub elapsed: Duration,
+}
+
+impl Snapshot {
+    /// Time left in the phase at its rate so far (none before the first item).
+    pub fn eta(&self) -> Option<Duration> {
+        if self.done == 0 || self.total < self.done {
+            return None;
+        }
+        let per_item = self.elapsed.as_secs_f64() / self.done as f64;
+        Some(Duration::from_secs_f64(
+            per_item * (self.total - self.done) as f64,
+        ))
+    }
+}
+
 impl Progress {
     fn start(&self, phase: &str, total: usize) {
-        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = phase.to_owned();
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) =
+            (phase.to_owned(), Some(Instant::now()));
         self.done.store(0, Ordering::Relaxed);
         self.total.store(total, Ordering::Relaxed);
+    }
+
+    /// The current phase's progress.
+    pub fn snapshot(&self) -> Snapshot {
+        let (phase, since) = self.phase.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Snapshot {
+            phase,
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+            elapsed: since.map_or(Duration::ZERO, |t| t.elapsed()),
+        }
     }
 
     fn tick(&self) {
@@ -903,53 +940,78 @@ pub async fn cleanup(
     (deleted - failed, failed, note)
 }
 
-/// Prints progress to stderr until `stop` is set: one rewritten line on a terminal, a
-/// plain line every two seconds otherwise.
+/// Shows progress on stderr until `stop` is set: a bar (done/total of the phase, request
+/// rate, ETA) when stderr is a terminal, otherwise a plain line every five seconds (CI
+/// logs). Stops within 50 ms of `stop`, so a short run is not held up by the printer.
 pub fn spawn_progress(run: Arc<Run>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     let tty = std::io::stderr().is_terminal();
-    let every = if tty {
-        Duration::from_millis(250)
-    } else {
-        Duration::from_secs(2)
-    };
     tokio::spawn(async move {
         let started = Instant::now();
-        let mut last_sent = 0u64;
-        let mut last_at = Instant::now();
+        let bar = tty.then(progress_bar);
+        let every = if tty {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(5)
+        };
+        let (mut last_sent, mut last_at, mut printed_at) = (0u64, Instant::now(), Instant::now());
         while !stop.load(Ordering::Relaxed) {
-            tokio::time::sleep(every).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if printed_at.elapsed() < every {
+                continue;
+            }
+            printed_at = Instant::now();
             let sent = run.engine.stats.sent.load(Ordering::Relaxed);
+            let rate = sent.saturating_sub(last_sent) as f64 / last_at.elapsed().as_secs_f64();
+            (last_sent, last_at) = (sent, Instant::now());
+            let snap = run.progress.snapshot();
             let errors = run.engine.stats.errors.load(Ordering::Relaxed);
-            let rate = (sent.saturating_sub(last_sent)) as f64 / last_at.elapsed().as_secs_f64();
-            last_sent = sent;
-            last_at = Instant::now();
-            let phase = run
-                .progress
-                .phase
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            let (done, total) = (
-                run.progress.done.load(Ordering::Relaxed),
-                run.progress.total.load(Ordering::Relaxed),
-            );
-            let line = format!(
-                "[{:>6.1}s] {phase}: {done}/{total}  requests {sent} ({rate:.0}/s)  errors {errors}",
-                started.elapsed().as_secs_f64()
-            );
-            let mut err = std::io::stderr().lock();
-            let _ = if tty {
-                write!(err, "\r\x1b[2K{line}")
-            } else {
-                writeln!(err, "{line}")
-            };
-            let _ = err.flush();
+            match &bar {
+                Some(bar) => {
+                    bar.set_prefix(snap.phase.clone());
+                    bar.set_length(snap.total as u64);
+                    bar.set_position(snap.done as u64);
+                    bar.set_message(format!(
+                        "{rate:.0} req/s  {errors} errors  ETA {}",
+                        eta_text(snap.eta())
+                    ));
+                }
+                None => eprintln!(
+                    "[{:>6.1}s] {}: {}/{}  requests {sent} ({rate:.0}/s)  errors {errors}  ETA {}",
+                    started.elapsed().as_secs_f64(),
+                    snap.phase,
+                    snap.done,
+                    snap.total,
+                    eta_text(snap.eta())
+                ),
+            }
         }
-        if tty {
-            let _ = writeln!(std::io::stderr());
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
     })
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix:<20} [{bar:24}] {pos}/{len} {wide_msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn eta_text(eta: Option<Duration>) -> String {
+    match eta {
+        None => "-".into(),
+        Some(d) if d.as_secs() >= 3600 => {
+            format!("{}h{:02}m", d.as_secs() / 3600, d.as_secs() % 3600 / 60)
+        }
+        Some(d) if d.as_secs() >= 60 => format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60),
+        Some(d) => format!("{}s", d.as_secs()),
+    }
 }
 
 /// Runs the whole simulation: initial sync, `cycles` incremental cycles, a read-back after
