@@ -296,7 +296,15 @@ impl Run {
                 "no id: the user was never created".into(),
             ));
         }
-        let id = shard::find_user(&self.engine, &self.requests, dir, i, self.shard_wait).await?;
+        let id = shard::find_user(
+            &self.engine,
+            &self.requests,
+            dir,
+            i,
+            self.shard_wait,
+            &self.interrupt,
+        )
+        .await?;
         self.foreign_user_ids
             .lock()
             .unwrap_or_else(|p| p.into_inner())[i] = Some(id.clone());
@@ -313,7 +321,7 @@ impl Run {
                 "no id: the group was never created".into(),
             ));
         }
-        let id = shard::find_group(&self.engine, dir, g, self.shard_wait).await?;
+        let id = shard::find_group(&self.engine, dir, g, self.shard_wait, &self.interrupt).await?;
         self.foreign_group_ids
             .lock()
             .unwrap_or_else(|p| p.into_inner())[g] = Some(id.clone());
@@ -908,7 +916,12 @@ pub async fn cleanup(
         if run.shard.is_some() && endpoint == "/Groups" {
             run.progress
                 .start("cleanup/waiting for the other shards", 0);
-            if let Err(e) = shard::await_users_gone(&run.engine, prefix, run.shard_wait).await {
+            let waited = if run.interrupted() {
+                Err("interrupted before the other shards were done".to_owned())
+            } else {
+                shard::await_users_gone(&run.engine, prefix, run.shard_wait, &run.interrupt).await
+            };
+            if let Err(e) = waited {
                 note = Some(format!("{} group(s) left on the target: {e}", ids.len()));
                 failed.fetch_add(ids.len(), Ordering::Relaxed);
                 deleted += ids.len();

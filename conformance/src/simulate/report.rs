@@ -89,7 +89,11 @@ impl Report {
         if let Some(shard) = &self.shard {
             writeln!(out, "shard: {shard}")?;
         }
-        if let Some(scope) = &self.scope {
+        if let Some(scope) = self
+            .scope
+            .as_ref()
+            .filter(|_| !self.reconciliations.is_empty())
+        {
             writeln!(out, "read-back checks: {scope}")?;
         }
         writeln!(out, "member batch: {} ({})", self.batch.0, self.batch.1)?;

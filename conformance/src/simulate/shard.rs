@@ -23,6 +23,7 @@ use super::engine::{Engine, Failure, OpKind};
 use super::population::Directory;
 use crate::client::Request;
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Shard `index` of `count` (both 1-based in the text form `K/N`).
@@ -98,9 +99,14 @@ pub fn user_index(prefix: &str, user_name: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
-/// Polls `find` until it yields an id or `wait` has passed; the first try is immediate,
-/// later ones back off from 100 ms to 2 s.
-async fn poll<F, Fut>(wait: Duration, what: &str, mut find: F) -> Result<String, Failure>
+/// Polls `find` until it yields an id, `wait` has passed or `stop` is set (Ctrl-C); the
+/// first try is immediate, later ones back off from 100 ms to 2 s.
+async fn poll<F, Fut>(
+    wait: Duration,
+    stop: &AtomicBool,
+    what: &str,
+    mut find: F,
+) -> Result<String, Failure>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>, Failure>>,
@@ -110,6 +116,11 @@ where
     loop {
         if let Some(id) = find().await? {
             return Ok(id);
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Err(Failure::Transport(format!(
+                "interrupted while waiting for {what}"
+            )));
         }
         if started.elapsed() >= wait {
             return Err(Failure::Transport(format!(
@@ -135,11 +146,12 @@ pub async fn find_user(
     dir: &Directory,
     i: usize,
     wait: Duration,
+    stop: &AtomicBool,
 ) -> Result<String, Failure> {
     let user = &dir.users[i];
     let request = requests.lookup_user(user).map_err(Failure::Transport)?;
     let what = format!("user {} (another shard's)", user.user_name);
-    poll(wait, &what, || async {
+    poll(wait, stop, &what, || async {
         let reply = engine.call_ok(OpKind::LookupUser, &request).await?;
         first_id(&reply.body, reply.status)
     })
@@ -154,6 +166,7 @@ pub async fn find_group(
     dir: &Directory,
     g: usize,
     wait: Duration,
+    stop: &AtomicBool,
 ) -> Result<String, Failure> {
     let name = &dir.groups[g].display_name;
     let mut request = Request::new(reqwest::Method::GET, "/Groups");
@@ -162,7 +175,7 @@ pub async fn find_group(
         ("attributes".into(), "id".into()),
     ];
     let what = format!("group {name} (another shard's)");
-    poll(wait, &what, || async {
+    poll(wait, stop, &what, || async {
         let reply = engine.call_ok(OpKind::LookupGroup, &request).await?;
         first_id(&reply.body, reply.status)
     })
@@ -171,7 +184,12 @@ pub async fn find_group(
 
 /// Waits until no user under `prefix` is left on the target (every shard has deleted its
 /// users), up to `wait`; the error says how many were left when it gave up.
-pub async fn await_users_gone(engine: &Engine, prefix: &str, wait: Duration) -> Result<(), String> {
+pub async fn await_users_gone(
+    engine: &Engine,
+    prefix: &str,
+    wait: Duration,
+    stop: &AtomicBool,
+) -> Result<(), String> {
     let mut request = Request::new(reqwest::Method::GET, "/Users");
     request.query = vec![
         ("filter".into(), format!("userName sw \"{prefix}\"")),
@@ -190,6 +208,11 @@ pub async fn await_users_gone(engine: &Engine, prefix: &str, wait: Duration) -> 
         };
         if left == 0 {
             return Ok(());
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Err(format!(
+                "interrupted with {left} user(s) of the run still there"
+            ));
         }
         if started.elapsed() >= wait {
             return Err(format!(
