@@ -989,14 +989,19 @@ pub fn spawn_progress(run: Arc<Run>, stop: Arc<AtomicBool>) -> tokio::task::Join
                         eta_text(snap.eta())
                     ));
                 }
-                None => eprintln!(
-                    "[{:>6.1}s] {}: {}/{}  requests {sent} ({rate:.0}/s)  errors {errors}  ETA {}",
-                    started.elapsed().as_secs_f64(),
-                    snap.phase,
-                    snap.done,
-                    snap.total,
-                    eta_text(snap.eta())
-                ),
+                None => {
+                    use std::io::Write;
+                    // A closed stderr only loses the progress line.
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
+                        "[{:>6.1}s] {}: {}/{}  requests {sent} ({rate:.0}/s)  errors {errors}  ETA {}",
+                        started.elapsed().as_secs_f64(),
+                        snap.phase,
+                        snap.done,
+                        snap.total,
+                        eta_text(snap.eta())
+                    );
+                }
             }
         }
         if let Some(bar) = bar {
