@@ -101,6 +101,31 @@ async fn read_all(
     Ok(all)
 }
 
+/// The users whose userName is `name` (an `eq` filter, RFC 7644 section 3.4.2.2).
+async fn lookup_user(engine: &Engine, name: &str) -> Result<Vec<Value>, Failure> {
+    let mut request = Request::new(reqwest::Method::GET, "/Users");
+    request.query = vec![("filter".into(), format!("userName eq \"{name}\""))];
+    let reply = engine.call_ok(OpKind::Reconcile, &request).await?;
+    let body: Value = serde_json::from_str(&reply.body)
+        .map_err(|e| Failure::Status(reply.status, format!("list body is not JSON: {e}")))?;
+    Ok(body["Resources"].as_array().cloned().unwrap_or_default())
+}
+
+/// The user `id`, or `None` when the target answers 404.
+async fn read_user(engine: &Engine, id: &str) -> Result<Option<Value>, Failure> {
+    let path = format!("/Users/{}", crate::client::encode_segment(id));
+    let reply = engine
+        .call(OpKind::Reconcile, &Request::new(reqwest::Method::GET, path))
+        .await?;
+    match reply.status {
+        404 => Ok(None),
+        200..=299 => serde_json::from_str(&reply.body)
+            .map(Some)
+            .map_err(|e| Failure::Status(reply.status, format!("user body is not JSON: {e}"))),
+        status => Err(Failure::Status(status, crate::client::snippet(&reply.body))),
+    }
+}
+
 fn text(v: &Value) -> Option<&str> {
     v.as_str()
 }
@@ -132,7 +157,7 @@ pub async fn reconcile(
     };
     let mut differences = Vec::new();
     let live = dir.live_users().count();
-    let users = read_all(
+    let mut users = read_all(
         engine,
         "/Users",
         "userName",
@@ -141,6 +166,22 @@ pub async fn reconcile(
         &mut differences,
     )
     .await?;
+    if shard.is_some() {
+        // Other shards create and delete their users while this one pages, which shifts
+        // `startIndex` pages (RFC 7644 section 3.4.2.4 promises no stable pages), so a
+        // user of this shard the pages skipped is looked up by name before it counts as
+        // missing.
+        let listed: BTreeSet<String> = users
+            .iter()
+            .filter_map(|u| text(&u["userName"]).map(str::to_ascii_lowercase))
+            .collect();
+        for user in dir.live_users() {
+            let key = user.user_name.to_ascii_lowercase();
+            if shard::owns_user(shard, user.index) && !listed.contains(&key) {
+                users.extend(lookup_user(engine, &user.user_name).await?);
+            }
+        }
+    }
     let groups = read_all(
         engine,
         "/Groups",
@@ -150,6 +191,28 @@ pub async fn reconcile(
         &mut differences,
     )
     .await?;
+    // Members the shifting pages hid are read one by one (shard mode); those their owner
+    // deleted meanwhile are left out of the comparison.
+    let mut gone: BTreeSet<String> = BTreeSet::new();
+    if shard.is_some() {
+        let mut listed: BTreeSet<&str> = users.iter().filter_map(|u| text(&u["id"])).collect();
+        listed.extend(known.iter().map(|(id, _)| id.as_str()));
+        let unknown: BTreeSet<String> = groups
+            .iter()
+            .flat_map(|g| g["members"].as_array().into_iter().flatten())
+            .filter_map(|m| text(&m["value"]))
+            .filter(|id| !listed.contains(id))
+            .map(str::to_owned)
+            .collect();
+        for id in unknown {
+            match read_user(engine, &id).await? {
+                Some(user) => users.push(user),
+                None => {
+                    gone.insert(id);
+                }
+            }
+        }
+    }
     let mut seen_ids = BTreeSet::new();
     let mut by_name: HashMap<String, Vec<&Value>> = HashMap::new();
     let mut name_of_id: HashMap<&str, String> = HashMap::new();
@@ -259,6 +322,7 @@ pub async fn reconcile(
                     .as_array()
                     .map(|m| {
                         m.iter()
+                            .filter(|v| !gone.contains(text(&v["value"]).unwrap_or_default()))
                             .map(|v| {
                                 let id = text(&v["value"]).unwrap_or_default();
                                 name_of_id
