@@ -13,17 +13,28 @@ use scim_conformance::simulate::report::Report;
 use scim_conformance::simulate::shard::Shard;
 use scim_conformance::simulate::{self, reconcile, Options};
 use scim_conformance::Token;
-use scim_reference_server::Config;
+use scim_reference_server::{Config, Fault};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The options of the tests' runs: `users` users, 7 groups, 2 cycles.
 fn options(dialect: Dialect, prefix: &str, shard: Option<Shard>, keep: bool) -> Options {
+    sized(dialect, prefix, shard, keep, 120)
+}
+
+fn sized(
+    dialect: Dialect,
+    prefix: &str,
+    shard: Option<Shard>,
+    keep: bool,
+    users: usize,
+) -> Options {
     Options {
         shape: Shape {
-            users: 120,
+            users,
             groups: 7,
-            large_group: 60,
+            large_group: users / 2,
             seed: 5,
         },
         dialect,
@@ -60,10 +71,17 @@ async fn run_shards(
     prefix: &str,
     n: usize,
     keep: bool,
+    users: usize,
 ) -> Vec<Report> {
     let mut tasks = Vec::new();
     for k in 1..=n {
-        let opts = options(dialect, prefix, Some(Shard { index: k, count: n }), keep);
+        let opts = sized(
+            dialect,
+            prefix,
+            Some(Shard { index: k, count: n }),
+            keep,
+            users,
+        );
         let e = engine(base);
         tasks.push(tokio::spawn(async move {
             simulate::simulate(e, &opts, "embedded".into(), None, Arc::default()).await
@@ -107,7 +125,7 @@ async fn two_shards_leave_the_state_of_one_unsharded_run() {
             .expect("server");
         let base = server.base_url();
         let prefix = simulate::fresh_prefix();
-        let reports = run_shards(&base, dialect, &prefix, 2, true).await;
+        let reports = run_shards(&base, dialect, &prefix, 2, true, 120).await;
         for r in &reports {
             assert!(
                 r.passed,
@@ -146,13 +164,60 @@ async fn two_shards_leave_the_state_of_one_unsharded_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_read_back_finds_its_users_that_shifting_pages_skipped() {
+    // See: issue 6 (a shard that finished first deleted its users while another paged
+    // through /Users; the pages shifted and skipped users). A server that reads startIndex
+    // as an offset skips one user per page in the same way, deterministically.
+    let server = EmbeddedServer::start(Config {
+        faults: vec![Fault::StartIndexZeroBased],
+        ..Config::default()
+    })
+    .await
+    .expect("server");
+    let base = server.base_url();
+    let prefix = simulate::fresh_prefix();
+    let reports = run_shards(&base, Dialect::Entra, &prefix, 2, true, 1100).await;
+    for r in &reports {
+        // Every user of the shard and every membership is found. The fault's own
+        // findings stay: its last empty page, and the group it skips (groups do not
+        // shift under shards, so a shard does not look them up; it does not hide this
+        // server's pagination bug).
+        let differences: Vec<_> = r
+            .reconciliations
+            .iter()
+            .flat_map(|c| &c.result.differences)
+            .collect();
+        assert!(differences.iter().any(|d| d.kind == "pagination"));
+        for d in &differences {
+            let user = d.subject.ends_with("@example.test");
+            assert!(
+                !user && d.kind != "wrong-membership",
+                "shard {:?}: {d:?}",
+                r.shard
+            );
+        }
+    }
+    // The whole population read back by pages alone does miss users: the pages did skip.
+    let dir = final_directory(&sized(Dialect::Entra, &prefix, None, true, 1100));
+    let union = reconcile::reconcile(&engine(&base), &dir, None, &[])
+        .await
+        .expect("read-back");
+    assert!(
+        union.differences.iter().any(|d| d.kind == "missing"),
+        "{:#?}",
+        union.differences
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_clean_up_everything_and_merge_into_one_report() {
     let server = EmbeddedServer::start(Config::default())
         .await
         .expect("server");
     let base = server.base_url();
     let prefix = simulate::fresh_prefix();
-    let reports = run_shards(&base, Dialect::Entra, &prefix, 2, false).await;
+    let reports = run_shards(&base, Dialect::Entra, &prefix, 2, false, 120).await;
     for r in &reports {
         assert!(
             r.passed,
