@@ -2,11 +2,14 @@
 //! population ([`population`]), the IdP's request shapes and batch sizes ([`dialect`]),
 //! pacing, retries and statistics ([`engine`]), the initial sync and the incremental
 //! cycles (here), the read-back after each cycle ([`reconcile`]), outages and re-drives
-//! ([`outage`]), the rate-limit search ([`limit`]) and the final report ([`report`]).
+//! ([`outage`]), the rate-limit search ([`limit`]), the final report ([`report`]), one
+//! shard of a population split over several processes ([`shard`]) and the merge of the
+//! shards' reports ([`merge`]).
 //!
 //! Safety: every user and group the simulation creates carries the run prefix
-//! (`scimsim-<random8>-`) in its userName or displayName; the read-back filters on that
-//! prefix, and the run deletes what it created unless `keep` is set.
+//! (`scimsim-<random8>-`, or `scimsim-<run-id>-` for `--run-id`) in its userName or
+//! displayName; the read-back filters on that prefix, and the run deletes what it created
+//! unless `keep` is set (a shard deletes only the users and groups it owns).
 
 pub mod dialect;
 pub mod engine;
