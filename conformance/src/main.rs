@@ -68,6 +68,8 @@ enum Command {
     Replay(replay_cli::ReplayArgs),
     Grade(replay_cli::GradeArgs),
     Variants(replay_cli::VariantsArgs),
+    /// Merge the JSON reports of `simulate --shard K/N` runs into one report.
+    Merge(sim_cli::MergeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -387,6 +389,7 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
         Command::Replay(args) => runtime()?.block_on(replay_cli::replay_command(args)),
         Command::Grade(args) => replay_cli::grade_command(&args),
         Command::Variants(args) => replay_cli::variants_command(&args),
+        Command::Merge(args) => sim_cli::merge_command(&args),
     }
 }
 

@@ -9,6 +9,7 @@ use scim_conformance::simulate::dialect::Dialect;
 use scim_conformance::simulate::engine::{Engine, Pacing};
 use scim_conformance::simulate::outage::{EmbeddedServer, Outage, Proxy, ProxyFault, TempDb};
 use scim_conformance::simulate::population::Shape;
+use scim_conformance::simulate::shard::Shard;
 use scim_conformance::simulate::{self, limit, Options};
 use scim_conformance::Token;
 use scim_reference_server::{Config, Fault};
@@ -49,9 +50,10 @@ pub(crate) struct SimulateArgs {
     /// Requests per second across all workers (default: unlimited).
     #[arg(long)]
     rate: Option<f64>,
-    /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    timeout: f64,
+    /// Per-request timeout in seconds (default 30; 5 with --outage-kind blackhole, whose
+    /// held requests each wait it out).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
     /// Retries after a 429 (each waits Retry-After, or backs off without one).
     #[arg(long, default_value_t = 8)]
     retries_429: u32,
@@ -103,13 +105,79 @@ pub(crate) struct SimulateArgs {
     /// --find-limit: highest rate tried.
     #[arg(long, default_value_t = 20_000.0)]
     max_rate: f64,
+    /// Provision only part K of N of the population (1 <= K <= N); N processes with the
+    /// same --seed, --run-id and shape share the work. Needs --run-id.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Run id shared by the shards of one run (letters, digits, `-`, `_`; at most 40): the
+    /// run prefix becomes `scimsim-<ID>-`. Use a new id per run, e.g. the CI run id.
+    #[arg(long, value_name = "ID")]
+    run_id: Option<String>,
+    /// --shard: seconds to wait for what other shards create, and at cleanup for them to
+    /// finish.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    shard_wait: f64,
+}
+
+/// The shard, the run prefix and the shard wait from the flags.
+fn shard_and_prefix(args: &SimulateArgs) -> Result<(Option<Shard>, String, Duration), Exit> {
+    let shard = match &args.shard {
+        None => None,
+        Some(text) => Some(
+            text.parse::<Shard>()
+                .map_err(|e| Exit::usage(format!("--shard {e}")))?,
+        ),
+    };
+    if let Some(s) = shard {
+        if args.run_id.is_none() {
+            return Err(Exit::usage(
+                "--shard needs --run-id ID, the same for every shard of the run (e.g. the CI \
+                 run id), so that all shards name the population alike",
+            ));
+        }
+        if args.outage || args.find_limit {
+            return Err(Exit::usage(
+                "--shard cannot be combined with --outage or --find-limit",
+            ));
+        }
+        if args.users < s.count || args.groups < s.count {
+            return Err(Exit::usage(format!(
+                "--shard {s}: --users and --groups must be at least {} (one per shard)",
+                s.count
+            )));
+        }
+    }
+    if !(args.shard_wait.is_finite() && args.shard_wait > 0.0 && args.shard_wait <= 86_400.0) {
+        return Err(Exit::usage(format!(
+            "--shard-wait must be between 0 and 86400 seconds, got {}",
+            args.shard_wait
+        )));
+    }
+    let prefix = match &args.run_id {
+        None => simulate::fresh_prefix(),
+        Some(id) => {
+            let ok = !id.is_empty()
+                && id.len() <= 40
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(Exit::usage(format!(
+                    "--run-id {id:?}: use 1 to 40 letters, digits, `-` or `_`"
+                )));
+            }
+            format!("scimsim-{id}-")
+        }
+    };
+    Ok((shard, prefix, Duration::from_secs_f64(args.shard_wait)))
 }
 
 pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+    let blackhole = args.outage && args.outage_kind == ProxyFault::Blackhole;
+    let timeout_secs = args.timeout.unwrap_or(if blackhole { 5.0 } else { 30.0 });
+    if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
         return Err(Exit::usage(format!(
-            "--timeout must be a positive number of seconds, got {}",
-            args.timeout
+            "--timeout must be a positive number of seconds, got {timeout_secs}"
         )));
     }
     if let Some(r) = args.rate {
@@ -126,8 +194,8 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
     if !(0.0..=1.0).contains(&args.outage_share) {
         return Err(Exit::usage("--outage-share must be between 0 and 1"));
     }
-    let prefix = simulate::fresh_prefix();
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let (shard, prefix, shard_wait) = shard_and_prefix(&args)?;
+    let timeout = Duration::from_secs_f64(timeout_secs);
     // --find-limit measures every attempt: no retries hide a 429 or a 5xx.
     let pacing = Pacing {
         rate: args.rate,
@@ -239,6 +307,8 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
         keep: args.keep,
         prefix,
         progress: !args.no_progress,
+        shard,
+        shard_wait,
     };
     let report = simulate::simulate(engine, &options, label, outage, interrupt_flag())
         .await
@@ -302,6 +372,38 @@ async fn probe(client: &Client) -> Result<(), Exit> {
         ))),
         Ok(_) => Ok(()),
     }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct MergeArgs {
+    /// JSON reports of `simulate --shard K/N --json FILE`, one per shard of one run.
+    #[arg(required = true, value_name = "REPORT")]
+    reports: Vec<PathBuf>,
+    /// Also write the merged report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// `merge`: the shards' reports as one, printed like `simulate` prints its own.
+pub(crate) fn merge_command(args: &MergeArgs) -> Result<i32, Exit> {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let report = simulate::merge::load(path).map_err(Exit::usage)?;
+        reports.push((path.display().to_string(), report));
+    }
+    let merged = simulate::merge::merge(&reports).map_err(Exit::usage)?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = merged.write_human(&mut out);
+    }
+    if let Some(path) = &args.json {
+        write_json(path, &merged)?;
+    }
+    Ok(if merged.passed {
+        exit::SUCCESS
+    } else {
+        exit::MUST_FAILED
+    })
 }
 
 #[derive(Args, Debug)]

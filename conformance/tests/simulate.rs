@@ -33,6 +33,8 @@ fn options(dialect: Dialect, users: usize, cycles: usize) -> Options {
         keep: false,
         prefix: simulate::fresh_prefix(),
         progress: false,
+        shard: None,
+        shard_wait: Duration::from_secs(30),
     }
 }
 
@@ -169,10 +171,12 @@ async fn lost_reply_run(faults: Vec<Fault>) -> Report {
     )
     .await
     .expect("proxy");
+    // The client's usual timeout: a lost reply breaks the connection at once, so no
+    // request waits it out.
     let e = engine(
         &proxy.base_url().expect("proxy url"),
         fast_pacing(2),
-        Duration::from_millis(500),
+        Duration::from_secs(30),
     );
     let report = simulate::simulate(
         e,
@@ -184,6 +188,16 @@ async fn lost_reply_run(faults: Vec<Fault>) -> Report {
     .await
     .expect("simulate runs");
     assert!(proxy.failed() > 0, "the proxy withheld replies");
+    // See: issue 6 (every lost reply waited out the 30 s timeout).
+    let errors: Vec<&String> = report
+        .operations
+        .iter()
+        .flat_map(|o| o.errors.keys())
+        .collect();
+    assert!(errors.iter().any(|e| *e == "transport"), "{errors:?}");
+    assert!(!errors.iter().any(|e| *e == "timeout"), "{errors:?}");
+    let outage = report.outage.as_deref().unwrap_or_default();
+    assert!(outage.contains("fails 20% of requests"), "{outage}");
     server.stop().await;
     report
 }

@@ -218,7 +218,14 @@ impl Store {
     pub(crate) fn open(path: Option<&Path>) -> Result<Store, ServerError> {
         let conn = match path {
             Some(path) => Connection::open(path),
-            None => Connection::open_in_memory(),
+            // A private in-memory file (the memdb VFS) rather than `:memory:`: SQLite then
+            // keeps a bounded page cache over it, where `:memory:` keeps every page in the
+            // cache and walks the whole cache at each commit, which made a large sync
+            // slow down as the store grew (issue 6).
+            None => Connection::open_with_flags(
+                "file:scim-reference-store?vfs=memdb",
+                rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+            ),
         }
         .map_err(|err| ServerError::Store(format!("cannot open database: {err}")))?;
         let setup = |conn: &Connection| -> rusqlite::Result<()> {
@@ -881,5 +888,34 @@ pub(crate) mod seed {
         add_members(&tx, &id, &members).map_err(|e| ServerError::Store(e.detail))?;
         tx.commit().map_err(fail)?;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_memory_stores_are_private_to_their_server() {
+        // See: issue 6 (the memdb file is named; a name without a leading `/` is private
+        // to its connection, so two servers in one process never share data).
+        let a = Store::open(None).expect("store a");
+        let b = Store::open(None).expect("store b");
+        let count = |s: &Store| -> i64 {
+            let conn = s.conn.lock().expect("lock");
+            conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+                .expect("count")
+        };
+        {
+            let conn = a.conn.lock().expect("lock");
+            conn.execute(
+                "INSERT INTO users (tenant, id, user_name, user_name_fold, version, created, \
+                 last_modified, doc) VALUES ('t', 'u1', 'alice', 'alice', 1, 'c', 'm', '{}')",
+                [],
+            )
+            .expect("insert");
+        }
+        assert_eq!(count(&a), 1);
+        assert_eq!(count(&b), 0);
     }
 }

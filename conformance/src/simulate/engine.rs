@@ -11,14 +11,14 @@
 //!   `retries_5xx` times, and records every attempt.
 
 use crate::client::{Client, Reply, Request, TransportError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 /// What an operation is, for the statistics table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OpKind {
     /// Lookup filter before a create.
@@ -131,7 +131,7 @@ pub struct Stats {
 }
 
 /// One row of the final table.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KindSummary {
     /// Operation kind.
     pub kind: OpKind,
@@ -149,6 +149,69 @@ pub struct KindSummary {
     pub errors: BTreeMap<String, u64>,
     /// Attempts that were retries.
     pub retries: u64,
+    /// Wall-clock start of the kind's first attempt, milliseconds since the Unix epoch
+    /// (to merge the throughput of shards that ran at the same time).
+    pub first_unix_ms: f64,
+    /// Wall-clock end of the kind's last attempt.
+    pub last_unix_ms: f64,
+    /// Latency histogram, `[bucket, count]` pairs for the non-empty buckets (see
+    /// [`bucket_of`]): what `merge` combines percentiles from.
+    pub histogram: Vec<(u32, u64)>,
+}
+
+/// Growth factor between histogram buckets: a percentile read from the histogram is the
+/// bucket's upper bound, at most 2% above the true sample.
+pub const BUCKET_GROWTH: f64 = 1.02;
+
+/// The histogram bucket of a latency: bucket `b` holds `(GROWTH^(b-1), GROWTH^b]`
+/// microseconds; bucket 0 holds 0 and 1 us.
+pub fn bucket_of(us: u32) -> u32 {
+    if us <= 1 {
+        return 0;
+    }
+    // Upward rounding can land one bucket high for an exact power; that stays within the
+    // 2% bound.
+    (f64::from(us).ln() / BUCKET_GROWTH.ln()).ceil() as u32
+}
+
+/// The upper bound of bucket `b`, in milliseconds.
+pub fn bucket_upper_ms(b: u32) -> f64 {
+    BUCKET_GROWTH.powi(b as i32) / 1000.0
+}
+
+/// The `q` quantile (nearest rank) of a histogram of `[bucket, count]` pairs sorted by
+/// bucket, as the bucket's upper bound in milliseconds.
+pub fn histogram_percentile(histogram: &[(u32, u64)], q: f64) -> f64 {
+    let total: u64 = histogram.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0;
+    for &(b, n) in histogram {
+        seen += n;
+        if seen >= rank {
+            return bucket_upper_ms(b);
+        }
+    }
+    histogram.last().map_or(0.0, |&(b, _)| bucket_upper_ms(b))
+}
+
+/// Adds `other` into `into` (both sorted by bucket).
+pub fn merge_histograms(into: &mut Vec<(u32, u64)>, other: &[(u32, u64)]) {
+    let mut all: BTreeMap<u32, u64> = into.iter().copied().collect();
+    for &(b, n) in other {
+        *all.entry(b).or_default() += n;
+    }
+    *into = all.into_iter().collect();
+}
+
+/// Milliseconds since the Unix epoch of `at`, measured against now.
+fn unix_ms(at: Instant) -> f64 {
+    let now_unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    now_unix - at.elapsed().as_secs_f64() * 1000.0
 }
 
 impl Stats {
@@ -188,6 +251,14 @@ impl Stats {
                     _ => 0.0,
                 };
                 let count = lat.len() as u64;
+                let mut histogram: Vec<(u32, u64)> = Vec::new();
+                for &us in &lat {
+                    let b = bucket_of(us);
+                    match histogram.last_mut() {
+                        Some((last, n)) if *last == b => *n += 1,
+                        _ => histogram.push((b, 1)),
+                    }
+                }
                 KindSummary {
                     kind: *kind,
                     count,
@@ -197,6 +268,9 @@ impl Stats {
                     p99_ms: percentile(&lat, 0.99),
                     errors: k.statuses.clone(),
                     retries: k.retries,
+                    first_unix_ms: k.first.map_or(0.0, unix_ms),
+                    last_unix_ms: k.last.map_or(0.0, unix_ms),
+                    histogram,
                 }
             })
             .collect()
@@ -492,6 +566,40 @@ mod tests {
         assert_eq!(percentile(&samples, 0.50), 50.0);
         assert_eq!(percentile(&samples, 0.99), 99.0);
         assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn histogram_percentiles_stay_within_two_percent() {
+        let samples: Vec<u32> = (1..=10_000).map(|i| i * 37).collect();
+        let mut histogram: Vec<(u32, u64)> = Vec::new();
+        for &us in &samples {
+            let b = bucket_of(us);
+            match histogram.last_mut() {
+                Some((last, n)) if *last == b => *n += 1,
+                _ => histogram.push((b, 1)),
+            }
+        }
+        for q in [0.5, 0.95, 0.99] {
+            let exact = percentile(&samples, q);
+            let approx = histogram_percentile(&histogram, q);
+            assert!(
+                approx >= exact && approx <= exact * 1.0201,
+                "{q}: {exact} vs {approx}"
+            );
+        }
+        // Merging two halves gives the histogram of the whole.
+        let (a, b) = samples.split_at(4000);
+        let hist = |s: &[u32]| {
+            let mut h = Vec::new();
+            merge_histograms(
+                &mut h,
+                &s.iter().map(|&us| (bucket_of(us), 1)).collect::<Vec<_>>(),
+            );
+            h
+        };
+        let mut merged = hist(a);
+        merge_histograms(&mut merged, &hist(b));
+        assert_eq!(merged, histogram);
     }
 
     #[tokio::test]

@@ -2,26 +2,32 @@
 //! population ([`population`]), the IdP's request shapes and batch sizes ([`dialect`]),
 //! pacing, retries and statistics ([`engine`]), the initial sync and the incremental
 //! cycles (here), the read-back after each cycle ([`reconcile`]), outages and re-drives
-//! ([`outage`]), the rate-limit search ([`limit`]) and the final report ([`report`]).
+//! ([`outage`]), the rate-limit search ([`limit`]), the final report ([`report`]), one
+//! shard of a population split over several processes ([`shard`]) and the merge of the
+//! shards' reports ([`merge`]).
 //!
 //! Safety: every user and group the simulation creates carries the run prefix
-//! (`scimsim-<random8>-`) in its userName or displayName; the read-back filters on that
-//! prefix, and the run deletes what it created unless `keep` is set.
+//! (`scimsim-<random8>-`, or `scimsim-<run-id>-` for `--run-id`) in its userName or
+//! displayName; the read-back filters on that prefix, and the run deletes what it created
+//! unless `keep` is set (a shard deletes only the users and groups it owns).
 
 pub mod dialect;
 pub mod engine;
 pub mod limit;
+pub mod merge;
 pub mod outage;
 pub mod population;
 pub mod reconcile;
 pub mod report;
+pub mod shard;
 
 use dialect::{Dialect, Field, Requests};
 use engine::{Engine, Failure, OpKind};
 use population::{Change, Directory, Rates, Shape};
 use reconcile::Reconciliation;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shard::Shard;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -50,8 +56,12 @@ pub struct Options {
     pub keep: bool,
     /// The run prefix.
     pub prefix: String,
-    /// Progress lines on stderr.
+    /// Progress on stderr.
     pub progress: bool,
+    /// `--shard K/N`: the part of the population this process provisions.
+    pub shard: Option<Shard>,
+    /// How long a shard waits for what other shards create (and, at cleanup, delete).
+    pub shard_wait: Duration,
 }
 
 impl Options {
@@ -82,7 +92,7 @@ pub fn fresh_prefix() -> String {
 }
 
 /// An operation that failed for good (after the IdP's retries).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OpFailure {
     /// Phase, e.g. `initial/users` or `cycle 2/members`.
     pub phase: String,
@@ -95,7 +105,7 @@ pub struct OpFailure {
 }
 
 /// Wall time of one phase.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Phase {
     /// Name.
     pub name: String,
@@ -106,7 +116,7 @@ pub struct Phase {
 }
 
 /// A reconciliation after a cycle.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CycleCheck {
     /// `initial`, `cycle N`, `outage`, `replay`.
     pub after: String,
@@ -120,16 +130,53 @@ pub struct CycleCheck {
 /// Progress counters the printer reads.
 #[derive(Debug, Default)]
 pub struct Progress {
-    phase: Mutex<String>,
+    phase: Mutex<(String, Option<Instant>)>,
     done: AtomicUsize,
     total: AtomicUsize,
 }
 
+/// The progress of the current phase at one moment.
+pub struct Snapshot {
+    /// Phase name.
+    pub phase: String,
+    /// Items done.
+    pub done: usize,
+    /// Items in the phase.
+    pub total: usize,
+    /// Time in the phase.
+    pub elapsed: Duration,
+}
+
+impl Snapshot {
+    /// Time left in the phase at its rate so far (none before the first item).
+    pub fn eta(&self) -> Option<Duration> {
+        if self.done == 0 || self.total < self.done {
+            return None;
+        }
+        let per_item = self.elapsed.as_secs_f64() / self.done as f64;
+        Some(Duration::from_secs_f64(
+            per_item * (self.total - self.done) as f64,
+        ))
+    }
+}
+
 impl Progress {
     fn start(&self, phase: &str, total: usize) {
-        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = phase.to_owned();
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) =
+            (phase.to_owned(), Some(Instant::now()));
         self.done.store(0, Ordering::Relaxed);
         self.total.store(total, Ordering::Relaxed);
+    }
+
+    /// The current phase's progress.
+    pub fn snapshot(&self) -> Snapshot {
+        let (phase, since) = self.phase.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Snapshot {
+            phase,
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+            elapsed: since.map_or(Duration::ZERO, |t| t.elapsed()),
+        }
     }
 
     fn tick(&self) {
@@ -143,10 +190,16 @@ pub struct Run {
     pub engine: Arc<Engine>,
     /// Request builders.
     pub requests: Requests,
-    /// User ids the target minted, by user index.
+    /// User ids the target minted, by user index (this shard's users only).
     pub user_ids: Mutex<Vec<Option<String>>>,
-    /// Group ids, by group index.
+    /// Group ids, by group index (this shard's groups only).
     pub group_ids: Mutex<Vec<Option<String>>>,
+    /// Ids of other shards' users and groups this shard looked up (never deleted by it).
+    foreign_user_ids: Mutex<Vec<Option<String>>>,
+    foreign_group_ids: Mutex<Vec<Option<String>>>,
+    /// The shard, if any.
+    pub shard: Option<Shard>,
+    shard_wait: Duration,
     /// Failures, the first 200.
     pub failures: Mutex<Vec<OpFailure>>,
     /// All failures.
@@ -172,6 +225,10 @@ impl Run {
             requests: Requests::new(dialect)?,
             user_ids: Mutex::new(vec![None; dir.users.len()]),
             group_ids: Mutex::new(vec![None; dir.groups.len()]),
+            foreign_user_ids: Mutex::new(vec![None; dir.users.len()]),
+            foreign_group_ids: Mutex::new(vec![None; dir.groups.len()]),
+            shard: None,
+            shard_wait: Duration::from_secs(300),
             failures: Mutex::new(Vec::new()),
             failure_count: AtomicUsize::new(0),
             progress: Progress::default(),
@@ -193,8 +250,85 @@ impl Run {
         }
     }
 
+    /// Makes this run shard `shard` of a sharded run.
+    pub fn with_shard(mut self, shard: Option<Shard>, wait: Duration) -> Run {
+        self.shard = shard;
+        self.shard_wait = wait;
+        self
+    }
+
+    /// Ids of other shards' users this shard looked up, with their index.
+    fn foreign_users(&self) -> Vec<(String, usize)> {
+        let ids = self
+            .foreign_user_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        ids.iter()
+            .enumerate()
+            .filter_map(|(i, id)| Some((id.clone()?, i)))
+            .collect()
+    }
+
+    fn owns_user(&self, i: usize) -> bool {
+        shard::owns_user(self.shard, i)
+    }
+
+    fn owns_group(&self, g: usize) -> bool {
+        shard::owns_group(self.shard, g)
+    }
+
     fn user_id(&self, i: usize) -> Option<String> {
-        self.user_ids.lock().unwrap_or_else(|p| p.into_inner())[i].clone()
+        if self.owns_user(i) {
+            self.user_ids.lock().unwrap_or_else(|p| p.into_inner())[i].clone()
+        } else {
+            self.foreign_user_ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())[i]
+                .clone()
+        }
+    }
+
+    /// The id of user `i`; another shard's user is looked up (waiting for its owner to
+    /// create it) and remembered.
+    async fn resolve_user(&self, dir: &Directory, i: usize) -> Result<String, Failure> {
+        if let Some(id) = self.user_id(i) {
+            return Ok(id);
+        }
+        if self.owns_user(i) {
+            return Err(Failure::Transport(
+                "no id: the user was never created".into(),
+            ));
+        }
+        let id = shard::find_user(
+            &self.engine,
+            &self.requests,
+            dir,
+            i,
+            self.shard_wait,
+            &self.interrupt,
+        )
+        .await?;
+        self.foreign_user_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())[i] = Some(id.clone());
+        Ok(id)
+    }
+
+    /// The id of group `g`, owned or another shard's (looked up and remembered).
+    async fn resolve_group(&self, dir: &Directory, g: usize) -> Result<String, Failure> {
+        if let Some(id) = self.group_id(g) {
+            return Ok(id);
+        }
+        if self.owns_group(g) {
+            return Err(Failure::Transport(
+                "no id: the group was never created".into(),
+            ));
+        }
+        let id = shard::find_group(&self.engine, dir, g, self.shard_wait, &self.interrupt).await?;
+        self.foreign_group_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())[g] = Some(id.clone());
+        Ok(id)
     }
 
     fn set_user_id(&self, i: usize, id: String) {
@@ -202,7 +336,14 @@ impl Run {
     }
 
     fn group_id(&self, g: usize) -> Option<String> {
-        self.group_ids.lock().unwrap_or_else(|p| p.into_inner())[g].clone()
+        if self.owns_group(g) {
+            self.group_ids.lock().unwrap_or_else(|p| p.into_inner())[g].clone()
+        } else {
+            self.foreign_group_ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())[g]
+                .clone()
+        }
     }
 
     fn interrupted(&self) -> bool {
@@ -411,15 +552,23 @@ async fn update_user(
 /// Creates (or matches) a group and pushes its members in the dialect's batches.
 async fn ensure_group(run: &Run, dir: &Directory, g: usize, phase: &str) {
     let group = &dir.groups[g];
+    let owned = run.owns_group(g);
     let result: Result<(), Failure> = async {
         let id = match run.group_id(g) {
             Some(id) => id,
-            None => create_group(run, dir, g).await?,
+            None if owned => {
+                let id = create_group(run, dir, g).await?;
+                run.group_ids.lock().unwrap_or_else(|p| p.into_inner())[g] = Some(id.clone());
+                id
+            }
+            // Another shard's group: found once its owner has created it.
+            None => run.resolve_group(dir, g).await?,
         };
-        run.group_ids.lock().unwrap_or_else(|p| p.into_inner())[g] = Some(id.clone());
+        // Each shard adds its own users, in every group.
         let members: Vec<(String, String)> = group
             .members
             .iter()
+            .filter(|&&m| run.owns_user(m))
             .filter_map(|&m| {
                 run.user_id(m)
                     .map(|id| (id, dir.users[m].user_name.clone()))
@@ -429,7 +578,12 @@ async fn ensure_group(run: &Run, dir: &Directory, g: usize, phase: &str) {
     }
     .await;
     if let Err(e) = result {
-        run.fail(phase, OpKind::CreateGroup, &group.display_name, e);
+        let kind = if owned {
+            OpKind::CreateGroup
+        } else {
+            OpKind::LookupGroup
+        };
+        run.fail(phase, kind, &group.display_name, e);
     }
 }
 
@@ -558,7 +712,7 @@ where
 
 /// The initial cycle: every user (lookup, create), managers, groups with members.
 pub async fn initial_sync(run: &Arc<Run>, dir: &Arc<Directory>, label: &str) {
-    let users: Vec<usize> = (0..dir.users.len()).collect();
+    let users: Vec<usize> = (0..dir.users.len()).filter(|&i| run.owns_user(i)).collect();
     let d = Arc::clone(dir);
     let phase = format!("{label}/users");
     let p = phase.clone();
@@ -571,7 +725,7 @@ pub async fn initial_sync(run: &Arc<Run>, dir: &Arc<Directory>, label: &str) {
     let managed: Vec<usize> = dir
         .users
         .iter()
-        .filter(|u| u.manager.is_some() && !u.deleted)
+        .filter(|u| u.manager.is_some() && !u.deleted && run.owns_user(u.index))
         .map(|u| u.index)
         .collect();
     let d = Arc::clone(dir);
@@ -581,9 +735,17 @@ pub async fn initial_sync(run: &Arc<Run>, dir: &Arc<Directory>, label: &str) {
         let d = Arc::clone(&d);
         let p = p.clone();
         async move {
-            if let Some(id) = r.user_id(i) {
-                update_user(&r, &d, i, &id, &[Field::Manager], &p).await;
+            let Some(id) = r.user_id(i) else {
+                return;
+            };
+            // A manager of another shard: found once its owner has created it.
+            if let Some(m) = d.users[i].manager {
+                if let Err(e) = r.resolve_user(&d, m).await {
+                    r.fail(&p, OpKind::SetManager, &d.users[i].user_name, e);
+                    return;
+                }
             }
+            update_user(&r, &d, i, &id, &[Field::Manager], &p).await;
         }
     })
     .await;
@@ -612,7 +774,11 @@ pub async fn run_cycle(
     let c = Arc::clone(changes);
     let phase = format!("{label}/users");
     let p = phase.clone();
-    phase_over(run, &phase, (0..changes.len()).collect(), move |r, k| {
+    // A shard sends only its own users' changes.
+    let mine: Vec<usize> = (0..changes.len())
+        .filter(|&k| run.owns_user(changes[k].user()))
+        .collect();
+    phase_over(run, &phase, mine, move |r, k| {
         let d = Arc::clone(&d);
         let c = Arc::clone(&c);
         let p = p.clone();
@@ -645,6 +811,9 @@ pub async fn run_cycle(
         vec![(Vec::new(), Vec::new()); dir.groups.len()];
     for change in changes.iter() {
         if let Change::Move { user, from, to } = change {
+            if !run.owns_user(*user) {
+                continue;
+            }
             per_group[*from].0.push(*user);
             per_group[*to].1.push(*user);
         }
@@ -661,14 +830,12 @@ pub async fn run_cycle(
         let pg = Arc::clone(&per_group);
         let p = p.clone();
         async move {
-            let Some(gid) = r.group_id(g) else {
-                r.fail(
-                    &p,
-                    OpKind::AddMembers,
-                    &d.groups[g].display_name,
-                    "no id: the group was never created",
-                );
-                return;
+            let gid = match r.resolve_group(&d, g).await {
+                Ok(gid) => gid,
+                Err(e) => {
+                    r.fail(&p, OpKind::AddMembers, &d.groups[g].display_name, e);
+                    return;
+                }
             };
             let removes: Vec<String> = pg[g].0.iter().filter_map(|&u| r.user_id(u)).collect();
             let adds: Vec<(String, String)> = pg[g]
@@ -709,12 +876,15 @@ async fn delete_user(run: &Run, dir: &Directory, i: usize, phase: &str) {
     }
 }
 
-/// Deletes every group then every user the run created or saw under its prefix.
+/// Deletes every group then every user the run created or saw under its prefix. A shard
+/// deletes its users first, waits until no user of the run is left (the other shards are
+/// done with the groups), then deletes its groups; the note says why groups were left.
 pub async fn cleanup(
     run: &Arc<Run>,
+    prefix: &str,
     extra_users: &[String],
     extra_groups: &[String],
-) -> (usize, usize) {
+) -> (usize, usize, Option<String>) {
     let mut groups: Vec<String> = run
         .group_ids
         .lock()
@@ -739,7 +909,28 @@ pub async fn cleanup(
     users.dedup();
     let failed = Arc::new(AtomicUsize::new(0));
     let mut deleted = 0;
-    for (endpoint, ids) in [("/Groups", groups), ("/Users", users)] {
+    let mut note = None;
+    let order = if run.shard.is_some() {
+        [("/Users", users), ("/Groups", groups)]
+    } else {
+        [("/Groups", groups), ("/Users", users)]
+    };
+    for (endpoint, ids) in order {
+        if run.shard.is_some() && endpoint == "/Groups" {
+            run.progress
+                .start("cleanup/waiting for the other shards", 0);
+            let waited = if run.interrupted() {
+                Err("interrupted before the other shards were done".to_owned())
+            } else {
+                shard::await_users_gone(&run.engine, prefix, run.shard_wait, &run.interrupt).await
+            };
+            if let Err(e) = waited {
+                note = Some(format!("{} group(s) left on the target: {e}", ids.len()));
+                failed.fetch_add(ids.len(), Ordering::Relaxed);
+                deleted += ids.len();
+                continue;
+            }
+        }
         deleted += ids.len();
         run.progress.start(&format!("cleanup{endpoint}"), ids.len());
         let r = Arc::clone(run);
@@ -762,56 +953,86 @@ pub async fn cleanup(
         .await;
     }
     let failed = failed.load(Ordering::Relaxed);
-    (deleted - failed, failed)
+    (deleted - failed, failed, note)
 }
 
-/// Prints progress to stderr until `stop` is set: one rewritten line on a terminal, a
-/// plain line every two seconds otherwise.
+/// Shows progress on stderr until `stop` is set: a bar (done/total of the phase, request
+/// rate, ETA) when stderr is a terminal, otherwise a plain line every five seconds (CI
+/// logs). Stops within 50 ms of `stop`, so a short run is not held up by the printer.
 pub fn spawn_progress(run: Arc<Run>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     let tty = std::io::stderr().is_terminal();
-    let every = if tty {
-        Duration::from_millis(250)
-    } else {
-        Duration::from_secs(2)
-    };
     tokio::spawn(async move {
         let started = Instant::now();
-        let mut last_sent = 0u64;
-        let mut last_at = Instant::now();
+        let bar = tty.then(progress_bar);
+        let every = if tty {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(5)
+        };
+        let (mut last_sent, mut last_at, mut printed_at) = (0u64, Instant::now(), Instant::now());
         while !stop.load(Ordering::Relaxed) {
-            tokio::time::sleep(every).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if printed_at.elapsed() < every {
+                continue;
+            }
+            printed_at = Instant::now();
             let sent = run.engine.stats.sent.load(Ordering::Relaxed);
+            let rate = sent.saturating_sub(last_sent) as f64 / last_at.elapsed().as_secs_f64();
+            (last_sent, last_at) = (sent, Instant::now());
+            let snap = run.progress.snapshot();
             let errors = run.engine.stats.errors.load(Ordering::Relaxed);
-            let rate = (sent.saturating_sub(last_sent)) as f64 / last_at.elapsed().as_secs_f64();
-            last_sent = sent;
-            last_at = Instant::now();
-            let phase = run
-                .progress
-                .phase
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            let (done, total) = (
-                run.progress.done.load(Ordering::Relaxed),
-                run.progress.total.load(Ordering::Relaxed),
-            );
-            let line = format!(
-                "[{:>6.1}s] {phase}: {done}/{total}  requests {sent} ({rate:.0}/s)  errors {errors}",
-                started.elapsed().as_secs_f64()
-            );
-            let mut err = std::io::stderr().lock();
-            let _ = if tty {
-                write!(err, "\r\x1b[2K{line}")
-            } else {
-                writeln!(err, "{line}")
-            };
-            let _ = err.flush();
+            match &bar {
+                Some(bar) => {
+                    bar.set_prefix(snap.phase.clone());
+                    bar.set_length(snap.total as u64);
+                    bar.set_position(snap.done as u64);
+                    bar.set_message(format!(
+                        "{rate:.0} req/s  {errors} errors  ETA {}",
+                        eta_text(snap.eta())
+                    ));
+                }
+                None => {
+                    use std::io::Write;
+                    // A closed stderr only loses the progress line.
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
+                        "[{:>6.1}s] {}: {}/{}  requests {sent} ({rate:.0}/s)  errors {errors}  ETA {}",
+                        started.elapsed().as_secs_f64(),
+                        snap.phase,
+                        snap.done,
+                        snap.total,
+                        eta_text(snap.eta())
+                    );
+                }
+            }
         }
-        if tty {
-            let _ = writeln!(std::io::stderr());
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
     })
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix:<20} [{bar:24}] {pos}/{len} {wide_msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn eta_text(eta: Option<Duration>) -> String {
+    match eta {
+        None => "-".into(),
+        Some(d) if d.as_secs() >= 3600 => {
+            format!("{}h{:02}m", d.as_secs() / 3600, d.as_secs() % 3600 / 60)
+        }
+        Some(d) if d.as_secs() >= 60 => format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60),
+        Some(d) => format!("{}s", d.as_secs()),
+    }
 }
 
 /// Runs the whole simulation: initial sync, `cycles` incremental cycles, a read-back after
@@ -825,13 +1046,16 @@ pub async fn simulate(
 ) -> Result<report::Report, String> {
     let started = Instant::now();
     let mut dir = Directory::build(&opts.prefix, &opts.shape);
-    let run = Arc::new(Run::new(
-        Arc::clone(&engine),
-        opts.dialect,
-        &dir,
-        opts.concurrency,
-        interrupt,
-    )?);
+    let run = Arc::new(
+        Run::new(
+            Arc::clone(&engine),
+            opts.dialect,
+            &dir,
+            opts.concurrency,
+            interrupt,
+        )?
+        .with_shard(opts.shard, opts.shard_wait),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let printer = opts
         .progress
@@ -916,7 +1140,8 @@ pub async fn simulate(
                 let sent0 = engine.stats.sent.load(Ordering::Relaxed);
                 let t0 = Instant::now();
                 run.progress.start(&format!("{name}/reconcile"), 0);
-                match reconcile::reconcile(&engine, &shared).await {
+                match reconcile::reconcile(&engine, &shared, opts.shard, &run.foreign_users()).await
+                {
                     Ok(result) => {
                         // The latest read-back names what is there now (extras included).
                         seen_users = result.seen_user_ids.iter().cloned().collect();
@@ -936,7 +1161,7 @@ pub async fn simulate(
                         counts: *round != "outage",
                         result: Reconciliation {
                             differences: vec![reconcile::Difference {
-                                kind: "pagination",
+                                kind: "pagination".into(),
                                 subject: "read-back".into(),
                                 detail: format!("the read-back failed: {e}"),
                             }],
@@ -964,7 +1189,7 @@ pub async fn simulate(
         let sent0 = engine.stats.sent.load(Ordering::Relaxed);
         let users: Vec<String> = seen_users.into_iter().collect();
         let groups: Vec<String> = seen_groups.into_iter().collect();
-        let result = cleanup(&run, &users, &groups).await;
+        let result = cleanup(&run, &opts.prefix, &users, &groups).await;
         phases.push(Phase {
             name: "cleanup".into(),
             seconds: t0.elapsed().as_secs_f64(),
@@ -987,16 +1212,24 @@ pub async fn simulate(
     let passed = counted_clean
         && !run.interrupted()
         && (reconcile_on || failure_count == 0)
-        && cleanup_result.is_none_or(|(_, failed)| failed == 0);
+        && cleanup_result
+            .as_ref()
+            .is_none_or(|(_, failed, _)| *failed == 0);
     let facts = opts.dialect.facts();
     let failures = run
         .failures
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
+    let (cleanup, cleanup_note) = match cleanup_result {
+        Some((deleted, failed, note)) => (Some((deleted, failed)), note),
+        None => (None, None),
+    };
     Ok(report::Report {
-        version: 1,
+        version: report::VERSION,
         target,
+        shard: opts.shard.map(|s| s.to_string()),
+        scope: opts.shard.map(|s| s.scope()),
         prefix: opts.prefix.clone(),
         dialect: opts.dialect.name().to_owned(),
         seed: opts.shape.seed,
@@ -1013,7 +1246,8 @@ pub async fn simulate(
         reconciliations: checks,
         failures,
         failure_count,
-        cleanup: cleanup_result,
+        cleanup,
+        cleanup_note,
         seconds: started.elapsed().as_secs_f64(),
         passed,
     })

@@ -101,8 +101,9 @@ pub enum ProxyFault {
     Unavailable,
     /// Holds the request past the client's timeout; nothing reaches the target.
     Blackhole,
-    /// Forwards the request, then withholds the reply past the client's timeout: the
-    /// target acted, the client does not know (a lost 201).
+    /// Forwards the request, then drops the connection instead of relaying the reply: the
+    /// target acted, the client does not know (a lost 201). The client sees a broken
+    /// connection at once rather than waiting out its timeout.
     LostReply,
 }
 
@@ -266,10 +267,16 @@ async fn relay(
     let reply_headers = reply.headers().clone();
     let bytes = reply.bytes().await.unwrap_or_default();
     if pick {
-        // Lost reply: the target acted; the client hears nothing until it gives up.
+        // Lost reply: the target acted; the connection breaks before the reply arrives (a
+        // body that fails makes the server abort the connection).
         state.failed.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(state.hold).await;
-        return unavailable();
+        let broken = futures_util::stream::once(async {
+            Err::<Bytes, std::io::Error>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "scim-conformance outage proxy: reply dropped on purpose",
+            ))
+        });
+        return Response::new(Body::from_stream(broken));
     }
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
@@ -336,8 +343,20 @@ impl Outage {
                 downtime.as_secs_f64()
             ),
             Outage::Proxy(p) => format!(
-                "loopback proxy failing {}‰ of requests ({:?})",
-                p.state.share_per_mille, p.state.fault
+                "a loopback proxy fails {}% of requests: {}",
+                p.state.share_per_mille as f64 / 10.0,
+                match p.state.fault {
+                    ProxyFault::Unavailable => {
+                        "it answers 503 with Retry-After: 1, nothing reaches the target"
+                    }
+                    ProxyFault::Blackhole => {
+                        "it holds them until the client times out, nothing reaches the target"
+                    }
+                    ProxyFault::LostReply => {
+                        "it forwards them, then drops the connection before the reply \
+                         (the target acted, the client does not know)"
+                    }
+                }
             ),
         }
     }

@@ -339,6 +339,16 @@ pub enum Change {
     Delete(usize),
 }
 
+impl Change {
+    /// The user the change is about.
+    pub fn user(&self) -> usize {
+        match self {
+            Change::Attributes(i) | Change::Leave(i) | Change::Rehire(i) | Change::Delete(i) => *i,
+            Change::Move { user, .. } => *user,
+        }
+    }
+}
+
 /// A department in `0..n`, skewed so that a few are big and most are small (weight
 /// proportional to 1/(rank+1)).
 fn skewed(rng: &mut Rng, n: usize) -> usize {

@@ -2,12 +2,18 @@
 //! and `count`, RFC 7644 section 3.4.2.4, as an IdP's account discovery does, filtered to
 //! the run prefix with `sw`, section 3.4.2.2) and compare them with the directory:
 //! missing, extra, duplicated, wrong attributes, wrong memberships.
+//!
+//! A shard (`--shard K/N`) reads everything under the prefix but judges only what it owns
+//! (see [`super::shard`]): its users, its groups' existence, and its users' memberships in
+//! every group. Members that are no simulated user are judged by the group's owner; users
+//! and groups under the prefix that are no part of the population, by shard 1.
 
 use super::dialect::ENTERPRISE;
 use super::engine::{Engine, Failure, OpKind};
 use super::population::Directory;
+use super::shard::{self, Shard};
 use crate::client::Request;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -15,11 +21,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub const PAGE: usize = 500;
 
 /// One difference between the target and the directory.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Difference {
     /// `missing`, `extra`, `duplicated`, `wrong-attribute`, `wrong-membership` or
     /// `pagination`.
-    pub kind: &'static str,
+    pub kind: String,
     /// The userName or group displayName concerned.
     pub subject: String,
     /// What differs: expected vs actual.
@@ -27,11 +33,11 @@ pub struct Difference {
 }
 
 /// What a read-back found.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Reconciliation {
-    /// Users read.
+    /// Users read (a shard counts its own).
     pub users_read: usize,
-    /// Groups read.
+    /// Groups read (a shard counts its own).
     pub groups_read: usize,
     /// Every difference.
     pub differences: Vec<Difference>,
@@ -73,7 +79,7 @@ async fn read_all(
         if got == 0 {
             if start <= total {
                 out.push(Difference {
-                    kind: "pagination",
+                    kind: "pagination".into(),
                     subject: endpoint.to_owned(),
                     detail: format!(
                         "an empty page at startIndex {start} although totalResults is {total}"
@@ -88,22 +94,70 @@ async fn read_all(
         }
     }
     out.push(Difference {
-        kind: "pagination",
+        kind: "pagination".into(),
         subject: endpoint.to_owned(),
         detail: format!("still paging after {max_pages} pages of {PAGE}; stopped"),
     });
     Ok(all)
 }
 
+/// The users whose userName is `name` (an `eq` filter, RFC 7644 section 3.4.2.2).
+async fn lookup_user(engine: &Engine, name: &str) -> Result<Vec<Value>, Failure> {
+    let mut request = Request::new(reqwest::Method::GET, "/Users");
+    request.query = vec![("filter".into(), format!("userName eq \"{name}\""))];
+    let reply = engine.call_ok(OpKind::Reconcile, &request).await?;
+    let body: Value = serde_json::from_str(&reply.body)
+        .map_err(|e| Failure::Status(reply.status, format!("list body is not JSON: {e}")))?;
+    Ok(body["Resources"].as_array().cloned().unwrap_or_default())
+}
+
+/// The user `id`, or `None` when the target answers 404.
+async fn read_user(engine: &Engine, id: &str) -> Result<Option<Value>, Failure> {
+    let path = format!("/Users/{}", crate::client::encode_segment(id));
+    let reply = engine
+        .call(OpKind::Reconcile, &Request::new(reqwest::Method::GET, path))
+        .await?;
+    match reply.status {
+        404 => Ok(None),
+        200..=299 => serde_json::from_str(&reply.body)
+            .map(Some)
+            .map_err(|e| Failure::Status(reply.status, format!("user body is not JSON: {e}"))),
+        status => Err(Failure::Status(status, crate::client::snippet(&reply.body))),
+    }
+}
+
 fn text(v: &Value) -> Option<&str> {
     v.as_str()
 }
 
-/// Reads everything back and compares it with `dir`.
-pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliation, Failure> {
+/// Reads everything back and compares with `dir` what `shard` owns (all of it without one).
+/// `known` maps ids of other shards' users (looked up earlier) to their index: a manager
+/// reference to one of them is judged by that id, since its owner may already have
+/// deleted it at its cleanup.
+pub async fn reconcile(
+    engine: &Engine,
+    dir: &Directory,
+    shard: Option<Shard>,
+    known: &[(String, usize)],
+) -> Result<Reconciliation, Failure> {
+    let first_shard = shard.is_none_or(|s| s.index == 1);
+    // Whether this read-back judges the user named `name` (lowercase).
+    let mine_user = |name: &str| match shard::user_index(&dir.prefix, name) {
+        Some(i) if i < dir.users.len() => shard::owns_user(shard, i),
+        _ => first_shard,
+    };
+    let group_index: HashMap<&str, usize> = dir
+        .groups
+        .iter()
+        .map(|g| (g.display_name.as_str(), g.index))
+        .collect();
+    let mine_group = |name: &str| match group_index.get(name) {
+        Some(&g) => shard::owns_group(shard, g),
+        None => first_shard,
+    };
     let mut differences = Vec::new();
     let live = dir.live_users().count();
-    let users = read_all(
+    let mut users = read_all(
         engine,
         "/Users",
         "userName",
@@ -112,6 +166,22 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
         &mut differences,
     )
     .await?;
+    if shard.is_some() {
+        // Other shards create and delete their users while this one pages, which shifts
+        // `startIndex` pages (RFC 7644 section 3.4.2.4 promises no stable pages), so a
+        // user of this shard the pages skipped is looked up by name before it counts as
+        // missing.
+        let listed: BTreeSet<String> = users
+            .iter()
+            .filter_map(|u| text(&u["userName"]).map(str::to_ascii_lowercase))
+            .collect();
+        for user in dir.live_users() {
+            let key = user.user_name.to_ascii_lowercase();
+            if shard::owns_user(shard, user.index) && !listed.contains(&key) {
+                users.extend(lookup_user(engine, &user.user_name).await?);
+            }
+        }
+    }
     let groups = read_all(
         engine,
         "/Groups",
@@ -121,6 +191,28 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
         &mut differences,
     )
     .await?;
+    // Members the shifting pages hid are read one by one (shard mode); those their owner
+    // deleted meanwhile are left out of the comparison.
+    let mut gone: BTreeSet<String> = BTreeSet::new();
+    if shard.is_some() {
+        let mut listed: BTreeSet<&str> = users.iter().filter_map(|u| text(&u["id"])).collect();
+        listed.extend(known.iter().map(|(id, _)| id.as_str()));
+        let unknown: BTreeSet<String> = groups
+            .iter()
+            .flat_map(|g| g["members"].as_array().into_iter().flatten())
+            .filter_map(|m| text(&m["value"]))
+            .filter(|id| !listed.contains(id))
+            .map(str::to_owned)
+            .collect();
+        for id in unknown {
+            match read_user(engine, &id).await? {
+                Some(user) => users.push(user),
+                None => {
+                    gone.insert(id);
+                }
+            }
+        }
+    }
     let mut seen_ids = BTreeSet::new();
     let mut by_name: HashMap<String, Vec<&Value>> = HashMap::new();
     let mut name_of_id: HashMap<&str, String> = HashMap::new();
@@ -128,7 +220,7 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
         let id = text(&u["id"]).unwrap_or_default();
         if !seen_ids.insert(id.to_owned()) {
             differences.push(Difference {
-                kind: "pagination",
+                kind: "pagination".into(),
                 subject: id.to_owned(),
                 detail: "the same user id came back on two pages".into(),
             });
@@ -140,22 +232,30 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
         name_of_id.insert(id, name.clone());
         by_name.entry(name).or_default().push(u);
     }
+    for (id, i) in known {
+        name_of_id
+            .entry(id.as_str())
+            .or_insert_with(|| dir.users[*i].user_name.to_ascii_lowercase());
+    }
     let expected_names: BTreeSet<String> = dir
         .live_users()
         .map(|u| u.user_name.to_ascii_lowercase())
         .collect();
-    for user in dir.live_users() {
+    for user in dir
+        .live_users()
+        .filter(|u| shard::owns_user(shard, u.index))
+    {
         let key = user.user_name.to_ascii_lowercase();
         let found = by_name.get(&key).map(Vec::as_slice).unwrap_or(&[]);
         match found {
             [] => differences.push(Difference {
-                kind: "missing",
+                kind: "missing".into(),
                 subject: user.user_name.clone(),
                 detail: "not on the target".into(),
             }),
             [one] => compare_user(dir, user, one, &name_of_id, &mut differences),
             many => differences.push(Difference {
-                kind: "duplicated",
+                kind: "duplicated".into(),
                 subject: user.user_name.clone(),
                 detail: format!(
                     "{} users with this userName (ids {})",
@@ -169,13 +269,13 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
         }
     }
     for (name, found) in &by_name {
-        if !expected_names.contains(name) {
+        if !expected_names.contains(name) && mine_user(name) {
             let deleted = dir
                 .users
                 .iter()
                 .any(|u| u.deleted && u.user_name.eq_ignore_ascii_case(name));
             differences.push(Difference {
-                kind: "extra",
+                kind: "extra".into(),
                 subject: name.clone(),
                 detail: if deleted {
                     format!(
@@ -194,7 +294,7 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
         let id = text(&g["id"]).unwrap_or_default();
         if !group_ids.insert(id.to_owned()) {
             differences.push(Difference {
-                kind: "pagination",
+                kind: "pagination".into(),
                 subject: id.to_owned(),
                 detail: "the same group id came back on two pages".into(),
             });
@@ -204,13 +304,16 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
         groups_by_name.entry(name).or_default().push(g);
     }
     for group in &dir.groups {
+        let owned = shard::owns_group(shard, group.index);
         let found = groups_by_name
             .get(&group.display_name)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         match found {
+            // Another shard's group missing or duplicated: its owner reports that.
+            [] | [_, _, ..] if !owned => {}
             [] => differences.push(Difference {
-                kind: "missing",
+                kind: "missing".into(),
                 subject: group.display_name.clone(),
                 detail: "group not on the target".into(),
             }),
@@ -219,6 +322,7 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
                     .as_array()
                     .map(|m| {
                         m.iter()
+                            .filter(|v| !gone.contains(text(&v["value"]).unwrap_or_default()))
                             .map(|v| {
                                 let id = text(&v["value"]).unwrap_or_default();
                                 name_of_id
@@ -226,19 +330,25 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
                                     .cloned()
                                     .unwrap_or_else(|| format!("unknown id {id}"))
                             })
+                            // A shard judges its users' memberships; the owner the rest.
+                            .filter(|name| match shard::user_index(&dir.prefix, name) {
+                                Some(i) if i < dir.users.len() => shard::owns_user(shard, i),
+                                _ => owned,
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
                 let expected: BTreeSet<String> = group
                     .members
                     .iter()
+                    .filter(|&&i| shard::owns_user(shard, i))
                     .map(|&i| dir.users[i].user_name.to_ascii_lowercase())
                     .collect();
                 if actual != expected {
                     let lacking: Vec<&String> = expected.difference(&actual).collect();
                     let surplus: Vec<&String> = actual.difference(&expected).collect();
                     differences.push(Difference {
-                        kind: "wrong-membership",
+                        kind: "wrong-membership".into(),
                         subject: group.display_name.clone(),
                         detail: format!(
                             "expected {} members, found {}: {} missing (e.g. {}), {} extra (e.g. {})",
@@ -253,7 +363,7 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
                 }
             }
             many => differences.push(Difference {
-                kind: "duplicated",
+                kind: "duplicated".into(),
                 subject: group.display_name.clone(),
                 detail: format!("{} groups with this displayName", many.len()),
             }),
@@ -261,20 +371,41 @@ pub async fn reconcile(engine: &Engine, dir: &Directory) -> Result<Reconciliatio
     }
     let known: BTreeSet<&str> = dir.groups.iter().map(|g| g.display_name.as_str()).collect();
     for name in groups_by_name.keys() {
-        if !known.contains(name.as_str()) {
+        if !known.contains(name.as_str()) && first_shard {
             differences.push(Difference {
-                kind: "extra",
+                kind: "extra".into(),
                 subject: name.clone(),
                 detail: "group not in the directory".into(),
             });
         }
     }
+    // What this read-back owns: counted, and deleted at cleanup.
+    let my_users: Vec<String> = users
+        .iter()
+        .filter(|u| {
+            mine_user(
+                &text(&u["userName"])
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+            )
+        })
+        .filter_map(|u| text(&u["id"]).map(str::to_owned))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let my_groups: Vec<String> = groups
+        .iter()
+        .filter(|g| mine_group(text(&g["displayName"]).unwrap_or_default()))
+        .filter_map(|g| text(&g["id"]).map(str::to_owned))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     Ok(Reconciliation {
-        users_read: users.len(),
-        groups_read: groups.len(),
+        users_read: my_users.len(),
+        groups_read: my_groups.len(),
         differences,
-        seen_user_ids: seen_ids.into_iter().collect(),
-        seen_group_ids: group_ids.into_iter().collect(),
+        seen_user_ids: my_users,
+        seen_group_ids: my_groups,
     })
 }
 
@@ -359,7 +490,7 @@ fn compare_user(
     for (attr, expected, found) in checks {
         if found.as_deref() != Some(expected.as_str()) {
             out.push(Difference {
-                kind: "wrong-attribute",
+                kind: "wrong-attribute".into(),
                 subject: user.user_name.clone(),
                 detail: format!(
                     "{attr}: expected {expected:?}, found {}",
@@ -370,7 +501,7 @@ fn compare_user(
     }
     if !email_ok {
         out.push(Difference {
-            kind: "wrong-attribute",
+            kind: "wrong-attribute".into(),
             subject: user.user_name.clone(),
             detail: format!(
                 "emails: expected a value {:?}, found {}",

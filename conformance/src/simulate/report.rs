@@ -3,19 +3,29 @@
 
 use super::engine::KindSummary;
 use super::{CycleCheck, OpFailure, Phase};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 
 /// Differences listed per read-back in the human output (all go to the JSON report).
 const SHOWN: usize = 25;
 
+/// The JSON report's format version; `merge` accepts only reports of this version.
+/// 2: latency histograms, wall-clock spans per kind, shard fields.
+pub const VERSION: u32 = 2;
+
 /// Everything a run measured and found.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     /// Report format version.
     pub version: u32,
     /// What ran against what.
     pub target: String,
+    /// `K/N` for one shard of a sharded run, `N shards` for a merged report, none otherwise.
+    #[serde(default)]
+    pub shard: Option<String>,
+    /// What the read-backs checked when that is not the whole population.
+    #[serde(default)]
+    pub scope: Option<String>,
     /// The run prefix.
     pub prefix: String,
     /// Dialect name.
@@ -50,6 +60,9 @@ pub struct Report {
     pub failure_count: usize,
     /// Resources deleted at the end, and deletes that failed.
     pub cleanup: Option<(usize, usize)>,
+    /// Why resources were left (a shard that gave up waiting for the others).
+    #[serde(default)]
+    pub cleanup_note: Option<String>,
     /// Total wall time in seconds.
     pub seconds: f64,
     /// No counted read-back found a difference.
@@ -73,6 +86,16 @@ impl Report {
         )?;
         writeln!(out, "target: {}", self.target)?;
         writeln!(out, "prefix: {}", self.prefix)?;
+        if let Some(shard) = &self.shard {
+            writeln!(out, "shard: {shard}")?;
+        }
+        if let Some(scope) = self
+            .scope
+            .as_ref()
+            .filter(|_| !self.reconciliations.is_empty())
+        {
+            writeln!(out, "read-back checks: {scope}")?;
+        }
         writeln!(out, "member batch: {} ({})", self.batch.0, self.batch.1)?;
         if let Some(o) = &self.outage {
             writeln!(out, "outage: {o}")?;
@@ -169,6 +192,9 @@ impl Report {
                 self.prefix
             )?,
             None => writeln!(out, "cleanup: skipped (--keep); names start with {}", self.prefix)?,
+        }
+        if let Some(note) = &self.cleanup_note {
+            writeln!(out, "  {note}")?;
         }
         writeln!(
             out,
