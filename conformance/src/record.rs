@@ -1,9 +1,13 @@
 //! `scim-conformance record`: a loopback reverse proxy that forwards every request to the
 //! upstream SCIM server unchanged and writes each exchange as one JSON line, with
-//! credentials dropped (`Authorization`, `Cookie`, `Set-Cookie`, `Proxy-Authorization`)
-//! and personal data (emails, names, phone numbers, userName) replaced by pseudonyms,
-//! consistently: the same original always becomes the same pseudonym within a recording,
-//! so lookups, creates and later PATCHes still line up.
+//! credentials removed from requests and responses alike: every header whose name contains
+//! `token`, `secret`, `key`, `auth`, `session`, `cookie` or `password` is dropped, the value
+//! of a credential-like query parameter (`access_token`, `api_key`, `code`, ...) and every
+//! `password` attribute (also as a PATCH path) are written as [`MASK`]. Personal data
+//! (emails, names, phone numbers, userName; in bodies, in PATCH operations on those paths,
+//! in quoted filter values) is replaced by pseudonyms, consistently: the same original
+//! always becomes the same pseudonym within a recording, so lookups, creates and later
+//! PATCHes still line up.
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -14,13 +18,113 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Headers never written to a recording.
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-];
+/// What every masked credential becomes in a recording (a query value, a `password`).
+/// `replay` never sends it and `variants` never writes it.
+pub const MASK: &str = "REDACTED";
+
+/// True for a header that may carry a credential: its name contains `token`, `secret`,
+/// `key`, `auth`, `session`, `cookie` or `password` (any case), which covers
+/// `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `Cookie2`, `X-API-Key`,
+/// `X-Auth-Token`, `X-Session-Id`. Such headers are never written to a recording.
+pub fn is_secret_header(name: &str) -> bool {
+    const WORDS: [&str; 7] = [
+        "token", "secret", "key", "auth", "session", "cookie", "password",
+    ];
+    let name = name.to_ascii_lowercase();
+    WORDS.iter().any(|w| name.contains(w))
+}
+
+/// True for a query parameter whose value may be a credential (`access_token`,
+/// `api_key`, `code`, ...): its value is recorded as [`MASK`].
+pub fn is_secret_param(name: &str) -> bool {
+    const EXACT: [&str; 5] = ["key", "code", "sig", "signature", "auth"];
+    const WORDS: [&str; 6] = [
+        "token", "secret", "password", "apikey", "api_key", "session",
+    ];
+    let name = decode(name).to_ascii_lowercase();
+    EXACT.contains(&name.as_str()) || WORDS.iter().any(|w| name.contains(w))
+}
+
+/// The path with the value of every credential-like query parameter replaced by [`MASK`]
+/// (the parameter stays, so the request keeps its shape).
+pub fn mask_query(path: &str) -> String {
+    let Some((before, query)) = path.split_once('?') else {
+        return path.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if is_secret_param(k) => format!("{k}={MASK}"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{before}?{}", pairs.join("&"))
+}
+
+/// `body` without what the recorder masked, for tools that send or write a recorded
+/// body: `password` members whose value is [`MASK`] are dropped, and so are PATCH
+/// operations whose value is [`MASK`]. An error says why nothing usable is left (every
+/// operation was masked) or where another masked value sits, so the caller skips the
+/// request instead of sending the mask as if it were the real value.
+pub fn strip_masked(body: &Value) -> Result<Value, String> {
+    let mut body = body.clone();
+    if let Some(ops) = body.get_mut("Operations").and_then(Value::as_array_mut) {
+        let before = ops.len();
+        ops.retain(|op| op.get("value").and_then(Value::as_str) != Some(MASK));
+        if before > 0 && ops.is_empty() {
+            return Err(format!(
+                "every PATCH operation sets a credential the recorder masked ({MASK})"
+            ));
+        }
+    }
+    drop_masked_passwords(&mut body);
+    match find_mask(&body, "") {
+        Some(at) => Err(format!(
+            "the body holds a credential the recorder masked ({MASK}) at `{at}`"
+        )),
+        None => Ok(body),
+    }
+}
+
+fn drop_masked_passwords(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|k, v| !(is_password(k) && v.as_str() == Some(MASK)));
+            map.values_mut().for_each(drop_masked_passwords);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_masked_passwords),
+        _ => {}
+    }
+}
+
+/// Where (a dotted path) a [`MASK`] string sits in `value`, if anywhere.
+fn find_mask(value: &Value, at: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s == MASK => Some(at.to_owned()),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            find_mask(
+                v,
+                &if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                },
+            )
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_mask(v, &format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// True when `key` (or its last dotted / URN segment) is `password`.
+fn is_password(key: &str) -> bool {
+    key.rsplit(['.', ':'])
+        .next()
+        .is_some_and(|k| k.eq_ignore_ascii_case("password"))
+}
 
 /// Keys whose string values are personal data, and the pseudonym family they get.
 fn family_of(key: &str, parent: Option<&str>) -> Option<&'static str> {
@@ -81,7 +185,14 @@ impl Pseudonyms {
     fn scrub_in(&mut self, value: &mut Value, parent: Option<&str>) {
         match value {
             Value::Object(map) => {
+                if self.scrub_operation(map) {
+                    return;
+                }
                 for (key, v) in map.iter_mut() {
+                    if is_password(key) && !v.is_null() {
+                        *v = Value::String(MASK.into());
+                        continue;
+                    }
                     match v {
                         Value::String(s) => {
                             // A dotted key (`name.givenName`, Entra's path-less PATCH) is
@@ -110,12 +221,65 @@ impl Pseudonyms {
         }
     }
 
+    /// A PATCH operation with a `path` (`emails[type eq "work"].value`, `name.givenName`,
+    /// `password`): its value is scrubbed as the attribute the path names. False when
+    /// `map` is not such an operation.
+    fn scrub_operation(&mut self, map: &mut Map<String, Value>) -> bool {
+        let Some(path) = map.get("path").and_then(Value::as_str).map(str::to_owned) else {
+            return false;
+        };
+        if !map.contains_key("op") || !map.contains_key("value") {
+            return false;
+        }
+        // The path as attribute and sub-attribute; a path that does not parse still masks
+        // a password and scrubs its value by its last segment.
+        let (attr, sub) = match scim_parser::parse_patch_path(&path) {
+            Ok(p) => (p.attr.name.clone(), p.sub_attr.or(p.attr.sub_attr)),
+            Err(_) => (
+                path.rsplit(['.', ':']).next().unwrap_or(&path).to_owned(),
+                None,
+            ),
+        };
+        let value = map.get_mut("value").expect("checked above");
+        if attr.eq_ignore_ascii_case("password") {
+            if !value.is_null() {
+                *value = Value::String(MASK.into());
+            }
+            return true;
+        }
+        match (value, sub) {
+            (Value::String(s), Some(sub)) => {
+                if let Some(family) = family_of(&sub, Some(&attr)) {
+                    *s = self.of(family, s);
+                }
+            }
+            (Value::String(s), None) => {
+                if let Some(family) = family_of(&attr, None) {
+                    *s = self.of(family, s);
+                }
+            }
+            // `"path": "name", "value": {"givenName": ..}` or `"path": "emails", "value":
+            // [{"value": ..}]`: the value's members sit under the path's attribute.
+            (value, None) => self.scrub_in(value, Some(&attr)),
+            (value, Some(_)) => self.scrub_in(value, Some(&attr)),
+        }
+        if let Some(Value::String(p)) = map.get_mut("path") {
+            *p = self.scrub_quoted(p);
+        }
+        true
+    }
+
     /// Replaces every known original inside `text` (a URL: filter values arrive quoted,
     /// percent- or form-encoded). Values first seen in a URL are not known yet, so a filter
     /// value that looks like an email is mapped here too.
     pub fn scrub_text(&mut self, text: &str) -> String {
-        let decoded = decode(text);
-        let mut out = decoded.clone();
+        self.scrub_quoted(&decode(text))
+    }
+
+    /// Replaces the double-quoted values inside `text` (a filter, a PATCH path) that are
+    /// emails or known originals.
+    pub fn scrub_quoted(&mut self, decoded: &str) -> String {
+        let mut out = decoded.to_owned();
         for quoted in decoded.split('"').skip(1).step_by(2) {
             if quoted.contains('@') {
                 let p = self.of("email", quoted);
@@ -157,7 +321,7 @@ fn headers_json(headers: &HeaderMap) -> Value {
     let mut map = Map::new();
     for (name, value) in headers {
         let name = name.as_str().to_ascii_lowercase();
-        if SECRET_HEADERS.contains(&name.as_str()) {
+        if is_secret_header(&name) {
             continue;
         }
         map.insert(name, json!(String::from_utf8_lossy(value.as_bytes())));
@@ -283,7 +447,7 @@ impl Recorder {
                 "duration_ms": sent.elapsed().as_millis() as u64,
                 "request": {
                     "method": method.as_str(),
-                    "path": p.scrub_text(&path),
+                    "path": p.scrub_text(&mask_query(&path)),
                     "headers": headers_json(&headers),
                     "body": body_json(&body, &mut p),
                 },
@@ -335,13 +499,78 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_queries_and_bodies_are_masked() {
+        assert_eq!(
+            mask_query("/scim/v2/Users?access_token=abc&count=2&api_key=k&code=c&startIndex=1"),
+            "/scim/v2/Users?access_token=REDACTED&count=2&api_key=REDACTED&code=REDACTED&startIndex=1"
+        );
+        assert_eq!(mask_query("/Users"), "/Users");
+        let mut p = Pseudonyms::default();
+        let mut create = json!({"userName": "u", "password": "hunter2",
+            "urn:x:2.0:User:password": "p2"});
+        p.scrub(&mut create);
+        assert_eq!(create["password"], MASK);
+        assert_eq!(create["urn:x:2.0:User:password"], MASK);
+        let mut patch = json!({"Operations": [
+            {"op": "replace", "path": "password", "value": "hunter2"},
+            {"op": "replace", "value": {"password": "hunter3", "active": true}}]});
+        p.scrub(&mut patch);
+        assert!(!patch.to_string().contains("hunter"), "{patch}");
+        // Replay and variants never pass the mask on as a value.
+        let stripped = strip_masked(&patch).expect("an operation is left");
+        assert_eq!(
+            stripped,
+            json!({"Operations": [{"op": "replace", "value": {"active": true}}]})
+        );
+        let only = json!({"Operations": [{"op": "replace", "path": "password", "value": MASK}]});
+        assert!(strip_masked(&only)
+            .expect_err("nothing left")
+            .contains("masked"));
+        let other = json!({"userName": "u", "x": {"secret": MASK}});
+        assert_eq!(
+            strip_masked(&other).expect_err("a mask elsewhere"),
+            "the body holds a credential the recorder masked (REDACTED) at `x.secret`"
+        );
+    }
+
+    #[test]
+    fn path_based_patch_values_are_pseudonymised() {
+        let mut p = Pseudonyms::default();
+        let mut patch = json!({"Operations": [
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "jo@corp.example"},
+            {"op": "replace", "path": "name.givenName", "value": "Joanna"},
+            {"op": "replace", "path": "displayName", "value": "Joanna Smith"},
+            {"op": "add", "path": "phoneNumbers", "value": [{"value": "+44 20 7946 0001"}]},
+            {"op": "remove", "path": "emails[value eq \"jo@corp.example\"]", "value": null}]});
+        p.scrub(&mut patch);
+        let text = patch.to_string();
+        for secret in ["corp.example", "Joanna", "7946"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let email = patch["Operations"][0]["value"]
+            .as_str()
+            .expect("email")
+            .to_owned();
+        assert!(patch["Operations"][4]["path"]
+            .as_str()
+            .is_some_and(|path| path.contains(&email)));
+    }
+
+    #[test]
     fn secret_headers_are_dropped() {
         let mut headers = HeaderMap::new();
         headers.insert("authorization", "Bearer s3cret".parse().expect("h"));
+        headers.insert("x-api-key", "k3y".parse().expect("h"));
+        headers.insert("x-auth-token", "t0k".parse().expect("h"));
+        headers.insert("cookie2", "c00k".parse().expect("h"));
+        headers.insert("x-session-id", "s3ss".parse().expect("h"));
+        assert!(!is_secret_header("content-type") && !is_secret_header("accept"));
         headers.insert("cookie", "sid=1".parse().expect("h"));
         headers.insert("content-type", "application/scim+json".parse().expect("h"));
         let j = headers_json(&headers).to_string();
-        assert!(!j.contains("s3cret") && !j.contains("sid=1"));
+        for secret in ["s3cret", "sid=1", "k3y", "t0k", "c00k", "s3ss"] {
+            assert!(!j.contains(secret), "{secret} in {j}");
+        }
         assert!(j.contains("application/scim+json"));
     }
 }

@@ -4,8 +4,17 @@
 //! Ids: the recorded server minted ids in its answers to creates (`POST /Users`, `POST
 //! /Groups`). When the replayed create answers, its id (body `id`, else the last segment
 //! of `Location`) is mapped to the recorded one, and every later request has the recorded
-//! id replaced by the new one: in the path, in body strings (member and manager `value`s,
-//! PATCH paths such as `members[value eq "..."]`) and in query values (filters).
+//! id replaced by the new one only where it names a resource: the segment after `/Users/`
+//! or `/Groups/`, `members[].value`, a manager's `value` (an object or a bare string under
+//! a `manager` path), `id` at the top of a PUT body, PATCH path filters (`members[value eq
+//! "..."]`) and filter literals compared with `id`, `value`, `members.value` or
+//! `manager.value` (the filter is parsed and the literal rewritten by its span). Other
+//! text (`startIndex=1`, a `title`, the PatchOp URN) is sent as recorded, and the report
+//! shows the path actually sent.
+//!
+//! Credentials: a query parameter the recorder masked ([`crate::record::MASK`]) is dropped,
+//! a masked `password` is left out of the body, and a request left with nothing but masked
+//! values is skipped with the reason; a masked value is never sent as if it were real.
 //!
 //! Names: every `userName`, `externalId` and `displayName` a recorded request body sets
 //! gets the replay's prefix (`scimreplay-<random8>-`, and `c<k>-` for copy `k` under
@@ -79,6 +88,10 @@ pub struct Outcome {
     pub method: String,
     /// The path as recorded.
     pub path: String,
+    /// The path and query actually sent, below the target's base URL (ids mapped, names
+    /// prefixed); none when nothing was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<String>,
     /// The recorded status.
     pub recorded: u16,
     /// The status the target answered (none when skipped or not answered).
@@ -138,6 +151,14 @@ impl Report {
                 continue;
             }
             let replayed = o.replayed.map_or("-".into(), |s| s.to_string());
+            // The path sent, and the recorded one when they differ beyond the base path.
+            let path = match &o.sent {
+                Some(sent) if !o.path.ends_with(sent.as_str()) => {
+                    format!("{sent} (recorded {})", o.path)
+                }
+                Some(sent) => sent.clone(),
+                None => o.path.clone(),
+            };
             let tail = match (o.result, &o.reason) {
                 ("match", _) => "ok".to_owned(),
                 ("mismatch", _) => "MISMATCH".to_owned(),
@@ -147,7 +168,7 @@ impl Report {
             writeln!(
                 out,
                 "#{:<4} copy {:<3} {:<6} {:<48} recorded {} replayed {:<3} {tail}",
-                o.exchange, o.copy, o.method, o.path, o.recorded, replayed
+                o.exchange, o.copy, o.method, path, o.recorded, replayed
             )?;
         }
         writeln!(
@@ -291,8 +312,7 @@ pub(crate) fn references(body: &Value) -> Vec<String> {
     if let Some(ops) = body.get("Operations").and_then(Value::as_array) {
         for op in ops {
             let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
-            let attr = path.split(['[', '.']).next().unwrap_or_default();
-            let attr = attr.rsplit(':').next().unwrap_or(attr);
+            let (attr, _) = path_attr(path);
             if attr.eq_ignore_ascii_case("members") || attr.eq_ignore_ascii_case("manager") {
                 match op.get("value") {
                     Some(Value::String(s)) => out.push(s.clone()),
@@ -311,6 +331,21 @@ pub(crate) fn references(body: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// The attribute a PATCH path names and its sub-attribute: `members[value eq "x"]` ->
+/// `members`, `urn:...:enterprise:2.0:User:manager` -> `manager`, `name.givenName` ->
+/// `name`, `givenName`. A path the parser rejects is cut at `[` and its last `:` segment.
+pub(crate) fn path_attr(path: &str) -> (String, Option<String>) {
+    if let Ok(p) = scim_parser::parse_patch_path_with(path, &scim_parser::ParseOptions::interop()) {
+        return (p.attr.name, p.sub_attr.or(p.attr.sub_attr));
+    }
+    let head = path.split('[').next().unwrap_or_default();
+    let last = head.rsplit(':').next().unwrap_or(head);
+    match last.split_once('.') {
+        Some((attr, sub)) => (attr.to_owned(), Some(sub.to_owned())),
+        None => (last.to_owned(), None),
+    }
 }
 
 fn refs_in(value: &Value, out: &mut Vec<String>) {
@@ -366,16 +401,19 @@ impl Mapping {
         }
     }
 
-    /// A string with every recorded id and name replaced: whole-string matches first,
-    /// then ids anywhere and names inside double quotes (filters, PATCH paths).
-    fn text(&self, s: &str) -> String {
-        if let Some(v) = self.ids.get(s).or_else(|| self.names.get(s)) {
+    /// A recorded id's new id, if the replay created it.
+    fn id(&self, s: &str) -> Option<String> {
+        self.ids.get(s).cloned()
+    }
+
+    /// A string with recorded names replaced (never ids: an id is replaced only where it
+    /// names a resource, see [`Mapping::json`] and [`Mapping::filter`]): a whole-string
+    /// match, else each double-quoted occurrence.
+    fn name_text(&self, s: &str) -> String {
+        if let Some(v) = self.names.get(s) {
             return v.clone();
         }
         let mut out = s.to_owned();
-        for (from, to) in &self.ids {
-            out = crate::recording::replace_token(&out, from, to);
-        }
         for (from, to) in &self.names {
             let quoted = format!("\"{from}\"");
             if out.contains(&quoted) {
@@ -385,15 +423,163 @@ impl Mapping {
         out
     }
 
-    fn json(&self, value: &Value) -> Value {
+    /// A filter with its literals rewritten: an id compared with `id`, `value`,
+    /// `members.value` or `manager.value` (also inside `members[...]`) becomes the new id;
+    /// a recorded name compared with anything gets the prefix. Everything else is kept as
+    /// written. A filter the parser rejects gets the names only.
+    fn filter(&self, filter: &str) -> String {
+        let options = scim_parser::ParseOptions::interop();
+        let Ok(parsed) = scim_parser::parse_filter_with(filter, &options) else {
+            return self.name_text(filter);
+        };
+        let mut edits = Vec::new();
+        self.filter_edits(&parsed, None, &mut edits);
+        edits.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
+        let mut out = filter.to_owned();
+        for (span, with) in edits {
+            out.replace_range(span.start..span.end, &with);
+        }
+        out
+    }
+
+    fn filter_edits(
+        &self,
+        f: &scim_parser::Filter,
+        outer: Option<&str>,
+        edits: &mut Vec<(scim_parser::Span, String)>,
+    ) {
+        use scim_parser::{FilterKind, LiteralValue};
+        match &f.kind {
+            FilterKind::Compare { path, value, .. } => {
+                let LiteralValue::String(literal) = &value.value else {
+                    return;
+                };
+                let attr = path.name.to_ascii_lowercase();
+                let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
+                let names_resource = match (outer, attr.as_str(), sub.as_deref()) {
+                    (None, "id" | "value", None) => true,
+                    (None, "members" | "manager", Some("value")) => true,
+                    (Some(o), "value", None) => {
+                        o.eq_ignore_ascii_case("members") || o.eq_ignore_ascii_case("manager")
+                    }
+                    _ => false,
+                };
+                let new = if names_resource {
+                    self.id(literal)
+                } else {
+                    None
+                }
+                .or_else(|| self.names.get(literal).cloned());
+                if let Some(new) = new {
+                    edits.push((value.span, Value::String(new).to_string()));
+                }
+            }
+            FilterKind::Present { .. } => {}
+            FilterKind::And(items) | FilterKind::Or(items) => items
+                .iter()
+                .for_each(|i| self.filter_edits(i, outer, edits)),
+            FilterKind::Not(inner) => self.filter_edits(inner, outer, edits),
+            FilterKind::ValuePath { path, filter } => {
+                self.filter_edits(filter, Some(&path.name), edits)
+            }
+        }
+    }
+
+    /// A PATCH path with the ids in its value filter rewritten (`members[value eq "r-1"]`).
+    fn patch_path(&self, path: &str) -> String {
+        match (path.find('['), path.rfind(']')) {
+            (Some(open), Some(close)) if open < close => {
+                let attr = path[..open].rsplit(':').next().unwrap_or_default();
+                let inner = format!("{attr}[{}]", &path[open + 1..close]);
+                let rewritten = self.filter(&inner);
+                match rewritten
+                    .strip_prefix(attr)
+                    .and_then(|r| r.strip_prefix('['))
+                    .and_then(|r| r.strip_suffix(']'))
+                {
+                    Some(inside) => format!("{}{inside}{}", &path[..=open], &path[close..]),
+                    None => path.to_owned(),
+                }
+            }
+            _ => self.name_text(path),
+        }
+    }
+
+    /// A reference value (`members[].value`, a manager): the new id when mapped.
+    fn reference(&self, value: &Value) -> Value {
         match value {
-            Value::String(s) => Value::String(self.text(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v)).collect()),
+            Value::String(s) => Value::String(self.id(s).unwrap_or_else(|| s.clone())),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) if k == "value" => {
+                                Value::String(self.id(s).unwrap_or_else(|| s.clone()))
+                            }
+                            other => self.json(other, false),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|i| self.reference(i)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// A request body with ids replaced where they name a resource (`members[].value`, a
+    /// manager as `{"value": ..}` or a bare string, the values and path filters of PATCH
+    /// operations on `members` or `manager`, `id` at the top of a PUT body when `top_id`,
+    /// a `.search` body's `filter`) and names replaced as strings everywhere else.
+    fn json(&self, value: &Value, top_id: bool) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.name_text(s)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.json(v, false)).collect())
+            }
             Value::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.json(v))).collect())
+                if map.contains_key("op") {
+                    return self.operation(map);
+                }
+                let mut out = serde_json::Map::new();
+                for (k, v) in map {
+                    let last = k.rsplit([':', '.']).next().unwrap_or(k);
+                    let v = if last.eq_ignore_ascii_case("members")
+                        || last.eq_ignore_ascii_case("manager")
+                    {
+                        self.reference(v)
+                    } else if k == "id" && top_id {
+                        self.reference(v)
+                    } else if k == "filter" && v.is_string() {
+                        Value::String(self.filter(v.as_str().unwrap_or_default()))
+                    } else {
+                        self.json(v, false)
+                    };
+                    out.insert(k.clone(), v);
+                }
+                Value::Object(out)
             }
             other => other.clone(),
         }
+    }
+
+    /// One PATCH operation: its path's filter and, for `members` or `manager`, its value.
+    fn operation(&self, op: &serde_json::Map<String, Value>) -> Value {
+        let path = op.get("path").and_then(Value::as_str);
+        let attr = path.map(|p| path_attr(p).0);
+        let refers = attr.as_deref().is_some_and(|a| {
+            a.eq_ignore_ascii_case("members") || a.eq_ignore_ascii_case("manager")
+        });
+        let mut out = serde_json::Map::new();
+        for (k, v) in op {
+            let v = match (k.as_str(), v) {
+                ("path", Value::String(p)) => Value::String(self.patch_path(p)),
+                ("value", v) if refers => self.reference(v),
+                (_, v) => self.json(v, false),
+            };
+            out.insert(k.clone(), v);
+        }
+        Value::Object(out)
     }
 }
 
@@ -432,9 +618,11 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
                     x.method, target.rel
                 ));
             }
+            // Only `/Users/{id}` and `/Groups/{id}` name a resource; other segments are
+            // sent as recorded (an id `Users` must not redirect a create).
             for segment in &segments {
                 path.push('/');
-                path.push_str(&encode_segment(&mapping.text(segment)));
+                path.push_str(&encode_segment(segment));
             }
         }
     }
@@ -453,10 +641,18 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
     let method = reqwest::Method::from_bytes(x.method.as_bytes())
         .map_err(|_| format!("bad method `{}`", x.method))?;
     let mut request = Request::new(method, if path.is_empty() { "/".into() } else { path });
+    // A masked credential is never sent as if it were real: the parameter is dropped.
     request.query = target
         .query
         .iter()
-        .map(|(k, v)| (k.clone(), mapping.text(v)))
+        .filter(|(_, v)| v != crate::record::MASK)
+        .map(|(k, v)| {
+            if k.eq_ignore_ascii_case("filter") {
+                (k.clone(), mapping.filter(v))
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
         .collect();
     for name in ["content-type", "accept"] {
         if let Some(v) = x.header(name) {
@@ -464,9 +660,20 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
         }
     }
     if !x.body.is_null() {
-        request.body = Some(mapping.json(&x.body).to_string());
+        let body = crate::record::strip_masked(&x.body)?;
+        request.body = Some(mapping.json(&body, x.method == "PUT").to_string());
     }
     Ok(request)
+}
+
+/// The path and query of `request` as the report shows it (decoded, like recorded paths).
+fn sent_path(request: &Request) -> String {
+    let mut out = request.path.clone();
+    for (i, (k, v)) in request.query.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(&format!("{k}={v}"));
+    }
+    out
 }
 
 /// A shared pacer for `rate` requests per second.
@@ -610,13 +817,17 @@ async fn replay_copy(
             copy,
             method: x.method.clone(),
             path: x.path.clone(),
+            sent: None,
             recorded: x.status,
             replayed: None,
             result: "skipped",
             reason: None,
         };
         let request = match prepare(&shared.plan, &mapping, x) {
-            Ok(r) => r,
+            Ok(r) => {
+                outcome.sent = Some(sent_path(&r));
+                r
+            }
             Err(reason) => {
                 outcome.reason = Some(reason);
                 outcomes.push(outcome);
@@ -752,6 +963,110 @@ mod tests {
         let sent = prepare(&plan, &mapping, &patch).expect("sent");
         assert_eq!(sent.path, "/Users/new%201");
         assert!(sent.body.as_deref().unwrap_or("").contains("new 1"));
+    }
+
+    /// Ids `1`, `2` and `Users` (servers with short numeric ids, or odd ones) are replaced
+    /// only where they name a resource, never as text elsewhere.
+    #[test]
+    fn ids_are_replaced_only_where_they_name_a_resource() {
+        let line = |method: &str, path: &str, body: Value| {
+            json!({"at_ms": 0, "request": {"method": method, "path": path, "headers": {},
+                "body": body}, "response": {"status": 200, "headers": {}, "body": null}})
+            .to_string()
+        };
+        let create = |id: &str| {
+            json!({"at_ms": 0, "request": {"method": "POST", "path": "/v2/Users", "headers": {},
+                "body": {"userName": format!("u{id}")}},
+                "response": {"status": 201, "headers": {}, "body": {"id": id}}})
+            .to_string()
+        };
+        let text = [
+            create("1"),
+            create("2"),
+            create("Users"),
+            line("GET", "/v2/Users?startIndex=1&count=2", Value::Null),
+            line(
+                "PATCH",
+                "/v2/Users/1",
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "title", "value": "2"},
+                        {"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "2"},
+                        {"op": "replace", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": {"value": "2"}, "nickName": "1"}}]}),
+            ),
+            line(
+                "PATCH",
+                "/v2/Groups/1",
+                json!({"Operations": [
+                    {"op": "remove", "path": "members[value eq \"2\"]"},
+                    {"op": "add", "path": "members", "value": [{"value": "1", "display": "2"}]}]}),
+            ),
+            line("GET", "/v2/Users?filter=id eq \"1\" and title eq \"2\" or members[value eq \"2\"]", Value::Null),
+            line("PUT", "/v2/Users/2", json!({"id": "2", "userName": "u2", "title": "1"})),
+            line("POST", "/v2/Users/.search", json!({"filter": "manager.value eq \"1\"", "startIndex": 1})),
+            line(
+                "PATCH",
+                "/v2/Users/1",
+                json!({"Operations": [{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": {"value": "pre-existing"}}]}),
+            ),
+        ]
+        .join("\n");
+        let xs = parse(&text).expect("recording");
+        let plan = Plan::of(&xs);
+        let mut mapping = Mapping::new(&plan, "p-");
+        for (old, new) in [("1", "A"), ("2", "B"), ("Users", "U")] {
+            mapping.ids.insert(old.into(), new.into());
+        }
+        let sent = |i: usize| prepare(&plan, &mapping, &xs[i]).expect("sent");
+        let body = |i: usize| -> Value {
+            serde_json::from_str(sent(i).body.as_deref().expect("body")).expect("json")
+        };
+        assert_eq!(sent(2).path, "/Users");
+        assert_eq!(sent_path(&sent(3)), "/Users?startIndex=1&count=2");
+        assert_eq!(sent(4).path, "/Users/A");
+        assert_eq!(
+            body(4),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "title", "value": "2"},
+                    {"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "B"},
+                    {"op": "replace", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": {"value": "B"}, "nickName": "1"}}]})
+        );
+        assert_eq!(
+            body(5),
+            json!({"Operations": [
+                {"op": "remove", "path": "members[value eq \"B\"]"},
+                {"op": "add", "path": "members", "value": [{"value": "A", "display": "2"}]}]})
+        );
+        assert_eq!(
+            sent(6).query[0].1,
+            "id eq \"A\" and title eq \"2\" or members[value eq \"B\"]"
+        );
+        assert_eq!(
+            body(7),
+            json!({"id": "B", "userName": "p-u2", "title": "1"})
+        );
+        assert_eq!(body(8)["filter"], "manager.value eq \"A\"");
+        // A manager the recording did not create is never sent (the URN path has a `.`).
+        let skipped = prepare(&plan, &mapping, &xs[9]).expect_err("unmapped manager");
+        assert!(skipped.contains("pre-existing"), "{skipped}");
+    }
+
+    #[test]
+    fn masked_credentials_are_never_sent() {
+        let text = r#"{"at_ms":0,"request":{"method":"GET","path":"/Users?access_token=REDACTED&count=1","headers":{},"body":null},"response":{"status":200,"headers":{},"body":null}}
+{"at_ms":0,"request":{"method":"POST","path":"/Users","headers":{},"body":{"userName":"a","password":"REDACTED"}},"response":{"status":201,"headers":{},"body":{"id":"x"}}}
+{"at_ms":0,"request":{"method":"PATCH","path":"/Users/x","headers":{},"body":{"Operations":[{"op":"replace","path":"password","value":"REDACTED"}]}},"response":{"status":204,"headers":{},"body":null}}"#;
+        let xs = parse(text).expect("recording");
+        let plan = Plan::of(&xs);
+        let mut mapping = Mapping::new(&plan, "p-");
+        assert_eq!(
+            sent_path(&prepare(&plan, &mapping, &xs[0]).expect("sent")),
+            "/Users?count=1"
+        );
+        let create = prepare(&plan, &mapping, &xs[1]).expect("sent");
+        assert_eq!(create.body.as_deref(), Some(r#"{"userName":"p-a"}"#));
+        mapping.ids.insert("x".into(), "y".into());
+        let reason = prepare(&plan, &mapping, &xs[2]).expect_err("only a masked password");
+        assert!(reason.contains("masked"), "{reason}");
     }
 
     #[test]

@@ -677,3 +677,101 @@ async fn recorded_pacing_keeps_the_recorded_gaps_and_an_interrupt_still_cleans_u
     assert!(users(&c).await.is_empty());
     server.stop().await;
 }
+
+/// Starts a recorder in front of `upstream` on 127.0.0.1:0; returns its address, the sink
+/// and the stop handle.
+async fn recorder_on(
+    upstream: &str,
+) -> (
+    std::net::SocketAddr,
+    Shared,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let sink = Shared::default();
+    let recorder = scim_conformance::record::Recorder::new(upstream, Box::new(sink.clone()))
+        .expect("recorder");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = recorder.app();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (addr, sink, stop, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_keeps_no_credential_in_headers_queries_or_bodies() {
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let (addr, sink, stop, task) = recorder_on(&server.base_url()).await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}/scim/v2");
+    let reply = http
+        .post(format!("{base}/Users?access_token=tok-q1&apikey=tok-q2"))
+        .header(
+            "authorization",
+            format!("Bearer {}", scim_reference_server::DEFAULT_TOKEN),
+        )
+        .header("x-api-key", "tok-h1")
+        .header("X-Auth-Token", "tok-h2")
+        .header("cookie2", "tok-h3")
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "pw@corp.example", "password": "tok-b1"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(reply.status(), 201);
+    let id = reply.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let reply = http
+        .patch(format!("{base}/Users/{id}"))
+        .header(
+            "authorization",
+            format!("Bearer {}", scim_reference_server::DEFAULT_TOKEN),
+        )
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "password", "value": "tok-b2"},
+                    {"op": "replace", "path": "name.givenName", "value": "Perdita"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert!(reply.status().is_success(), "{}", reply.status());
+    let _ = stop.send(());
+    let _ = task.await;
+    let recorded = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf8");
+    for secret in [
+        "tok-",
+        scim_reference_server::DEFAULT_TOKEN,
+        "Perdita",
+        "corp.example",
+    ] {
+        assert!(!recorded.contains(secret), "{secret} in {recorded}");
+    }
+    let exchanges = recording::parse(&recorded).expect("valid");
+    assert!(
+        exchanges[0].path.contains("access_token=REDACTED"),
+        "{}",
+        exchanges[0].path
+    );
+    assert_eq!(exchanges[0].body["password"], "REDACTED");
+    server.stop().await;
+}
