@@ -188,8 +188,15 @@ impl Report {
             "created {} users and groups, deleted {}",
             self.created, self.deleted
         )?;
+        if !self.cleanup_failures.is_empty() {
+            writeln!(
+                out,
+                "LEFT ON THE TARGET ({} the cleanup could not delete; remove them by hand):",
+                self.cleanup_failures.len()
+            )?;
+        }
         for failure in &self.cleanup_failures {
-            writeln!(out, "could not delete {failure}")?;
+            writeln!(out, "  could not delete {failure}")?;
         }
         let verdict = if self.interrupted {
             "INTERRUPTED"
@@ -846,7 +853,18 @@ async fn replay_copy(
             }
         }
         shared.limiter.wait().await;
-        match shared.client.send_unrecorded(&request).await {
+        let sent = match shared.client.send_patiently(&request, &mut |_| {}).await {
+            Ok(sent) => sent,
+            Err(limited) => {
+                shared.answered.store(true, Ordering::Relaxed);
+                outcome.replayed = Some(429);
+                outcome.result = "error";
+                outcome.reason = Some(format!("rate-limited, not judged: {limited}"));
+                outcomes.push(outcome);
+                continue;
+            }
+        };
+        match sent {
             Ok(reply) => {
                 shared.answered.store(true, Ordering::Relaxed);
                 outcome.replayed = Some(reply.status);
@@ -911,19 +929,48 @@ async fn cleanup(shared: &Shared) -> (usize, Vec<String>) {
     todo.sort_by_key(|e| std::cmp::Reverse(e.0));
     let mut failures = Vec::new();
     for (kind, id, _) in todo {
-        let request = Request::new(
-            reqwest::Method::DELETE,
-            format!("/{}/{}", kind.endpoint(), encode_segment(&id)),
-        );
-        match shared.client.send_unrecorded(&request).await {
-            Ok(reply) if (200..300).contains(&reply.status) || reply.status == 404 => deleted += 1,
-            Ok(reply) => {
-                failures.push(format!("{}/{id}: status {}", kind.endpoint(), reply.status))
-            }
-            Err(e) => failures.push(format!("{}/{id}: {e}", kind.endpoint())),
+        match delete(shared, kind, &id).await {
+            Ok(()) => deleted += 1,
+            Err(why) => failures.push(format!("{}/{id}: {why}", kind.endpoint())),
         }
     }
     (deleted, failures)
+}
+
+/// Attempts at one cleanup DELETE answered 5xx or not at all, and the first pause between
+/// them (doubled each time); 429 answers are waited out by the client within
+/// `--retry-wait` on every attempt.
+const CLEANUP_ATTEMPTS: u32 = 4;
+const CLEANUP_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Deletes one resource the replay created, retrying a 429 (Retry-After or back-off,
+/// within `--retry-wait`), a 5xx and a transport error with back-off; 404 counts as gone.
+async fn delete(shared: &Shared, kind: Kind, id: &str) -> Result<(), String> {
+    let request = Request::new(
+        reqwest::Method::DELETE,
+        format!("/{}/{}", kind.endpoint(), encode_segment(id)),
+    );
+    let mut pause = CLEANUP_BACKOFF;
+    let mut last = String::new();
+    for attempt in 1..=CLEANUP_ATTEMPTS {
+        shared.limiter.wait().await;
+        match shared.client.send_patiently(&request, &mut |_| {}).await {
+            Ok(Ok(reply)) if (200..300).contains(&reply.status) || reply.status == 404 => {
+                return Ok(())
+            }
+            Ok(Ok(reply)) if reply.status >= 500 => {
+                last = format!("status {} after {attempt} attempts", reply.status)
+            }
+            Ok(Ok(reply)) => return Err(format!("status {}", reply.status)),
+            Ok(Err(e)) => last = format!("{e} after {attempt} attempts"),
+            Err(limited) => return Err(limited.to_string()),
+        }
+        if attempt < CLEANUP_ATTEMPTS {
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+    }
+    Err(last)
 }
 
 /// The report as JSON.

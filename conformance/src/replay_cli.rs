@@ -68,6 +68,11 @@ pub(crate) struct ReplayArgs {
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     timeout: f64,
+    /// The longest one request (also a cleanup DELETE) waits in total, in seconds, for a
+    /// target answering 429 (Retry-After honoured, else exponential backoff); past it the
+    /// request is an `error` (rate-limited, not judged). 0 turns the retries off.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    retry_wait: f64,
     /// Replay against a target that is not on a loopback address (it creates, changes and
     /// deletes resources there, only its own).
     #[arg(long)]
@@ -134,6 +139,12 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
             args.timeout
         )));
     }
+    if !(args.retry_wait.is_finite() && (0.0..=86_400.0).contains(&args.retry_wait)) {
+        return Err(Exit::usage(format!(
+            "--retry-wait must be a number of seconds from 0 to 86400, got {}",
+            args.retry_wait
+        )));
+    }
     if let Some(r) = args.rate {
         if !(r.is_finite() && r > 0.0) {
             return Err(Exit::usage(format!("--rate must be positive, got {r}")));
@@ -169,7 +180,8 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
         }
     };
     let client = Client::new(&base, Some(token), Duration::from_secs_f64(args.timeout))
-        .map_err(Exit::usage)?;
+        .map_err(Exit::usage)?
+        .with_retry_wait(Duration::from_secs_f64(args.retry_wait));
     let options = replay::Options {
         pace: match args.pace {
             PaceArg::Recorded => Pace::Recorded,

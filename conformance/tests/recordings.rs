@@ -775,3 +775,155 @@ async fn the_recorder_keeps_no_credential_in_headers_queries_or_bodies() {
     assert_eq!(exchanges[0].body["password"], "REDACTED");
     server.stop().await;
 }
+
+/// A fake target that answers every other request 429 (`Retry-After: 0`) and each first
+/// DELETE of a user 503: the replay must wait both out, match every status and leave
+/// nothing behind. Returns its base URL, the ids it still holds and its stop handle.
+async fn throttling_target() -> (
+    String,
+    Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    use axum::http::{Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let held = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let seen_delete = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let state = (Arc::clone(&held), seen_delete, counter);
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri| {
+        let (held, seen_delete, counter) = state.clone();
+        async move {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n % 2 == 1 {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", "0")],
+                    "slow down",
+                )
+                    .into_response();
+            }
+            let path = uri.path().to_owned();
+            let id = path.rsplit('/').next().unwrap_or_default().to_owned();
+            let scim = [("content-type", "application/scim+json")];
+            match method.as_str() {
+                "POST" => {
+                    let id = format!("t{n}");
+                    held.lock().expect("lock").insert(id.clone());
+                    (StatusCode::CREATED, scim, json!({"id": id}).to_string()).into_response()
+                }
+                "DELETE" => {
+                    if seen_delete.lock().expect("lock").insert(id.clone()) {
+                        return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+                    }
+                    held.lock().expect("lock").remove(&id);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                _ => (StatusCode::OK, scim, json!({"id": id}).to_string()).into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (format!("http://{addr}/scim/v2"), held, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_waits_out_429_and_the_cleanup_retries_until_nothing_is_left() {
+    let (base, held, stop) = throttling_target().await;
+    let line = |method: &str, path: &str, body: Value, status: u16, reply: Value| {
+        json!({"at_ms": 0, "request": {"method": method, "path": path, "headers": {},
+            "body": body}, "response": {"status": status, "headers": {}, "body": reply}})
+        .to_string()
+    };
+    let text = [
+        line(
+            "POST",
+            "/v2/Users",
+            json!({"userName": "a"}),
+            201,
+            json!({"id": "r1"}),
+        ),
+        line(
+            "POST",
+            "/v2/Users",
+            json!({"userName": "b"}),
+            201,
+            json!({"id": "r2"}),
+        ),
+        line("GET", "/v2/Users/r1", Value::Null, 200, Value::Null),
+        line("GET", "/v2/Users?count=2", Value::Null, 200, Value::Null),
+    ]
+    .join("\n");
+    let exchanges = recording::parse(&text).expect("recording");
+    let c = Client::new(&base, Some(Token::new("t")), Duration::from_secs(10))
+        .expect("client")
+        .with_retry_wait(Duration::from_secs(5));
+    let report = replay::replay(c, exchanges, options(false, 1)).await;
+    assert!(report.matched(), "{:#?}", report.outcomes);
+    assert_eq!(
+        (report.created, report.deleted),
+        (2, 2),
+        "{:?}",
+        report.cleanup_failures
+    );
+    assert!(report.cleanup_failures.is_empty());
+    assert!(held.lock().expect("lock").is_empty(), "left behind");
+    // With retries off, the throttled requests are errors, never matches or mismatches,
+    // and what the cleanup cannot delete is listed by id.
+    let exchanges = recording::parse(&text).expect("recording");
+    let c = Client::new(&base, Some(Token::new("t")), Duration::from_secs(10))
+        .expect("client")
+        .with_retry_wait(Duration::ZERO);
+    let report = replay::replay(c, exchanges, options(false, 1)).await;
+    assert!(!report.matched());
+    assert!(report
+        .outcomes
+        .iter()
+        .filter(|o| o.result == "error")
+        .all(|o| o
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("rate-limited"))));
+    let left: Vec<String> = held.lock().expect("lock").iter().cloned().collect();
+    assert_eq!(report.cleanup_failures.len(), left.len());
+    for id in &left {
+        assert!(report
+            .cleanup_failures
+            .iter()
+            .any(|f| f.contains(id.as_str())));
+    }
+    let mut human = Vec::new();
+    report.write_human(&mut human).expect("write");
+    assert!(
+        !left.is_empty(),
+        "the 503 then 429 on the DELETE leaves the user"
+    );
+    let human = String::from_utf8_lossy(&human);
+    assert!(human.contains("LEFT ON THE TARGET"), "{human}");
+    let _ = stop.send(());
+}
+
+#[test]
+fn replay_retry_wait_is_validated_before_anything_is_sent() {
+    let fixture = fixture();
+    let file = fixture.to_str().expect("utf8 path");
+    for bad in ["-1", "NaN", "100000"] {
+        let out = bin(&["replay", file, "--retry-wait", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            text(&out.stderr).contains("--retry-wait"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
