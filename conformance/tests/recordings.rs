@@ -918,7 +918,7 @@ fn replay_retry_wait_is_validated_before_anything_is_sent() {
     let fixture = fixture();
     let file = fixture.to_str().expect("utf8 path");
     for bad in ["-1", "NaN", "100000"] {
-        let out = bin(&["replay", file, "--retry-wait", bad]);
+        let out = bin(&["replay", file, &format!("--retry-wait={bad}")]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
         assert!(
             text(&out.stderr).contains("--retry-wait"),
