@@ -312,12 +312,43 @@ pub(crate) struct RecordArgs {
     /// The SCIM server to forward to (scheme and host; paths are kept).
     #[arg(long)]
     upstream: String,
-    /// JSON-lines file to write.
+    /// JSON-lines file to write. An existing file is refused unless --force (overwrite) or
+    /// --append (add lines after the ones it holds).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Overwrite an existing --out file.
+    #[arg(long, conflicts_with = "append")]
+    force: bool,
+    /// Append to an existing --out file (its lines are kept; `at_ms` starts again at 0).
+    #[arg(long)]
+    append: bool,
     /// Stop by itself after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     max_seconds: Option<u64>,
+}
+
+/// Refuses an upstream that is the recorder itself (same port on a loopback or unspecified
+/// address): every request would be forwarded to itself until the connections run out.
+fn reject_self_loop(listen: std::net::SocketAddr, upstream: &str) -> Result<(), Exit> {
+    let Ok(url) = reqwest::Url::parse(upstream) else {
+        return Ok(()); // the recorder reports the bad URL itself
+    };
+    let Some(port) = url.port_or_known_default() else {
+        return Ok(());
+    };
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    if local && port == listen.port() {
+        return Err(Exit::usage(format!(
+            "--upstream {upstream} is the recorder's own --listen {listen}: it would forward \
+             every request to itself; point --upstream at the SCIM server"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) async fn record_command(args: RecordArgs) -> Result<i32, Exit> {
@@ -330,8 +361,25 @@ pub(crate) async fn record_command(args: RecordArgs) -> Result<i32, Exit> {
             "--listen {addr}: record listens on a loopback address only"
         )));
     }
-    let file = std::fs::File::create(&args.out)
-        .map_err(|e| Exit::usage(format!("cannot create {}: {e}", args.out.display())))?;
+    reject_self_loop(addr, &args.upstream)?;
+    let mut open = std::fs::OpenOptions::new();
+    if args.append {
+        open.append(true).create(true);
+    } else if args.force {
+        open.write(true).create(true).truncate(true);
+    } else {
+        open.write(true).create_new(true);
+    }
+    let file = open.open(&args.out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Exit::usage(format!(
+                "--out {} exists; pass --force to overwrite it or --append to add to it",
+                args.out.display()
+            ))
+        } else {
+            Exit::usage(format!("cannot create {}: {e}", args.out.display()))
+        }
+    })?;
     let recorder = scim_conformance::record::Recorder::new(
         &args.upstream,
         Box::new(std::io::BufWriter::new(file)),

@@ -927,3 +927,67 @@ fn replay_retry_wait_is_validated_before_anything_is_sent() {
         );
     }
 }
+
+#[test]
+fn record_never_truncates_an_existing_file_and_refuses_to_forward_to_itself() {
+    let dir = temp_dir("record-out");
+    let out = dir.join("rec.jsonl");
+    std::fs::write(&out, "kept\n").expect("write");
+    let path = out.to_str().expect("utf8");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "record",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--out",
+            path,
+            "--max-seconds",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        bin(&args)
+    };
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("--force") && text(&refused.stderr).contains("--append"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "kept\n");
+    assert_eq!(run(&["--append"]).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "kept\n");
+    assert_eq!(run(&["--force"]).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "");
+    assert_eq!(run(&["--force", "--append"]).status.code(), Some(2));
+    // The upstream is the recorder itself: refused before listening, file untouched.
+    std::fs::write(&out, "kept\n").expect("write");
+    for upstream in [
+        "http://127.0.0.1:18431",
+        "http://localhost:18431/scim/v2",
+        "http://0.0.0.0:18431",
+    ] {
+        let looped = bin(&[
+            "record",
+            "--listen",
+            "127.0.0.1:18431",
+            "--upstream",
+            upstream,
+            "--out",
+            path,
+            "--force",
+            "--max-seconds",
+            "1",
+        ]);
+        assert_eq!(looped.status.code(), Some(2), "{upstream}");
+        assert!(
+            text(&looped.stderr).contains("itself"),
+            "{}",
+            text(&looped.stderr)
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "kept\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
