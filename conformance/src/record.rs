@@ -193,6 +193,14 @@ impl Pseudonyms {
                         *v = Value::String(MASK.into());
                         continue;
                     }
+                    // An error `detail` (RFC 7644 section 3.12) often echoes the value
+                    // the request sent.
+                    if key.eq_ignore_ascii_case("detail") {
+                        if let Value::String(s) = v {
+                            *s = self.scrub_known(s);
+                            continue;
+                        }
+                    }
                     match v {
                         Value::String(s) => {
                             // A dotted key (`name.givenName`, Entra's path-less PATCH) is
@@ -276,20 +284,166 @@ impl Pseudonyms {
         self.scrub_quoted(&decode(text))
     }
 
-    /// Replaces the double-quoted values inside `text` (a filter, a PATCH path) that are
-    /// emails or known originals.
+    /// Replaces the compared values inside `text` (a decoded query, a filter, a PATCH
+    /// path): a value compared with a personal attribute (`userName eq alice`,
+    /// `emails[value eq "a@b"]`, `name.givenName sw "Jo"`), quoted or not, gets its
+    /// family's pseudonym; any other quoted value that looks like an email, or that is a
+    /// known original, is replaced too. Everything else is kept as written.
     pub fn scrub_quoted(&mut self, decoded: &str) -> String {
-        let mut out = decoded.to_owned();
-        for quoted in decoded.split('"').skip(1).step_by(2) {
-            if quoted.contains('@') {
-                let p = self.of("email", quoted);
-                out = out.replace(quoted, &p);
-            } else if let Some(p) = self.map.get(quoted) {
-                out = out.replace(quoted, p);
+        let tokens = filter_tokens(decoded);
+        let mut out = String::with_capacity(decoded.len());
+        for (i, tok) in tokens.iter().enumerate() {
+            let replaced = match tok.kind {
+                Tok::Quoted | Tok::Word => self.compared_value(decoded, &tokens, i),
+                Tok::Other => None,
+            };
+            match (replaced, tok.kind) {
+                (Some(new), Tok::Quoted) => {
+                    out.push('"');
+                    out.push_str(&new);
+                    out.push('"');
+                }
+                (Some(new), _) => out.push_str(&new),
+                (None, _) => out.push_str(&decoded[tok.start..tok.end]),
             }
         }
         out
     }
+
+    /// The pseudonym for value token `i`, when it should be replaced.
+    fn compared_value(&mut self, text: &str, tokens: &[Token], i: usize) -> Option<String> {
+        let tok = tokens[i];
+        let raw = &text[tok.start..tok.end];
+        let value = match tok.kind {
+            Tok::Quoted => raw
+                .strip_prefix('"')
+                .map(|r| r.strip_suffix('"').unwrap_or(r))
+                .unwrap_or(raw),
+            _ => raw,
+        };
+        if value.is_empty() {
+            return None;
+        }
+        // The operator and attribute before the value, skipping blanks.
+        let mut before = tokens[..i]
+            .iter()
+            .rev()
+            .filter(|t| !text[t.start..t.end].trim().is_empty());
+        let op = before.next().filter(|t| t.kind == Tok::Word);
+        let attr = before.next().filter(|t| t.kind == Tok::Word);
+        let compared = op.is_some_and(|t| is_compare_op(&text[t.start..t.end]));
+        let family = match (compared, attr) {
+            (true, Some(a)) => {
+                let outer = before
+                    .next()
+                    .filter(|t| &text[t.start..t.end] == "[")
+                    .and_then(|_| before.next())
+                    .map(|t| attr_name(&text[t.start..t.end]));
+                let attr = attr_name(&text[a.start..a.end]);
+                match attr.split_once('.') {
+                    Some((parent, sub)) => family_of(sub, Some(parent)),
+                    None => family_of(attr, outer),
+                }
+            }
+            _ => None,
+        };
+        let bare_literal = tok.kind == Tok::Word
+            && (matches!(value, "true" | "false" | "null") || value.parse::<f64>().is_ok());
+        if let Some(family) = family.filter(|_| !bare_literal) {
+            return Some(self.of(family, value));
+        }
+        if tok.kind != Tok::Quoted && !compared {
+            return None;
+        }
+        if value.contains('@') {
+            return Some(self.of("email", value));
+        }
+        self.map.get(value).cloned()
+    }
+
+    /// Replaces the originals this recording has already mapped wherever they stand in
+    /// free text (a server's error `detail` echoing a userName), longest first.
+    fn scrub_known(&mut self, text: &str) -> String {
+        let mut out = self.scrub_quoted(text);
+        let mut known: Vec<(&String, &String)> = self
+            .map
+            .iter()
+            .filter(|(k, _)| k.chars().count() >= 3)
+            .collect();
+        known.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+        for (original, pseudonym) in known {
+            if out.contains(original.as_str()) {
+                out = out.replace(original.as_str(), pseudonym);
+            }
+        }
+        out
+    }
+}
+
+/// A token of a filter-like text: a double-quoted string (escapes kept), a word, or one
+/// other character (blank, bracket, parenthesis, `&`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tok {
+    Quoted,
+    Word,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    kind: Tok,
+    start: usize,
+    end: usize,
+}
+
+fn filter_tokens(text: &str) -> Vec<Token> {
+    let delimiter = |c: char| c.is_whitespace() || matches!(c, '"' | '(' | ')' | '[' | ']' | '&');
+    let mut tokens = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let (kind, mut end) = if c == '"' {
+            let mut escaped = false;
+            let mut end = text.len();
+            for (i, c) in chars.by_ref() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            (Tok::Quoted, end)
+        } else if delimiter(c) {
+            (Tok::Other, start + c.len_utf8())
+        } else {
+            (Tok::Word, start + c.len_utf8())
+        };
+        if kind == Tok::Word {
+            while let Some(&(i, c)) = chars.peek() {
+                if delimiter(c) {
+                    break;
+                }
+                end = i + c.len_utf8();
+                chars.next();
+            }
+        }
+        tokens.push(Token { kind, start, end });
+    }
+    tokens
+}
+
+/// RFC 7644 section 3.4.2.2 comparison operators, any case.
+fn is_compare_op(word: &str) -> bool {
+    const OPS: [&str; 9] = ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
+    OPS.iter().any(|o| o.eq_ignore_ascii_case(word))
+}
+
+/// The attribute of a filter word: after a query's `filter=` and a schema URN's last `:`.
+fn attr_name(word: &str) -> &str {
+    let word = word.rsplit(['=', '?']).next().unwrap_or(word);
+    word.rsplit(':').next().unwrap_or(word)
 }
 
 /// Percent- and `+`-decodes a URL for matching (lossy).
@@ -554,6 +708,35 @@ mod tests {
         assert!(patch["Operations"][4]["path"]
             .as_str()
             .is_some_and(|path| path.contains(&email)));
+    }
+
+    #[test]
+    fn filter_values_and_error_details_are_pseudonymised() {
+        let mut p = Pseudonyms::default();
+        let quoted = p.scrub_text("/Users?filter=userName%20eq%20%22alice%22&count=1");
+        assert_eq!(quoted, "/Users?filter=userName eq \"user1\"&count=1");
+        let bare = p.scrub_text("/Users?filter=userName+eq+alice+and+active+eq+true");
+        assert_eq!(bare, "/Users?filter=userName eq user1 and active eq true");
+        let nested = p.scrub_text(
+            "/Users?filter=emails[type eq \"work\" and value eq \"bob@corp.example\"] or \
+             name.givenName sw \"Roberta\" or displayName eq Bobby&startIndex=1",
+        );
+        for secret in ["bob@", "corp.example", "Roberta", "Bobby"] {
+            assert!(!nested.contains(secret), "{secret} in {nested}");
+        }
+        assert!(nested.contains("type eq \"work\"") && nested.ends_with("&startIndex=1"));
+        // The same mapping in bodies, and in an error detail echoing the value.
+        let mut create = json!({"userName": "alice"});
+        p.scrub(&mut create);
+        assert_eq!(create["userName"], "user1");
+        let mut error = json!({"status": "409", "detail": "userName alice is taken (Roberta)"});
+        p.scrub(&mut error);
+        let detail = error["detail"].as_str().expect("detail");
+        assert!(
+            !detail.contains("alice") && !detail.contains("Roberta"),
+            "{detail}"
+        );
+        assert!(detail.contains("user1"), "{detail}");
     }
 
     #[test]

@@ -551,11 +551,10 @@ impl Mapping {
                 let mut out = serde_json::Map::new();
                 for (k, v) in map {
                     let last = k.rsplit([':', '.']).next().unwrap_or(k);
-                    let v = if last.eq_ignore_ascii_case("members")
+                    let names_resource = last.eq_ignore_ascii_case("members")
                         || last.eq_ignore_ascii_case("manager")
-                    {
-                        self.reference(v)
-                    } else if k == "id" && top_id {
+                        || (k == "id" && top_id);
+                    let v = if names_resource {
                         self.reference(v)
                     } else if k == "filter" && v.is_string() {
                         Value::String(self.filter(v.as_str().unwrap_or_default()))
