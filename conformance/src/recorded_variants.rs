@@ -655,6 +655,20 @@ mod tests {
         assert!(skipped[0].reason.contains("masked"), "{skipped:?}");
     }
 
+    /// A manager set through the enterprise-extension URN path (whose `2.0` holds a dot)
+    /// to a user the recording did not create becomes a placeholder, never the raw id.
+    #[test]
+    fn managers_under_the_urn_path_get_a_placeholder() {
+        let text = r#"{"at_ms":0,"request":{"method":"POST","path":"/v2/Users","headers":{},"body":{"userName":"m1"}},"response":{"status":201,"headers":{},"body":{"id":"r1"}}}
+{"at_ms":0,"request":{"method":"PATCH","path":"/v2/Users/r1","headers":{},"body":{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"pre-existing-7"}]}},"response":{"status":200,"headers":{},"body":null}}"#;
+        let xs = crate::recording::parse(text).expect("recording");
+        let (made, skipped, _) = make(&xs, "recorded", "t.jsonl");
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let patch = made.iter().find(|m| m.exchange == 2).expect("patch file");
+        assert!(!patch.text.contains("pre-existing-7"), "{}", patch.text);
+        assert!(patch.text.contains("\"value\": \"{{member}}\""), "{}", patch.text);
+    }
+
     #[test]
     fn shapes_keep_what_idps_differ_in() {
         let a = json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]});

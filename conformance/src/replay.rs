@@ -321,6 +321,13 @@ pub(crate) fn references(body: &Value) -> Vec<String> {
             let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
             let (attr, _) = path_attr(path);
             if attr.eq_ignore_ascii_case("members") || attr.eq_ignore_ascii_case("manager") {
+                // `members[value eq "..."]` names a member too.
+                let options = scim_parser::ParseOptions::interop();
+                if let Ok(Some(f)) =
+                    scim_parser::parse_patch_path_with(path, &options).map(|p| p.filter)
+                {
+                    filter_ids(&f, &mut out);
+                }
                 match op.get("value") {
                     Some(Value::String(s)) => out.push(s.clone()),
                     Some(Value::Array(items)) => out.extend(
@@ -352,6 +359,25 @@ pub(crate) fn path_attr(path: &str) -> (String, Option<String>) {
     match last.split_once('.') {
         Some((attr, sub)) => (attr.to_owned(), Some(sub.to_owned())),
         None => (last.to_owned(), None),
+    }
+}
+
+/// The string literals compared with `value` or `id` in a value filter.
+fn filter_ids(f: &scim_parser::Filter, out: &mut Vec<String>) {
+    use scim_parser::{FilterKind, LiteralValue};
+    match &f.kind {
+        FilterKind::Compare { path, value, .. } => {
+            let named =
+                path.name.eq_ignore_ascii_case("value") || path.name.eq_ignore_ascii_case("id");
+            if let (true, LiteralValue::String(s)) = (named, &value.value) {
+                out.push(s.clone());
+            }
+        }
+        FilterKind::And(items) | FilterKind::Or(items) => {
+            items.iter().for_each(|i| filter_ids(i, out))
+        }
+        FilterKind::Not(inner) => filter_ids(inner, out),
+        FilterKind::Present { .. } | FilterKind::ValuePath { .. } => {}
     }
 }
 
@@ -1091,9 +1117,15 @@ mod tests {
             json!({"id": "B", "userName": "p-u2", "title": "1"})
         );
         assert_eq!(body(8)["filter"], "manager.value eq \"A\"");
-        // A manager the recording did not create is never sent (the URN path has a `.`).
+        // A manager the recording did not create is never sent (the URN path has a `.`),
+        // nor is a removal of a member named only in the path filter.
         let skipped = prepare(&plan, &mapping, &xs[9]).expect_err("unmapped manager");
         assert!(skipped.contains("pre-existing"), "{skipped}");
+        let mut remove = xs[5].clone();
+        remove.body =
+            json!({"Operations": [{"op": "remove", "path": "members[value eq \"old\"]"}]});
+        let skipped = prepare(&plan, &mapping, &remove).expect_err("unmapped member");
+        assert!(skipped.contains("old"), "{skipped}");
     }
 
     #[test]
