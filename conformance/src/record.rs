@@ -497,9 +497,45 @@ fn body_json(bytes: &[u8], pseudonyms: &mut Pseudonyms) -> Value {
     }
 }
 
+/// How the recorder forwards.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest request body forwarded; a longer one is answered 413 by the recorder
+    /// (a SCIM error) and recorded as refused.
+    pub max_body: usize,
+    /// How long the upstream may take to answer; past it the recorder answers 504.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body: crate::client::DEFAULT_MAX_BODY,
+            timeout: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+/// A SCIM error body (RFC 7644 section 3.12) the recorder itself answers with.
+fn scim_error(status: StatusCode, detail: String) -> (Response, Value) {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": status.as_u16().to_string(),
+        "detail": detail,
+    });
+    let response = (
+        status,
+        [("content-type", "application/scim+json")],
+        body.to_string(),
+    )
+        .into_response();
+    (response, body)
+}
+
 /// The recorder's shared state.
 pub struct Recorder {
     upstream: reqwest::Url,
+    limits: Limits,
     http: reqwest::Client,
     out: Mutex<Box<dyn Write + Send>>,
     pseudonyms: Mutex<Pseudonyms>,
@@ -507,21 +543,39 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder forwarding to `upstream` (scheme and authority; the path comes from each
-    /// request) and writing JSON lines to `out`.
+    /// A recorder forwarding to `upstream` and writing JSON lines to `out`, with the
+    /// default [`Limits`].
     pub fn new(upstream: &str, out: Box<dyn Write + Send>) -> Result<Arc<Recorder>, String> {
+        Recorder::with_limits(upstream, out, Limits::default())
+    }
+
+    /// A recorder forwarding to `upstream` and writing JSON lines to `out`. A path in
+    /// `upstream` (`http://h/scim/v2`) is the base every request path is appended to,
+    /// unless the request path already starts with it (a client pointed at
+    /// `http://127.0.0.1:PORT/scim/v2` works either way).
+    pub fn with_limits(
+        upstream: &str,
+        out: Box<dyn Write + Send>,
+        limits: Limits,
+    ) -> Result<Arc<Recorder>, String> {
         let upstream =
             reqwest::Url::parse(upstream).map_err(|e| format!("bad upstream `{upstream}`: {e}"))?;
         if !matches!(upstream.scheme(), "http" | "https") {
             return Err("the upstream must be http or https".into());
         }
+        if upstream.query().is_some() || upstream.fragment().is_some() {
+            return Err(format!(
+                "the upstream `{upstream}` must not have a query or fragment"
+            ));
+        }
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(120))
+            .timeout(limits.timeout)
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Arc::new(Recorder {
             upstream,
+            limits,
             http,
             out: Mutex::new(out),
             pseudonyms: Mutex::new(Pseudonyms::default()),
@@ -529,12 +583,34 @@ impl Recorder {
         }))
     }
 
-    /// The axum app: every path is relayed.
+    /// The axum app: every path is relayed. The body limit is the recorder's own
+    /// ([`Limits::max_body`]), so a longer body gets a SCIM 413 and a line.
     pub fn app(self: &Arc<Recorder>) -> axum::Router {
         let r = Arc::clone(self);
-        axum::Router::new().fallback(move |method, uri, headers, body| {
-            Arc::clone(&r).relay(method, uri, headers, body)
-        })
+        axum::Router::new()
+            .fallback(move |method, uri, headers, body: Body| {
+                Arc::clone(&r).relay(method, uri, headers, body)
+            })
+            .layer(axum::extract::DefaultBodyLimit::disable())
+    }
+
+    /// The upstream URL for a request path: the upstream's base path, then `path` (unless
+    /// `path` already starts with that base).
+    fn forward_url(&self, path: &str) -> String {
+        let mut origin = self.upstream.clone();
+        origin.set_path("");
+        let origin = origin.as_str().trim_end_matches('/').to_owned();
+        let base = self.upstream.path().trim_end_matches('/');
+        let has_base = base.is_empty()
+            || path == base
+            || path
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with(['/', '?']));
+        if has_base {
+            format!("{origin}{path}")
+        } else {
+            format!("{origin}{base}{path}")
+        }
     }
 
     async fn relay(
@@ -542,7 +618,7 @@ impl Recorder {
         method: Method,
         uri: Uri,
         headers: HeaderMap,
-        body: Bytes,
+        body: Body,
     ) -> Response {
         let at_ms = self.started.elapsed().as_millis() as u64;
         let path = uri
@@ -550,9 +626,11 @@ impl Recorder {
             .map(|p| p.as_str())
             .unwrap_or("/")
             .to_owned();
-        let mut target = self.upstream.clone();
-        target.set_path("");
-        let target = format!("{}{}", target.as_str().trim_end_matches('/'), path);
+        let body = match axum::body::to_bytes(body, self.limits.max_body).await {
+            Ok(bytes) => bytes,
+            Err(_) => return self.refuse(at_ms, &method, &path, &headers),
+        };
+        let target = self.forward_url(&path);
         let mut request = self.http.request(method.clone(), &target);
         for (name, value) in &headers {
             if name != "host" && name != "content-length" && name != "connection" {
@@ -583,16 +661,26 @@ impl Recorder {
                     bytes,
                 )
             }
-            Err(_) => (
-                (
-                    StatusCode::BAD_GATEWAY,
-                    "scim-conformance record: upstream unreachable",
-                )
-                    .into_response(),
-                502,
-                Value::Null,
-                Bytes::new(),
-            ),
+            Err(e) => {
+                // The recorder's own answer, without response headers in the line (the
+                // loader reads that as "the recorded server never answered").
+                let (status, detail) = if e.is_timeout() {
+                    (
+                        StatusCode::GATEWAY_TIMEOUT,
+                        format!(
+                            "scim-conformance record: the upstream did not answer within {} s",
+                            self.limits.timeout.as_secs_f64()
+                        ),
+                    )
+                } else {
+                    (
+                        StatusCode::BAD_GATEWAY,
+                        "scim-conformance record: upstream unreachable".to_owned(),
+                    )
+                };
+                let (response, _) = scim_error(status, detail);
+                (response, status.as_u16(), Value::Null, Bytes::new())
+            }
         };
         let line = {
             let mut p = self.pseudonyms.lock().unwrap_or_else(|e| e.into_inner());
@@ -612,10 +700,46 @@ impl Recorder {
                 },
             })
         };
+        self.write_line(&line);
+        response
+    }
+
+    fn write_line(&self, line: &Value) {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
             tracing::error!("could not write the recording");
         }
+    }
+
+    /// A request body over [`Limits::max_body`]: answered 413 with a SCIM error by the
+    /// recorder, never forwarded, and recorded with `"refused_by_recorder": true`.
+    fn refuse(&self, at_ms: u64, method: &Method, path: &str, headers: &HeaderMap) -> Response {
+        let detail = format!(
+            "scim-conformance record: the request body is larger than {} bytes (--max-body); \
+             it was not forwarded",
+            self.limits.max_body
+        );
+        let (response, body) = scim_error(StatusCode::PAYLOAD_TOO_LARGE, detail);
+        let line = {
+            let mut p = self.pseudonyms.lock().unwrap_or_else(|e| e.into_inner());
+            json!({
+                "at_ms": at_ms,
+                "duration_ms": 0,
+                "refused_by_recorder": true,
+                "request": {
+                    "method": method.as_str(),
+                    "path": p.scrub_text(&mask_query(path)),
+                    "headers": headers_json(headers),
+                    "body": {"unparsed_bytes_over": self.limits.max_body},
+                },
+                "response": {
+                    "status": 413,
+                    "headers": {"content-type": "application/scim+json"},
+                    "body": body,
+                },
+            })
+        };
+        self.write_line(&line);
         response
     }
 }

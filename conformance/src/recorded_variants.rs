@@ -174,6 +174,9 @@ struct Template {
 }
 
 fn template(x: &Exchange, created: &HashMap<String, Kind>) -> Result<Template, String> {
+    if x.refused {
+        return Err("the recorder refused it (body over its --max-body); no body was kept".into());
+    }
     if x.body.get("unparsed_bytes").is_some() {
         return Err("the body was not JSON (the recorder kept only its length)".into());
     }
@@ -666,7 +669,11 @@ mod tests {
         assert!(skipped.is_empty(), "{skipped:?}");
         let patch = made.iter().find(|m| m.exchange == 2).expect("patch file");
         assert!(!patch.text.contains("pre-existing-7"), "{}", patch.text);
-        assert!(patch.text.contains("\"value\": \"{{member}}\""), "{}", patch.text);
+        assert!(
+            patch.text.contains("\"value\": \"{{member}}\""),
+            "{}",
+            patch.text
+        );
     }
 
     #[test]

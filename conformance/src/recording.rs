@@ -29,9 +29,12 @@ pub struct Exchange {
     pub response: Value,
     /// The response's `Location` header, if any.
     pub location: Option<String>,
-    /// False when the recorder could not reach the recorded server (its own 502, written
-    /// without response headers).
+    /// False when the recorder could not reach the recorded server (its own 502 or 504,
+    /// written without response headers).
     pub answered: bool,
+    /// True when the recorder itself refused the request (a body over its `--max-body`,
+    /// answered 413): it never reached the recorded server and its body was not kept.
+    pub refused: bool,
 }
 
 impl Exchange {
@@ -320,7 +323,9 @@ fn exchange(line: usize, v: &Value) -> Result<Exchange, String> {
             .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")))
             .and_then(|(_, v)| v.as_str())
             .map(str::to_owned),
-        answered: !(status == 502 && v.pointer("/response/headers").is_none_or(Value::is_null)),
+        answered: !(matches!(status, 502 | 504)
+            && v.pointer("/response/headers").is_none_or(Value::is_null)),
+        refused: v["refused_by_recorder"] == Value::Bool(true),
     })
 }
 

@@ -617,8 +617,18 @@ impl Mapping {
 
 /// The request to send for `x` under `mapping`, or why it is skipped.
 fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, String> {
+    if x.refused {
+        return Err(
+            "the recorder refused it (body over its --max-body, answered 413); its body was \
+             not recorded"
+                .into(),
+        );
+    }
     if !x.answered {
-        return Err("the recorded server never answered it (the recorder's 502)".into());
+        return Err(format!(
+            "the recorded server never answered it (the recorder's {})",
+            x.status
+        ));
     }
     let target = x.target();
     let write = matches!(x.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");

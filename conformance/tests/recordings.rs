@@ -688,9 +688,22 @@ async fn recorder_on(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
+    recorder_with(upstream, scim_conformance::record::Limits::default()).await
+}
+
+async fn recorder_with(
+    upstream: &str,
+    limits: scim_conformance::record::Limits,
+) -> (
+    std::net::SocketAddr,
+    Shared,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let sink = Shared::default();
-    let recorder = scim_conformance::record::Recorder::new(upstream, Box::new(sink.clone()))
-        .expect("recorder");
+    let recorder =
+        scim_conformance::record::Recorder::with_limits(upstream, Box::new(sink.clone()), limits)
+            .expect("recorder");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -990,4 +1003,91 @@ fn record_never_truncates_an_existing_file_and_refuses_to_forward_to_itself() {
     }
     assert_eq!(std::fs::read_to_string(&out).expect("read"), "kept\n");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_refuses_big_bodies_in_scim_keeps_the_base_path_and_times_out_with_504() {
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let limits = scim_conformance::record::Limits {
+        max_body: 4096,
+        timeout: Duration::from_secs(1),
+    };
+    // The upstream has a base path: a client may use the proxy's root or the same path.
+    let (addr, sink, stop, task) = recorder_with(&server.base_url(), limits).await;
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {}", scim_reference_server::DEFAULT_TOKEN);
+    for base in [format!("http://{addr}"), format!("http://{addr}/scim/v2")] {
+        let reply = http
+            .get(format!("{base}/ServiceProviderConfig"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(reply.status(), 200, "{base}");
+    }
+    let big = json!({"userName": "big", "title": "x".repeat(5000)}).to_string();
+    let reply = http
+        .post(format!("http://{addr}/Users"))
+        .header("authorization", &auth)
+        .header("content-type", "application/scim+json")
+        .body(big)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(reply.status(), 413);
+    let body: Value = reply.json().await.expect("a SCIM error body");
+    assert_eq!(body["status"], "413");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("4096")),
+        "{body}"
+    );
+    let _ = stop.send(());
+    let _ = task.await;
+    let recorded = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf8");
+    let exchanges = recording::parse(&recorded).expect("valid");
+    assert_eq!(exchanges.len(), 3, "{recorded}");
+    assert!(exchanges[2].refused && exchanges[2].status == 413);
+    assert!(!recorded.contains("xxxx"), "the refused body is not kept");
+    assert_eq!(
+        users(&client(&server.base_url())).await.len(),
+        0,
+        "nothing created"
+    );
+    // A hung upstream: 504 with a SCIM body after the timeout, not 502 "unreachable".
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hung_addr = hung.local_addr().expect("addr");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok(Ok((socket, _))) =
+            tokio::time::timeout(Duration::from_secs(5), hung.accept()).await
+        {
+            held.push(socket);
+        }
+    });
+    let (addr, sink, stop, task) = recorder_with(&format!("http://{hung_addr}"), limits).await;
+    let reply = http
+        .get(format!("http://{addr}/Users"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(reply.status(), 504);
+    let body: Value = reply.json().await.expect("a SCIM error body");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did not answer")),
+        "{body}"
+    );
+    let _ = stop.send(());
+    let _ = task.await;
+    holder.abort();
+    let recorded = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf8");
+    let exchanges = recording::parse(&recorded).expect("valid");
+    assert_eq!(exchanges[0].status, 504);
+    assert!(!exchanges[0].answered);
+    server.stop().await;
 }
