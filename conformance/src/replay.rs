@@ -126,6 +126,9 @@ pub struct Report {
     pub deleted: usize,
     /// What the cleanup could not delete (`Users/<id>: status 500`).
     pub cleanup_failures: Vec<String>,
+    /// Creates the target answered 2xx without an id that a lookup by name could not
+    /// find either (`Users scimreplay-...-user1 (line 2)`): left on the target.
+    pub untracked: Vec<String>,
     /// Whole replay, in seconds.
     pub seconds: f64,
     /// No request got an answer: the target was not reachable.
@@ -137,7 +140,7 @@ pub struct Report {
 impl Report {
     /// True when every sent request got the recorded status (skips allowed).
     pub fn matched(&self) -> bool {
-        self.count("mismatch") == 0 && self.count("error") == 0
+        self.count("mismatch") == 0 && self.count("error") == 0 && self.untracked.is_empty()
     }
 
     fn count(&self, result: &str) -> usize {
@@ -197,6 +200,13 @@ impl Report {
         }
         for failure in &self.cleanup_failures {
             writeln!(out, "  could not delete {failure}")?;
+        }
+        for what in &self.untracked {
+            writeln!(
+                out,
+                "created but not tracked: {what} (the target gave no id and a lookup by name \
+                 found none; remove it by hand)"
+            )?;
         }
         let verdict = if self.interrupted {
             "INTERRUPTED"
@@ -750,6 +760,8 @@ struct Shared {
     unreachable: AtomicBool,
     /// Everything created, for the cleanup: (kind, target id, deleted already).
     created: Mutex<Vec<(Kind, String, bool)>>,
+    /// Creates the target accepted whose id could not be found (left on the target).
+    untracked: Mutex<Vec<String>>,
 }
 
 /// Replays `exchanges` through `client`; the report says what matched.
@@ -771,6 +783,7 @@ pub async fn replay(client: Client, exchanges: Vec<Exchange>, options: Options) 
         answered: AtomicBool::new(false),
         unreachable: AtomicBool::new(false),
         created: Mutex::new(Vec::new()),
+        untracked: Mutex::new(Vec::new()),
     });
     let exchanges = Arc::new(exchanges);
     let permits = Arc::new(tokio::sync::Semaphore::new(
@@ -824,6 +837,11 @@ pub async fn replay(client: Client, exchanges: Vec<Exchange>, options: Options) 
         created,
         deleted,
         cleanup_failures,
+        untracked: shared
+            .untracked
+            .lock()
+            .map(|u| u.clone())
+            .unwrap_or_default(),
         seconds: started.elapsed().as_secs_f64(),
         unreachable: shared.unreachable.load(Ordering::Relaxed)
             && !shared.answered.load(Ordering::Relaxed),
@@ -908,7 +926,9 @@ async fn replay_copy(
                 } else {
                     "mismatch"
                 };
-                track(shared, &mut mapping, x, &reply);
+                if let Some(kind) = track(shared, &mut mapping, x, &reply) {
+                    find_created(shared, &mut mapping, x, kind, &request).await;
+                }
             }
             Err(e) => {
                 if matches!(e, TransportError::Connect(_))
@@ -925,20 +945,22 @@ async fn replay_copy(
     (outcomes, mapping.ids)
 }
 
-/// Keeps the id map and the cleanup list current after an answer.
-fn track(shared: &Shared, mapping: &mut Mapping, x: &Exchange, reply: &crate::client::Reply) {
+/// Keeps the id map and the cleanup list current after an answer. Returns the kind of a
+/// create the target accepted without saying its id (no body `id`, no `Location`).
+fn track(
+    shared: &Shared,
+    mapping: &mut Mapping,
+    x: &Exchange,
+    reply: &crate::client::Reply,
+) -> Option<Kind> {
     let target = x.target();
     let ok = (200..300).contains(&reply.status);
     if x.method == "POST" && ok {
         if let Some(kind) = target.collection() {
             let body = serde_json::from_str::<Value>(&reply.body).unwrap_or(Value::Null);
-            if let Some(new) = minted_id(&body, reply.header("location")) {
-                if let Some(old) = x.minted_id() {
-                    mapping.ids.insert(old, new.clone());
-                }
-                if let Ok(mut created) = shared.created.lock() {
-                    created.push((kind, new, false));
-                }
+            match minted_id(&body, reply.header("location")) {
+                Some(new) => remember(shared, mapping, x, kind, new),
+                None => return Some(kind),
             }
         }
     }
@@ -952,6 +974,74 @@ fn track(shared: &Shared, mapping: &mut Mapping, x: &Exchange, reply: &crate::cl
                 }
             }
         }
+    }
+    None
+}
+
+/// Maps the recorded id to `new` and puts `new` on the cleanup list.
+fn remember(shared: &Shared, mapping: &mut Mapping, x: &Exchange, kind: Kind, new: String) {
+    if let Some(old) = x.minted_id() {
+        mapping.ids.insert(old, new.clone());
+    }
+    if let Ok(mut created) = shared.created.lock() {
+        created.push((kind, new, false));
+    }
+}
+
+/// A create answered 2xx without an id: looks the resource up by the (prefixed)
+/// `userName` or `displayName` it was sent with. Found once, it is mapped and cleaned up
+/// like any other; otherwise it is reported as created but not tracked.
+async fn find_created(
+    shared: &Shared,
+    mapping: &mut Mapping,
+    x: &Exchange,
+    kind: Kind,
+    request: &Request,
+) {
+    let sent: Value = request
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    let attr = match kind {
+        Kind::User => "userName",
+        Kind::Group => "displayName",
+    };
+    let Some(name) = sent.get(attr).and_then(Value::as_str).map(str::to_owned) else {
+        untracked(
+            shared,
+            format!("{} (line {}, no {attr} sent)", kind.endpoint(), x.line),
+        );
+        return;
+    };
+    let mut lookup = Request::new(reqwest::Method::GET, format!("/{}", kind.endpoint()));
+    lookup.query = vec![(
+        "filter".into(),
+        format!("{attr} eq {}", Value::String(name.clone())),
+    )];
+    shared.limiter.wait().await;
+    let found = match shared.client.send_patiently(&lookup, &mut |_| {}).await {
+        Ok(Ok(reply)) if reply.status == 200 => serde_json::from_str::<Value>(&reply.body)
+            .ok()
+            .and_then(|b| match b["Resources"].as_array().map(Vec::as_slice) {
+                Some([only]) => only["id"].as_str().map(str::to_owned),
+                _ => None,
+            }),
+        _ => None,
+    };
+    match found {
+        Some(id) => remember(shared, mapping, x, kind, id),
+        None => untracked(
+            shared,
+            format!("{} {name} (line {})", kind.endpoint(), x.line),
+        ),
+    }
+}
+
+fn untracked(shared: &Shared, what: String) {
+    tracing::error!("created but not tracked: {what}");
+    if let Ok(mut list) = shared.untracked.lock() {
+        list.push(what);
     }
 }
 

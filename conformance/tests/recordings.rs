@@ -1091,3 +1091,105 @@ async fn the_recorder_refuses_big_bodies_in_scim_keeps_the_base_path_and_times_o
     assert!(!exchanges[0].answered);
     server.stop().await;
 }
+
+/// A fake target whose creates answer 201 with no body and no `Location`; its list
+/// endpoint finds a user by `userName` only when the name contains `findable`.
+async fn idless_target() -> (
+    String,
+    Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    use axum::body::Bytes;
+    use axum::http::{Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let held: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let state = Arc::clone(&held);
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
+        let held = Arc::clone(&state);
+        async move {
+            let scim = [("content-type", "application/scim+json")];
+            match method.as_str() {
+                "POST" => {
+                    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let name = body["userName"].as_str().unwrap_or_default().to_owned();
+                    let mut held = held.lock().expect("lock");
+                    let id = format!("id{}", held.len());
+                    held.push((id, name));
+                    StatusCode::CREATED.into_response()
+                }
+                "DELETE" => {
+                    let id = uri.path().rsplit('/').next().unwrap_or_default().to_owned();
+                    held.lock().expect("lock").retain(|(i, _)| *i != id);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                _ => {
+                    let query = uri.query().unwrap_or_default().to_owned();
+                    let found: Vec<Value> = held
+                        .lock()
+                        .expect("lock")
+                        .iter()
+                        .filter(|(_, n)| n.contains("findable") && query.contains(n.as_str()))
+                        .map(|(id, n)| json!({"id": id, "userName": n}))
+                        .collect();
+                    let body = json!({"totalResults": found.len(), "Resources": found});
+                    (StatusCode::OK, scim, body.to_string()).into_response()
+                }
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (format!("http://{addr}/v2"), held, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_answered_without_an_id_is_looked_up_by_name_or_reported_untracked() {
+    let (base, held, stop) = idless_target().await;
+    let line = |name: &str, id: &str| {
+        json!({"at_ms": 0, "request": {"method": "POST", "path": "/v2/Users", "headers": {},
+            "body": {"userName": name}},
+            "response": {"status": 201, "headers": {}, "body": {"id": id}}})
+        .to_string()
+    };
+    let text = [line("findable", "r1"), line("hidden", "r2")].join("\n");
+    let exchanges = recording::parse(&text).expect("recording");
+    let c = Client::new(&base, Some(Token::new("t")), Duration::from_secs(10)).expect("client");
+    let report = replay::replay(c, exchanges, options(false, 1)).await;
+    // The findable one was mapped and deleted; the hidden one is reported, loudly.
+    assert!(
+        report.mapped_ids.contains_key("r1"),
+        "{:?}",
+        report.mapped_ids
+    );
+    assert_eq!((report.created, report.deleted), (1, 1));
+    assert_eq!(report.untracked.len(), 1, "{:?}", report.untracked);
+    assert!(
+        report.untracked[0].contains("hidden"),
+        "{:?}",
+        report.untracked
+    );
+    assert!(!report.matched(), "an untracked create fails the replay");
+    let mut human = Vec::new();
+    report.write_human(&mut human).expect("write");
+    let human = String::from_utf8_lossy(&human);
+    assert!(human.contains("created but not tracked: Users"), "{human}");
+    let left: Vec<String> = held
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(_, n)| n.clone())
+        .collect();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].ends_with("hidden"));
+    let _ = stop.send(());
+}
