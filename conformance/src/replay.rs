@@ -827,7 +827,7 @@ pub async fn replay(client: Client, exchanges: Vec<Exchange>, options: Options) 
         *counts.entry(o.result).or_default() += 1;
     }
     Report {
-        target: shared.client.base().to_owned(),
+        target: crate::client::without_userinfo(shared.client.base()),
         prefix: shared.options.prefix.clone(),
         exchanges: exchanges.len(),
         copies,

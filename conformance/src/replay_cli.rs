@@ -126,9 +126,24 @@ fn load(path: &Path) -> Result<Vec<Exchange>, Exit> {
     recording::load(path).map_err(Exit::usage)
 }
 
-fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), Exit> {
+/// Opens (creates or truncates) the `--json` file before any work, so an unwritable path
+/// is a usage error (exit 2) before anything is sent or read.
+fn open_json(path: Option<&Path>) -> Result<Option<(PathBuf, std::fs::File)>, Exit> {
+    path.map(|path| {
+        std::fs::File::create(path)
+            .map(|f| (path.to_owned(), f))
+            .map_err(|e| Exit::usage(format!("--json {}: cannot write: {e}", path.display())))
+    })
+    .transpose()
+}
+
+fn write_json(
+    (path, mut file): (PathBuf, std::fs::File),
+    value: &serde_json::Value,
+) -> Result<(), Exit> {
+    use std::io::Write;
     let text = serde_json::to_string_pretty(value).map_err(|e| Exit::usage(e.to_string()))?;
-    std::fs::write(path, text + "\n")
+    file.write_all((text + "\n").as_bytes())
         .map_err(|e| Exit::usage(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -160,8 +175,10 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
     let mut embedded = None;
     let (base, token) = match &args.target {
         Some(url) => {
+            super::suite::check_target_url(url)?;
             let token = token_from_env(&args.token_env)?;
             if !args.yes && !super::suite::is_loopback(url) {
+                let url = scim_conformance::client::without_userinfo(url);
                 return Err(Exit::usage(format!(
                     "{url} is not a loopback address; the replay creates, changes and deletes \
                      resources there (only its own, prefixed scimreplay-); pass --yes to \
@@ -194,13 +211,22 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
         prefix: replay::fresh_prefix(),
         interrupt: interrupt_flag(),
     };
+    let json_out = match open_json(args.json.as_deref()) {
+        Ok(out) => out,
+        Err(e) => {
+            if let Some(server) = embedded {
+                server.stop().await;
+            }
+            return Err(e);
+        }
+    };
     let report = replay::replay(client, exchanges, options).await;
     {
         let mut out = std::io::stdout().lock();
         let _ = report.write_human(&mut out);
     }
-    if let Some(path) = &args.json {
-        write_json(path, &replay::to_json(&report))?;
+    if let Some(out) = json_out {
+        write_json(out, &replay::to_json(&report))?;
     }
     if let Some(server) = embedded {
         server.stop().await;
@@ -218,15 +244,16 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
 
 pub(crate) fn grade_command(args: &GradeArgs) -> Result<i32, Exit> {
     let exchanges = load(&args.file)?;
+    let json_out = open_json(args.json.as_deref())?;
     let grade = scim_conformance::grade::grade(&exchanges);
     {
         let mut out = std::io::stdout().lock();
         let _ = grade.write_human(&mut out);
     }
-    if let Some(path) = &args.json {
+    if let Some(out) = json_out {
         let mut json = grade.to_json();
         json["recording"] = serde_json::json!(args.file.display().to_string());
-        write_json(path, &json)?;
+        write_json(out, &json)?;
     }
     Ok(if grade.conformant() {
         exit::SUCCESS

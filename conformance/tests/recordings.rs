@@ -1193,3 +1193,117 @@ async fn a_create_answered_without_an_id_is_looked_up_by_name_or_reported_untrac
     assert!(left[0].ends_with("hidden"));
     let _ = stop.send(());
 }
+
+/// A fake target counting the requests it gets: `--json` to an unwritable path and a bad
+/// `--target` must stop the replay before anything is sent, and never print a password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_checks_json_path_and_target_url_before_sending_anything() {
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { axum::http::StatusCode::OK }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let fixture = fixture();
+    let file = fixture.to_str().expect("path").to_owned();
+    let run = move |args: Vec<String>| {
+        Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+            .arg("replay")
+            .arg(&file)
+            .args(args)
+            .env("REPLAY_T", "t0ken")
+            .output()
+            .expect("runs")
+    };
+    let target = format!("http://user:pa55word@{addr}/scim/v2");
+    let no_dir = "/nonexistent-dir-recfix/replay.json".to_owned();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--target".into(),
+                target.clone(),
+                "--token-env".into(),
+                "REPLAY_T".into(),
+                "--json".into(),
+                no_dir.clone(),
+            ],
+            "--json",
+        ),
+        (vec!["--json".into(), no_dir.clone()], "--json"),
+        (
+            vec![
+                "--target".into(),
+                addr.to_string(),
+                "--token-env".into(),
+                "REPLAY_T".into(),
+            ],
+            "invalid URL",
+        ),
+        (
+            vec![
+                "--target".into(),
+                format!("http://{addr}/scim/v2?x=1"),
+                "--token-env".into(),
+                "REPLAY_T".into(),
+            ],
+            "query",
+        ),
+        (
+            vec![
+                "--target".into(),
+                format!("ftp://user:pa55word@{addr}/"),
+                "--token-env".into(),
+                "REPLAY_T".into(),
+            ],
+            "invalid URL",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = tokio::task::spawn_blocking({
+            let run = run.clone();
+            let args = args.clone();
+            move || run(args)
+        })
+        .await
+        .expect("joined");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains(says), "{args:?}: {all}");
+        assert!(!all.contains("pa55word"), "{args:?}: {all}");
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was sent"
+    );
+    // A password in a good target URL is not printed either.
+    let out = tokio::task::spawn_blocking(move || {
+        run(vec![
+            "--target".into(),
+            target,
+            "--token-env".into(),
+            "REPLAY_T".into(),
+        ])
+    })
+    .await
+    .expect("joined");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains(&addr.to_string()), "{all}");
+    assert!(!all.contains("pa55word"), "{all}");
+    server.abort();
+    let graded = bin(&[
+        "grade",
+        fixture.to_str().expect("path"),
+        "--json",
+        "/nonexistent-dir-recfix/grade.json",
+    ]);
+    assert_eq!(graded.status.code(), Some(2));
+    assert!(text(&graded.stdout).is_empty(), "no work before the check");
+}
