@@ -70,6 +70,8 @@ pub struct Options {
     pub prefix: String,
     /// Set (by Ctrl-C) to stop sending: the copies stop, the cleanup still runs.
     pub interrupt: Arc<AtomicBool>,
+    /// Under [`Pace::Recorded`], the longest pause between two consecutive requests.
+    pub max_gap: Duration,
 }
 
 /// A fresh name prefix, `scimreplay-<random8>-`.
@@ -862,8 +864,14 @@ async fn replay_copy(
     let mut mapping = Mapping::new(&shared.plan, &prefix);
     let mut outcomes = Vec::new();
     let start = Instant::now();
-    let first_at = exchanges.first().map_or(0, |x| x.at_ms);
+    // The recorded offset of each exchange from the first, with every gap between
+    // consecutive lines capped at `max_gap` (a line earlier than the one before adds none).
+    let mut offset = Duration::ZERO;
+    let mut previous_at = exchanges.first().map_or(0, |x| x.at_ms);
     for x in exchanges {
+        let gap = Duration::from_millis(x.at_ms.saturating_sub(previous_at));
+        offset += gap.min(shared.options.max_gap);
+        previous_at = previous_at.max(x.at_ms);
         if copy > 0 && !shared.plan.per_copy(x) {
             continue;
         }
@@ -895,7 +903,7 @@ async fn replay_copy(
             }
         };
         if shared.options.pace == Pace::Recorded {
-            let due = start + Duration::from_millis(x.at_ms.saturating_sub(first_at));
+            let due = start + offset;
             // In slices, so that Ctrl-C during a long recorded pause stops the copy.
             while Instant::now() < due && !shared.options.interrupt.load(Ordering::Relaxed) {
                 let slice = due.saturating_duration_since(Instant::now());

@@ -49,6 +49,10 @@ pub(crate) struct ReplayArgs {
     /// `recorded`: keep the recorded spacing; `max`: as fast as the target answers.
     #[arg(long, value_enum, default_value_t = PaceArg::Max)]
     pace: PaceArg,
+    /// With --pace recorded, the longest pause between two consecutive requests, in
+    /// seconds (longer recorded gaps are cut to it).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    max_gap: f64,
     /// At most R requests per second in all.
     #[arg(long, value_name = "R")]
     rate: Option<f64>,
@@ -160,6 +164,12 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
             args.retry_wait
         )));
     }
+    if !(args.max_gap.is_finite() && (0.0..=86_400.0).contains(&args.max_gap)) {
+        return Err(Exit::usage(format!(
+            "--max-gap must be a number of seconds from 0 to 86400, got {}",
+            args.max_gap
+        )));
+    }
     if let Some(r) = args.rate {
         if !(r.is_finite() && r > 0.0) {
             return Err(Exit::usage(format!("--rate must be positive, got {r}")));
@@ -210,6 +220,7 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
         keep: args.keep,
         prefix: replay::fresh_prefix(),
         interrupt: interrupt_flag(),
+        max_gap: Duration::from_secs_f64(args.max_gap),
     };
     let json_out = match open_json(args.json.as_deref()) {
         Ok(out) => out,

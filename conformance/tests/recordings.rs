@@ -40,6 +40,7 @@ fn options(keep: bool, scale: usize) -> Options {
         keep,
         prefix: replay::fresh_prefix(),
         interrupt: Arc::default(),
+        max_gap: Duration::from_secs(60),
     }
 }
 
@@ -409,6 +410,18 @@ fn bad_recordings_name_the_line_in_every_command() {
             format!("{first}\n{{\"request\":{{\"method\":\"GET\",\"path\":\"/Users\"}}}}\n"),
             "bad.jsonl:2: missing `response.status`",
         ),
+        (
+            format!(
+                "{first}\n{{\"request\":{{\"method\":\"GET\",\"path\":\"/Users\"}},\"response\":{{\"status\":\"200\"}}}}\n"
+            ),
+            "bad.jsonl:2: `response.status` must be an integer 100-599, got \"200\"",
+        ),
+        (
+            format!("{first}\n{}\n", first.replacen("\"at_ms\":", "\"at_ms\":-", 1)),
+            "bad.jsonl:2: `at_ms` must be a non-negative integer",
+        ),
+        (String::new(), "bad.jsonl: empty recording"),
+        (format!("\u{feff}{first}\nnot json\n"), "bad.jsonl:2: not JSON"),
     ];
     for (content, expected) in cases {
         let path = dir.join("bad.jsonl");
@@ -675,6 +688,26 @@ async fn recorded_pacing_keeps_the_recorded_gaps_and_an_interrupt_still_cleans_u
         (1, 1, 1)
     );
     assert!(users(&c).await.is_empty());
+    // A gap of 31 years is cut to --max-gap: the replay ends instead of sleeping.
+    let mut far = recording::parse(&format!("{first}\n{second}\n")).expect("parses");
+    far[0].at_ms = 0;
+    far[1].at_ms = recording::MAX_AT_MS;
+    let mut capped = options(false, 1);
+    capped.pace = Pace::Recorded;
+    capped.max_gap = Duration::from_millis(200);
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(
+        Duration::from_secs(30),
+        replay::replay(c.clone(), far, capped),
+    )
+    .await
+    .expect("the capped gap ends");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(
+        report.matched() && report.deleted == 1,
+        "{:#?}",
+        report.outcomes
+    );
     server.stop().await;
 }
 
