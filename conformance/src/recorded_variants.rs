@@ -174,6 +174,12 @@ struct Template {
 }
 
 fn template(x: &Exchange, created: &HashMap<String, Kind>) -> Result<Template, String> {
+    if !crate::recording::is_token(&x.method) {
+        return Err(format!(
+            "method {:?} is not an HTTP method (RFC 9110 section 9.1: a token)",
+            x.method
+        ));
+    }
     if x.refused {
         return Err("the recorder refused it (body over its --max-body); no body was kept".into());
     }
@@ -656,6 +662,16 @@ mod tests {
         assert_eq!(skipped.len(), 1, "{skipped:?}");
         assert_eq!(skipped[0].exchange, 3);
         assert!(skipped[0].reason.contains("masked"), "{skipped:?}");
+    }
+
+    #[test]
+    fn methods_that_are_not_tokens_are_skipped() {
+        let text = r#"{"at_ms":0,"request":{"method":"G ET","path":"/Users","headers":{},"body":null},"response":{"status":200,"headers":{},"body":null}}"#;
+        let xs = crate::recording::parse(text).expect("recording");
+        let (made, skipped, _) = make(&xs, "recorded", "t.jsonl");
+        assert!(made.is_empty());
+        assert!(skipped[0].reason.contains("not an HTTP method"), "{skipped:?}");
+        assert!(crate::recording::is_token("PATCH") && !crate::recording::is_token(""));
     }
 
     /// A manager set through the enterprise-extension URN path (whose `2.0` holds a dot)

@@ -217,6 +217,15 @@ pub fn replace_token(text: &str, token: &str, with: &str) -> String {
     out
 }
 
+/// True when `method` is an RFC 9110 section 9.1 method: a `token` (section 5.6.2), one
+/// or more of the letters, digits and ``!#$%&'*+-.^_`|~``.
+pub fn is_token(method: &str) -> bool {
+    !method.is_empty()
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// The two resource types the tools map ids for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
