@@ -670,7 +670,10 @@ mod tests {
         let xs = crate::recording::parse(text).expect("recording");
         let (made, skipped, _) = make(&xs, "recorded", "t.jsonl");
         assert!(made.is_empty());
-        assert!(skipped[0].reason.contains("not an HTTP method"), "{skipped:?}");
+        assert!(
+            skipped[0].reason.contains("not an HTTP method"),
+            "{skipped:?}"
+        );
         assert!(crate::recording::is_token("PATCH") && !crate::recording::is_token(""));
     }
 

@@ -228,6 +228,8 @@ impl Report {
 pub struct Plan {
     /// Ids the recorded server minted in answer to a create, with their kind.
     pub created: HashMap<String, Kind>,
+    /// The line of the create that minted each of those ids.
+    pub created_on: HashMap<String, usize>,
     /// Ids that appear in recorded answers but were not created during the recording.
     pub foreign: HashSet<String>,
     /// Names set by recorded bodies (`userName`, `externalId`, `displayName`).
@@ -243,6 +245,7 @@ impl Plan {
             if x.method == "POST" && (200..300).contains(&x.status) {
                 if let Some(kind) = target.collection() {
                     if let Some(id) = x.minted_id() {
+                        plan.created_on.insert(id.clone(), x.line);
                         plan.created.insert(id, kind);
                     }
                 }
@@ -432,17 +435,33 @@ fn refs_in(value: &Value, out: &mut Vec<String>) {
 struct Mapping {
     ids: HashMap<String, String>,
     names: HashMap<String, String>,
+    /// Why a recorded create did not give a mapped id, by the line of the create.
+    unmapped: HashMap<usize, String>,
 }
 
 impl Mapping {
     fn new(plan: &Plan, prefix: &str) -> Mapping {
         Mapping {
             ids: HashMap::new(),
+            unmapped: HashMap::new(),
             names: plan
                 .names
                 .iter()
                 .map(|n| (n.clone(), format!("{prefix}{n}")))
                 .collect(),
+        }
+    }
+
+    /// Why recorded id `id` (minted by a create of the recording) has no new id here.
+    fn why_unmapped(&self, plan: &Plan, id: &str) -> String {
+        let Some(line) = plan.created_on.get(id) else {
+            return format!("{id} was created in the recording, but not mapped");
+        };
+        match self.unmapped.get(line) {
+            Some(why) => format!("its create (line {line}) {why}"),
+            None => format!(
+                "its create (line {line}) comes later in the recording (or was not reached)"
+            ),
         }
     }
 
@@ -653,7 +672,8 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
             let Some(new) = mapping.ids.get(id) else {
                 return Err(if plan.created.contains_key(id) {
                     format!(
-                        "{id} was created in the recording, but its create failed on the target"
+                        "{id} has no id on the target: {}",
+                        mapping.why_unmapped(plan, id)
                     )
                 } else {
                     format!(
@@ -686,7 +706,10 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
                 continue;
             }
             return Err(if plan.created.contains_key(&reference) {
-                format!("refers to {reference}, whose create failed on the target")
+                format!(
+                    "refers to {reference}, which has no id on the target: {}",
+                    mapping.why_unmapped(plan, &reference)
+                )
             } else {
                 format!("refers to {reference}, which the recording did not create")
             });
@@ -897,6 +920,9 @@ async fn replay_copy(
                 r
             }
             Err(reason) => {
+                mapping
+                    .unmapped
+                    .insert(x.line, format!("was skipped: {reason}"));
                 outcome.reason = Some(reason);
                 outcomes.push(outcome);
                 continue;
@@ -921,6 +947,9 @@ async fn replay_copy(
                 outcome.replayed = Some(429);
                 outcome.result = "error";
                 outcome.reason = Some(format!("rate-limited, not judged: {limited}"));
+                mapping
+                    .unmapped
+                    .insert(x.line, "was rate-limited by the target (429)".into());
                 outcomes.push(outcome);
                 continue;
             }
@@ -934,8 +963,21 @@ async fn replay_copy(
                 } else {
                     "mismatch"
                 };
+                if !(200..300).contains(&reply.status) {
+                    mapping.unmapped.insert(
+                        x.line,
+                        format!("failed on the target (status {})", reply.status),
+                    );
+                }
                 if let Some(kind) = track(shared, &mut mapping, x, &reply) {
                     find_created(shared, &mut mapping, x, kind, &request).await;
+                    if !mapping.ids.contains_key(&x.minted_id().unwrap_or_default()) {
+                        mapping.unmapped.insert(
+                            x.line,
+                            "was accepted, but the target gave no id and a lookup found none"
+                                .into(),
+                        );
+                    }
                 }
             }
             Err(e) => {
@@ -946,6 +988,9 @@ async fn replay_copy(
                 }
                 outcome.result = "error";
                 outcome.reason = Some(e.to_string());
+                mapping
+                    .unmapped
+                    .insert(x.line, format!("got no answer from the target ({e})"));
             }
         }
         outcomes.push(outcome);
@@ -1234,6 +1279,31 @@ mod tests {
             json!({"Operations": [{"op": "remove", "path": "members[value eq \"old\"]"}]});
         let skipped = prepare(&plan, &mapping, &remove).expect_err("unmapped member");
         assert!(skipped.contains("old"), "{skipped}");
+    }
+
+    #[test]
+    fn skip_reasons_say_why_a_created_id_is_missing() {
+        let xs = parse(RECORDING).expect("recording");
+        let plan = Plan::of(&xs);
+        let mut mapping = Mapping::new(&plan, "p-");
+        let mut early = xs[2].clone();
+        early.path = "/scim/v2/Users/r-1".into();
+        let later = prepare(&plan, &mapping, &early).expect_err("not created yet");
+        assert!(later.contains("line 2) comes later"), "{later}");
+        mapping.unmapped.insert(2, "was skipped: x".into());
+        let skipped = prepare(&plan, &mapping, &early).expect_err("create skipped");
+        assert!(
+            skipped.contains("its create (line 2) was skipped"),
+            "{skipped}"
+        );
+        mapping
+            .unmapped
+            .insert(2, "failed on the target (status 400)".into());
+        let failed = prepare(&plan, &mapping, &early).expect_err("create failed");
+        assert!(
+            failed.contains("failed on the target (status 400)"),
+            "{failed}"
+        );
     }
 
     #[test]
