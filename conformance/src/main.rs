@@ -254,13 +254,15 @@ struct ParseArgs {
 
 #[derive(Args, Debug)]
 struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on. A non-loopback address needs a token (--token-env or
+    /// --tenant): the built-in development token is served on loopback only.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
     /// Environment variable holding the bearer token clients must send.
     #[arg(long, default_value = "SCIM_CONFORMANCE_TOKEN")]
     token_env: String,
-    /// Switch on a reference-server fault by name (repeatable); `--fault list` prints them.
+    /// Switch on a reference-server fault by name (repeatable); `--list-faults` (or
+    /// `--fault list`) prints them.
     #[arg(long, value_name = "NAME")]
     fault: Vec<String>,
     /// SQLite file to keep data and the request log in (default: memory).
@@ -270,7 +272,8 @@ struct ServeArgs {
     /// a variable (repeatable); overrides --token-env.
     #[arg(long, value_name = "NAME=TOKEN")]
     tenant: Vec<String>,
-    /// Requests per second each tenant may send; past it, 429 with Retry-After.
+    /// Requests per second each tenant may send (at least 0.1); past it, 429 with
+    /// Retry-After.
     #[arg(long, value_name = "R")]
     rate_limit: Option<f64>,
     /// The most operations one PATCH request may hold; past it, 413 with a SCIM error.
