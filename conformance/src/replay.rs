@@ -280,6 +280,14 @@ impl Plan {
     }
 }
 
+/// The attributes whose values the replay prefixes.
+const NAME_ATTRIBUTES: [&str; 3] = ["userName", "externalId", "displayName"];
+
+fn is_name_attribute(attr: &str) -> bool {
+    let attr = attr.rsplit([':', '.']).next().unwrap_or(attr);
+    NAME_ATTRIBUTES.iter().any(|n| n.eq_ignore_ascii_case(attr))
+}
+
 /// The names a body sets: `userName`, `externalId`, `displayName` at the top, in a
 /// PATCH operation's path-less value, or as the value of an operation on that path.
 fn names_in(body: &Value, out: &mut HashSet<String>) {
@@ -533,7 +541,11 @@ impl Mapping {
                 } else {
                     None
                 }
-                .or_else(|| self.names.get(literal).cloned());
+                .or_else(|| {
+                    // A name is prefixed where it is compared as a name, not as a title.
+                    let named = outer.is_none() && sub.is_none() && is_name_attribute(&attr);
+                    named.then(|| self.names.get(literal).cloned()).flatten()
+                });
                 if let Some(new) = new {
                     edits.push((value.span, Value::String(new).to_string()));
                 }
@@ -597,7 +609,7 @@ impl Mapping {
     /// a `.search` body's `filter`) and names replaced as strings everywhere else.
     fn json(&self, value: &Value, top_id: bool) -> Value {
         match value {
-            Value::String(s) => Value::String(self.name_text(s)),
+            Value::String(s) => Value::String(s.clone()),
             Value::Array(items) => {
                 Value::Array(items.iter().map(|v| self.json(v, false)).collect())
             }
@@ -613,6 +625,13 @@ impl Mapping {
                         || (k == "id" && top_id);
                     let v = if names_resource {
                         self.reference(v)
+                    } else if let (true, Value::String(name)) = (is_name_attribute(k), v) {
+                        Value::String(
+                            self.names
+                                .get(name)
+                                .cloned()
+                                .unwrap_or_else(|| name.clone()),
+                        )
                     } else if k == "filter" && v.is_string() {
                         Value::String(self.filter(v.as_str().unwrap_or_default()))
                     } else {
@@ -633,11 +652,18 @@ impl Mapping {
         let refers = attr.as_deref().is_some_and(|a| {
             a.eq_ignore_ascii_case("members") || a.eq_ignore_ascii_case("manager")
         });
+        let names = path.is_some_and(|p| !p.contains('[') && is_name_attribute(p));
         let mut out = serde_json::Map::new();
         for (k, v) in op {
             let v = match (k.as_str(), v) {
                 ("path", Value::String(p)) => Value::String(self.patch_path(p)),
                 ("value", v) if refers => self.reference(v),
+                ("value", Value::String(name)) if names => Value::String(
+                    self.names
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| name.clone()),
+                ),
                 (_, v) => self.json(v, false),
             };
             out.insert(k.clone(), v);
@@ -1270,6 +1296,24 @@ mod tests {
             json!({"id": "B", "userName": "p-u2", "title": "1"})
         );
         assert_eq!(body(8)["filter"], "manager.value eq \"A\"");
+        // A recorded name is prefixed where it is a name, not where it is a title.
+        assert_eq!(
+            mapping.filter("userName eq \"u1\" and title eq \"u1\""),
+            "userName eq \"p-u1\" and title eq \"u1\""
+        );
+        assert_eq!(
+            mapping.json(&json!({"userName": "u1", "title": "u1"}), false),
+            json!({"userName": "p-u1", "title": "u1"})
+        );
+        assert_eq!(
+            mapping.json(
+                &json!({"Operations": [{"op": "replace", "path": "userName", "value": "u1"},
+                    {"op": "replace", "path": "title", "value": "u1"}]}),
+                false
+            ),
+            json!({"Operations": [{"op": "replace", "path": "userName", "value": "p-u1"},
+                {"op": "replace", "path": "title", "value": "u1"}]})
+        );
         // A manager the recording did not create is never sent (the URN path has a `.`),
         // nor is a removal of a member named only in the path filter.
         let skipped = prepare(&plan, &mapping, &xs[9]).expect_err("unmapped manager");
