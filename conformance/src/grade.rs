@@ -556,19 +556,38 @@ fn per_attribute(
     schema: &scim_parser::ResourceSchema,
     mode: Mode,
 ) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (key, value) in known {
+    let rejects = |value: Value| -> Option<String> {
         let patch = json!({"schemas": [PATCH_OP_URN],
-            "Operations": [{"op": "add", "value": {key.clone(): value.clone()}}]});
+            "Operations": [{"op": "add", "value": value}]});
         let result = PatchDocument::parse(&patch, mode)
             .and_then(|doc| apply(&doc, empty, schema).map(|_| ()));
-        if let Err(e) = result {
+        result.err().map(|e| {
             let message = e.to_string();
-            let message = message
+            message
                 .strip_prefix("Operations[0].value: ")
                 .unwrap_or(&message)
-                .to_owned();
+                .to_owned()
+        })
+    };
+    let mut out = Vec::new();
+    for (key, value) in known {
+        let Some(message) = rejects(json!({key.clone(): value.clone()})) else {
+            continue;
+        };
+        // A complex attribute: name the sub-attributes that are rejected on their own.
+        let subs: Vec<(String, String)> = value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(sub, v)| {
+                rejects(json!({key.clone(): {sub.clone(): v.clone()}}))
+                    .map(|m| (format!("{key}.{sub}"), m))
+            })
+            .collect();
+        if subs.is_empty() {
             out.push((key.clone(), message));
+        } else {
+            out.extend(subs);
         }
     }
     out
@@ -638,6 +657,19 @@ mod tests {
         assert_eq!(active.len(), 1, "{active:?}");
         assert!(active[0].0.starts_with("`active`:"), "{}", active[0].0);
         assert!(!active[0].0.contains("Operations"), "{}", active[0].0);
+        let nested = check(&exchange(
+            "POST",
+            "/Users",
+            scim,
+            json!({"schemas": [USER_URN], "userName": "a",
+                "name": {"givenName": 5, "familyName": "B"}}),
+        ));
+        assert_eq!(nested.len(), 1, "{nested:?}");
+        assert!(
+            nested[0].0.starts_with("`name.givenName`:"),
+            "{}",
+            nested[0].0
+        );
         // An unquoted value is labelled the same in a PATCH path as in a filter.
         let patch = check(&exchange(
             "PATCH",
