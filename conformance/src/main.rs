@@ -510,10 +510,10 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
         suite::check_target_url(url)?;
     }
     if args.dry_run {
-        let target = args
-            .target
-            .clone()
-            .unwrap_or_else(|| "http://127.0.0.1:<port>/scim/v2".into());
+        let target = args.target.as_deref().map_or_else(
+            || "http://127.0.0.1:<port>/scim/v2".into(),
+            scim_conformance::client::without_userinfo,
+        );
         let plan = scim_conformance::plan::rehearse(&catalog(), &selection, &target)
             .await
             .map_err(Exit::usage)?;
@@ -541,7 +541,8 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
                 second_token,
                 timeout,
                 selection,
-                target_label: url.clone(),
+                // The label is printed and stored: never with a `user:password@`.
+                target_label: scim_conformance::client::without_userinfo(url),
                 prefix: None,
                 interrupt: Some(interrupt_flag()),
             };

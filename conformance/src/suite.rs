@@ -136,6 +136,8 @@ pub(crate) fn is_loopback(url: &str) -> bool {
 /// terminal; anything else is a usage error (exit 2) before a request is sent.
 pub(crate) fn confirm_target(url: &str, yes: bool) -> Result<(), Exit> {
     check_target_url(url)?;
+    let shown = scim_conformance::client::without_userinfo(url);
+    let url = shown.as_str();
     if yes || is_loopback(url) {
         return Ok(());
     }
