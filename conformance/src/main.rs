@@ -63,7 +63,8 @@ enum Command {
     /// check the target ends up holding exactly the directory.
     Simulate(Box<sim_cli::SimulateArgs>),
     /// Reverse proxy on 127.0.0.1 that forwards to --upstream and records every exchange
-    /// as JSON lines, credentials dropped and personal data pseudonymised.
+    /// as JSON lines, credentials dropped or masked (REDACTED) and personal data
+    /// pseudonymised.
     Record(sim_cli::RecordArgs),
     Replay(replay_cli::ReplayArgs),
     Grade(replay_cli::GradeArgs),

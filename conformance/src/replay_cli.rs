@@ -25,16 +25,20 @@ pub(crate) enum PaceArg {
 /// Replay a recording against a target and compare statuses.
 ///
 /// Ids the recorded server minted are mapped to the ones the target mints when the
-/// replayed create answers, in paths, bodies (member and manager values) and filters.
-/// Every userName, externalId and displayName gets the prefix `scimreplay-<random8>-`.
-/// Requests addressing resources the recording did not create (they existed before it) are
-/// skipped with the reason, never sent; so are writes to /Bulk and /Me. Reads of lists and
-/// discovery endpoints are sent (they change nothing). Only statuses are compared. At the end the
-/// users and groups the replay created are deleted (unless --keep), also after Ctrl-C.
+/// replayed create answers, only where they name a resource: /Users/{id} and /Groups/{id},
+/// member and manager values, PATCH path filters, filter comparisons with id or value, and
+/// `id` in PUT bodies. Every userName, externalId and displayName gets the prefix
+/// `scimreplay-<random8>-`. Requests addressing or referring to resources the recording did
+/// not create (they existed before it) are skipped with the reason, never sent; so are
+/// writes to /Bulk and /Me, and values the recorder masked (REDACTED) are never sent. Reads
+/// of lists and discovery endpoints are sent (they change nothing). 429 answers are waited
+/// out (--retry-wait). Only statuses are compared; each line shows the path sent. At the
+/// end the users and groups the replay created are deleted (unless --keep), also after
+/// Ctrl-C, retrying 429 and 5xx; what is left is listed by id.
 ///
 /// Exit codes: 0 every sent request got its recorded status, 1 a status differs (or a
-/// request failed), 2 usage or an unreadable recording, 3 the target did not answer,
-/// 130 interrupted (cleanup done).
+/// request failed, or a create could not be tracked), 2 usage or an unreadable recording,
+/// 3 the target did not answer, 130 interrupted (cleanup done).
 #[derive(Args, Debug)]
 pub(crate) struct ReplayArgs {
     /// The recording (JSON lines from `scim-conformance record`).
