@@ -195,6 +195,26 @@ impl std::fmt::Display for TransportError {
     }
 }
 
+/// `url` as it may be printed: any `user:password@` removed (a URL that does not parse
+/// loses everything up to the last `@` before its path).
+pub fn without_userinfo(url: &str) -> String {
+    if let Ok(mut parsed) = reqwest::Url::parse(url) {
+        if parsed.username().is_empty() && parsed.password().is_none() {
+            return url.to_owned();
+        }
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+        return parsed.to_string();
+    }
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if scheme.is_empty() => rest[at + 1..].to_owned(),
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 /// Sends requests to one SCIM base URL.
 #[derive(Clone, Debug)]
 pub struct Client {

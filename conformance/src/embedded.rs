@@ -23,7 +23,7 @@ fn faults(names: &[String]) -> Result<Vec<Fault>, Exit> {
         .iter()
         .map(|n| {
             n.parse::<Fault>()
-                .map_err(|e| Exit::usage(format!("--fault {n}: {e} (`--fault list` shows them)")))
+                .map_err(|e| Exit::usage(format!("--fault {n}: {e} (`--list-faults` shows them)")))
         })
         .collect()
 }
@@ -97,9 +97,25 @@ fn tenants(specs: &[String]) -> Result<Vec<(String, String)>, Exit> {
         .map(|spec| match spec.split_once('=') {
             // `NAME=env:VAR` reads the token from a variable, keeping it out of `ps`.
             Some((name, token)) if token.trim().starts_with("env:") => {
-                let var = token.trim().trim_start_matches("env:");
-                let value = token_from_env(var)?;
-                Ok((name.trim().to_string(), value.expose().to_string()))
+                let name = name.trim();
+                let var = token.trim().trim_start_matches("env:").trim();
+                if var.is_empty() {
+                    return Err(Exit::usage(format!(
+                        "--tenant `{name}=env:`: the variable name after `env:` is empty \
+                         (use --tenant {name}=env:VAR)"
+                    )));
+                }
+                match std::env::var(var) {
+                    Ok(value) if !value.trim().is_empty() => {
+                        Ok((name.to_string(), value.trim().to_string()))
+                    }
+                    Ok(_) => Err(Exit::usage(format!(
+                        "--tenant `{name}=env:{var}`: the variable {var} is empty"
+                    ))),
+                    Err(_) => Err(Exit::usage(format!(
+                        "--tenant `{name}=env:{var}`: the variable {var} is not set; export it"
+                    ))),
+                }
             }
             Some((name, token)) if !name.trim().is_empty() && !token.trim().is_empty() => {
                 Ok((name.trim().to_string(), token.trim().to_string()))
@@ -113,6 +129,20 @@ fn tenants(specs: &[String]) -> Result<Vec<(String, String)>, Exit> {
         .collect()
 }
 
+/// The smallest `--rate-limit` `serve` accepts, in requests per second.
+const MIN_RATE_LIMIT: f64 = 0.1;
+
+/// True when `addr` is a loopback socket address (`127.0.0.1:8080`, `[::1]:80`) or
+/// `localhost:PORT`; anything else (0.0.0.0, a LAN address, another host name) is not.
+fn loopback_addr(addr: &str) -> bool {
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(a) => a.ip().is_loopback(),
+        Err(_) => addr
+            .rsplit_once(':')
+            .is_some_and(|(host, _)| host.eq_ignore_ascii_case("localhost")),
+    }
+}
+
 /// Runs the reference server until Ctrl-C.
 pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
     if args.list_faults {
@@ -120,6 +150,15 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
         return Ok(exit::SUCCESS);
     }
     let faults = faults(&args.fault)?;
+    if let Some(rate) = args.rate_limit {
+        // Below 0.1 a client would wait minutes to hours between requests (one token
+        // every 1/R seconds), which no test of a client wants.
+        if !(rate.is_finite() && rate >= MIN_RATE_LIMIT) {
+            return Err(Exit::usage(format!(
+                "--rate-limit must be at least {MIN_RATE_LIMIT} requests per second, got {rate}"
+            )));
+        }
+    }
     let named = tenants(&args.tenant)?;
     let tenants = match std::env::var_os(&args.token_env) {
         _ if !named.is_empty() => named,
@@ -128,6 +167,14 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<i32, Exit> {
             token_from_env(&args.token_env)?.expose().to_owned(),
         )],
         None => {
+            if !loopback_addr(&args.addr) {
+                return Err(Exit::usage(format!(
+                    "--addr {} is not a loopback address, and with no token set anyone who \
+                     reaches it could use the built-in development token; export {} (or give \
+                     --tenant NAME=env:VAR) to serve on it",
+                    args.addr, args.token_env
+                )));
+            }
             eprintln!(
                 "scim-conformance: {} is not set; clients must send the built-in development token `{}`",
                 args.token_env,

@@ -123,6 +123,10 @@ pub fn grade(exchanges: &[Exchange]) -> Grade {
     let mut deviations = Vec::new();
     let mut deviating_requests = 0;
     for exchange in exchanges {
+        // A request the recorder refused (body over --max-body) kept no body to read.
+        if exchange.refused {
+            continue;
+        }
         let found = check(exchange);
         if !found.is_empty() {
             deviating_requests += 1;
@@ -156,6 +160,17 @@ type Found = Vec<(String, &'static str, String)>;
 /// The deviations of one request.
 pub fn check(exchange: &Exchange) -> Found {
     let mut found = Found::new();
+    if !crate::recording::is_token(&exchange.method) {
+        found.push((
+            format!(
+                "method {:?} is not an HTTP method (a token: letters, digits, \
+                 !#$%&'*+-.^_`|~)",
+                exchange.method
+            ),
+            "9110 §9.1",
+            "none".into(),
+        ));
+    }
     let target = exchange.target();
     let has_body = !exchange.body.is_null();
     if has_body {
@@ -213,6 +228,21 @@ fn media_type(exchange: &Exchange, found: &mut Found) {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
+    // RFC 7644 section 8.1: SCIM bodies are UTF-8; a charset parameter naming anything
+    // else is a deviation even on the right media type.
+    let charset = value.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_owned())
+    });
+    if let Some(charset) = charset.filter(|c| !c.eq_ignore_ascii_case("utf-8")) {
+        found.push((
+            format!("Content-Type charset `{charset}`: SCIM bodies are UTF-8"),
+            "7644 §8.1",
+            "none".into(),
+        ));
+    }
     if essence == "application/scim+json" {
         return;
     }
@@ -291,6 +321,15 @@ fn check_search(body: &Value, found: &mut Found) {
     if let Some(filter) = body.get("filter").and_then(Value::as_str) {
         check_filter(filter, found);
     }
+    for name in ["startIndex", "count"] {
+        if let Some(v) = body.get(name).filter(|v| !v.is_i64() && !v.is_u64()) {
+            found.push((
+                format!("`.search` `{name}` is {v}, not a JSON integer"),
+                "7644 §3.4.3",
+                "none".into(),
+            ));
+        }
+    }
 }
 
 fn names_urn(body: &Value, urn: &str) -> bool {
@@ -342,9 +381,32 @@ fn check_patch(body: &Value, kind: Option<(Kind, String)>, found: &mut Found) {
         }
         (Ok(doc), None) => diagnostics = doc.diagnostics.clone(),
         (Err(e), _) => {
+            // A value filter in a PATCH path is the filter grammar (RFC 7644 section
+            // 3.5.2 `valFilter`), so an unquoted literal there gets the label the same
+            // literal gets in a query filter.
+            let unquoted = body
+                .get("Operations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|op| op.get("path").and_then(Value::as_str))
+                .any(|path| match (path.find('['), path.rfind(']')) {
+                    (Some(open), Some(close)) if open < close => {
+                        unquoted_value(&path[open + 1..close])
+                    }
+                    _ => false,
+                });
+            let (what, dialect) = if unquoted {
+                (
+                    " (an unquoted string value, as Entra's legacy customappsso job sends in filters)",
+                    "entra",
+                )
+            } else {
+                ("", "none")
+            };
             found.push((
                 format!(
-                    "PATCH document rejected in strict and interop mode: {e}{}",
+                    "PATCH document rejected in strict and interop mode: {e}{}{what}",
                     strict_problem
                         .as_ref()
                         .filter(|s| **s != e.to_string())
@@ -352,7 +414,7 @@ fn check_patch(body: &Value, kind: Option<(Kind, String)>, found: &mut Found) {
                         .unwrap_or_default()
                 ),
                 "7644 §3.5.2",
-                "none".into(),
+                dialect.into(),
             ));
             return;
         }
@@ -455,7 +517,7 @@ fn check_resource(body: &Value, kind: Kind, found: &mut Found) {
         return;
     }
     let patch = json!({"schemas": [PATCH_OP_URN],
-                       "Operations": [{"op": "add", "value": Value::Object(known)}]});
+                       "Operations": [{"op": "add", "value": Value::Object(known.clone())}]});
     let empty = json!({"schemas": [core]});
     let strict = PatchDocument::parse(&patch, Mode::Strict)
         .and_then(|doc| apply(&doc, &empty, &schema).map(|_| ()));
@@ -467,17 +529,68 @@ fn check_resource(body: &Value, kind: Kind, found: &mut Found) {
                 found.push((d.message.clone(), section_of(&d.message), d.dialect.into()));
             }
         }
-        Err(e) => found.push((
-            format!("an attribute no mode accepts: {e}"),
-            "7643 §2.3",
-            "none".into(),
-        )),
+        Err(_) => {
+            for (key, e) in per_attribute(&known, &empty, &schema, Mode::Interop) {
+                found.push((
+                    format!("`{key}`: no mode accepts it: {e}"),
+                    "7643 §2.3",
+                    "none".into(),
+                ));
+            }
+        }
         Ok(_) => {
-            if let Err(e) = strict {
-                found.push((e.to_string(), "7643 §2.3", "none".into()));
+            if strict.is_err() {
+                for (key, e) in per_attribute(&known, &empty, &schema, Mode::Strict) {
+                    found.push((format!("`{key}`: {e}"), "7643 §2.3", "none".into()));
+                }
             }
         }
     }
+}
+
+/// Each top-level attribute of a create or replace body that `mode` rejects, with the
+/// reason, labelled by the attribute (not by the PATCH operation the check is made of).
+fn per_attribute(
+    known: &Map<String, Value>,
+    empty: &Value,
+    schema: &scim_parser::ResourceSchema,
+    mode: Mode,
+) -> Vec<(String, String)> {
+    let rejects = |value: Value| -> Option<String> {
+        let patch = json!({"schemas": [PATCH_OP_URN],
+            "Operations": [{"op": "add", "value": value}]});
+        let result = PatchDocument::parse(&patch, mode)
+            .and_then(|doc| apply(&doc, empty, schema).map(|_| ()));
+        result.err().map(|e| {
+            let message = e.to_string();
+            message
+                .strip_prefix("Operations[0].value: ")
+                .unwrap_or(&message)
+                .to_owned()
+        })
+    };
+    let mut out = Vec::new();
+    for (key, value) in known {
+        let Some(message) = rejects(json!({key.clone(): value.clone()})) else {
+            continue;
+        };
+        // A complex attribute: name the sub-attributes that are rejected on their own.
+        let subs: Vec<(String, String)> = value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(sub, v)| {
+                rejects(json!({key.clone(): {sub.clone(): v.clone()}}))
+                    .map(|m| (format!("{key}.{sub}"), m))
+            })
+            .collect();
+        if subs.is_empty() {
+            out.push((key.clone(), message));
+        } else {
+            out.extend(subs);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -498,11 +611,81 @@ mod tests {
             response: Value::Null,
             location: None,
             answered: true,
+            refused: false,
         }
     }
 
     fn dialects(found: &Found) -> Vec<&str> {
         found.iter().map(|(_, _, d)| d.as_str()).collect()
+    }
+
+    #[test]
+    fn methods_charsets_search_paging_and_attribute_labels() {
+        let scim = Some("application/scim+json");
+        let bad_method = check(&exchange("G ET", "/Users", None, Value::Null));
+        assert_eq!(bad_method.len(), 1);
+        assert_eq!(bad_method[0].1, "9110 §9.1");
+        let latin = check(&exchange(
+            "POST",
+            "/Users",
+            Some("application/scim+json; charset=latin1"),
+            json!({"schemas": [USER_URN], "userName": "a"}),
+        ));
+        assert_eq!(latin.len(), 1, "{latin:?}");
+        assert_eq!(latin[0].1, "7644 §8.1");
+        let utf8 = check(&exchange(
+            "POST",
+            "/Users",
+            Some("application/scim+json; charset=UTF-8"),
+            json!({"schemas": [USER_URN], "userName": "a"}),
+        ));
+        assert!(utf8.is_empty(), "{utf8:?}");
+        let search = check(&exchange(
+            "POST",
+            "/Users/.search",
+            scim,
+            json!({"schemas": [SEARCH_URN], "startIndex": "1", "count": 2.5}),
+        ));
+        assert_eq!(search.len(), 2, "{search:?}");
+        assert!(search.iter().all(|d| d.1 == "7644 §3.4.3"));
+        let active = check(&exchange(
+            "POST",
+            "/Users",
+            scim,
+            json!({"schemas": [USER_URN], "userName": "a", "active": "yes"}),
+        ));
+        assert_eq!(active.len(), 1, "{active:?}");
+        assert!(active[0].0.starts_with("`active`:"), "{}", active[0].0);
+        assert!(!active[0].0.contains("Operations"), "{}", active[0].0);
+        let nested = check(&exchange(
+            "POST",
+            "/Users",
+            scim,
+            json!({"schemas": [USER_URN], "userName": "a",
+                "name": {"givenName": 5, "familyName": "B"}}),
+        ));
+        assert_eq!(nested.len(), 1, "{nested:?}");
+        assert!(
+            nested[0].0.starts_with("`name.givenName`:"),
+            "{}",
+            nested[0].0
+        );
+        // An unquoted value is labelled the same in a PATCH path as in a filter.
+        let patch = check(&exchange(
+            "PATCH",
+            "/Users/u1",
+            scim,
+            json!({"schemas": [PATCH_OP_URN],
+                "Operations": [{"op": "remove", "path": "emails[value eq a@b.c]"}]}),
+        ));
+        let filter = check(&exchange(
+            "GET",
+            "/Users?filter=emails.value eq a@b.c",
+            None,
+            Value::Null,
+        ));
+        assert_eq!(dialects(&patch), dialects(&filter));
+        assert_eq!(dialects(&patch), ["entra"]);
     }
 
     #[test]

@@ -63,7 +63,8 @@ enum Command {
     /// check the target ends up holding exactly the directory.
     Simulate(Box<sim_cli::SimulateArgs>),
     /// Reverse proxy on 127.0.0.1 that forwards to --upstream and records every exchange
-    /// as JSON lines, credentials dropped and personal data pseudonymised.
+    /// as JSON lines, credentials dropped or masked (REDACTED) and personal data
+    /// pseudonymised.
     Record(sim_cli::RecordArgs),
     Replay(replay_cli::ReplayArgs),
     Grade(replay_cli::GradeArgs),
@@ -256,13 +257,15 @@ struct ParseArgs {
 
 #[derive(Args, Debug)]
 struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on. A non-loopback address needs a token (--token-env or
+    /// --tenant): the built-in development token is served on loopback only.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
     /// Environment variable holding the bearer token clients must send.
     #[arg(long, default_value = "SCIM_CONFORMANCE_TOKEN")]
     token_env: String,
-    /// Switch on a reference-server fault by name (repeatable); `--fault list` prints them.
+    /// Switch on a reference-server fault by name (repeatable); `--list-faults` (or
+    /// `--fault list`) prints them.
     #[arg(long, value_name = "NAME")]
     fault: Vec<String>,
     /// SQLite file to keep data and the request log in (default: memory).
@@ -272,7 +275,8 @@ struct ServeArgs {
     /// a variable (repeatable); overrides --token-env.
     #[arg(long, value_name = "NAME=TOKEN")]
     tenant: Vec<String>,
-    /// Requests per second each tenant may send; past it, 429 with Retry-After.
+    /// Requests per second each tenant may send (at least 0.1); past it, 429 with
+    /// Retry-After.
     #[arg(long, value_name = "R")]
     rate_limit: Option<f64>,
     /// The most operations one PATCH request may hold; past it, 413 with a SCIM error.
@@ -510,10 +514,10 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
         suite::check_target_url(url)?;
     }
     if args.dry_run {
-        let target = args
-            .target
-            .clone()
-            .unwrap_or_else(|| "http://127.0.0.1:<port>/scim/v2".into());
+        let target = args.target.as_deref().map_or_else(
+            || "http://127.0.0.1:<port>/scim/v2".into(),
+            scim_conformance::client::without_userinfo,
+        );
         let plan = scim_conformance::plan::rehearse(&catalog(), &selection, &target)
             .await
             .map_err(Exit::usage)?;
@@ -541,7 +545,8 @@ async fn run_command(args: RunArgs) -> Result<i32, Exit> {
                 second_token,
                 timeout,
                 selection,
-                target_label: url.clone(),
+                // The label is printed and stored: never with a `user:password@`.
+                target_label: scim_conformance::client::without_userinfo(url),
                 prefix: None,
                 interrupt: Some(interrupt_flag()),
             };

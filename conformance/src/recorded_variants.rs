@@ -145,7 +145,7 @@ fn scrubbed(exchanges: &[Exchange]) -> Vec<Exchange> {
             let mut x = x.clone();
             p.scrub(&mut x.body);
             p.scrub(&mut x.response);
-            x.path = p.scrub_text(&x.path);
+            x.path = p.scrub_text(&crate::record::mask_query(&x.path));
             x
         })
         .collect()
@@ -174,6 +174,15 @@ struct Template {
 }
 
 fn template(x: &Exchange, created: &HashMap<String, Kind>) -> Result<Template, String> {
+    if !crate::recording::is_token(&x.method) {
+        return Err(format!(
+            "method {:?} is not an HTTP method (RFC 9110 section 9.1: a token)",
+            x.method
+        ));
+    }
+    if x.refused {
+        return Err("the recorder refused it (body over its --max-body); no body was kept".into());
+    }
     if x.body.get("unparsed_bytes").is_some() {
         return Err("the body was not JSON (the recorder kept only its length)".into());
     }
@@ -303,10 +312,17 @@ fn template(x: &Exchange, created: &HashMap<String, Kind>) -> Result<Template, S
             names.push((p, "{{password}}"));
         }
     }
-    let body = fill(&x.body, &ids, &names);
+    // A credential the recorder masked is never written: a masked `password` becomes
+    // `{{password}}` above or is dropped here with a masked PATCH operation; any other
+    // masked value skips the exchange, and a masked query parameter is left out.
+    let body = crate::record::strip_masked(&fill(&x.body, &ids, &names))?;
     if !target.query.is_empty() {
         let mut pairs = Vec::new();
-        for (k, v) in &target.query {
+        for (k, v) in target
+            .query
+            .iter()
+            .filter(|(_, v)| v != crate::record::MASK)
+        {
             let v = if k.eq_ignore_ascii_case("filter") {
                 filter_template(v)
             } else {
@@ -314,8 +330,10 @@ fn template(x: &Exchange, created: &HashMap<String, Kind>) -> Result<Template, S
             };
             pairs.push(format!("{}={}", form(k), form(&v)));
         }
-        path.push('?');
-        path.push_str(&pairs.join("&"));
+        if !pairs.is_empty() {
+            path.push('?');
+            path.push_str(&pairs.join("&"));
+        }
     }
     let mut body = body;
     // A `.search` body's filter gets the same placeholders.
@@ -624,6 +642,57 @@ mod tests {
             "userName+eq+%22{{new_user_name}}%22"
         );
         assert_eq!(filter_template("title pr"), "title pr");
+    }
+
+    /// Masked credentials (and raw ones in a hand-made recording) never reach a file.
+    #[test]
+    fn credentials_are_never_written() {
+        let text = r#"{"at_ms":0,"request":{"method":"GET","path":"/Users?access_token=REDACTED&count=1","headers":{},"body":null},"response":{"status":200,"headers":{},"body":null}}
+{"at_ms":0,"request":{"method":"POST","path":"/Users","headers":{},"body":{"userName":"a","password":"hunter2"}},"response":{"status":201,"headers":{},"body":{"id":"x"}}}
+{"at_ms":0,"request":{"method":"PATCH","path":"/Users/x","headers":{},"body":{"Operations":[{"op":"replace","path":"password","value":"hunter3"}]}},"response":{"status":204,"headers":{},"body":null}}
+{"at_ms":0,"request":{"method":"GET","path":"/Users?api_key=k3y","headers":{},"body":null},"response":{"status":200,"headers":{},"body":null}}"#;
+        let xs = crate::recording::parse(text).expect("recording");
+        let (made, skipped, _) = make(&xs, "recorded", "t.jsonl");
+        for m in &made {
+            for secret in ["REDACTED", "hunter", "k3y", "access_token"] {
+                assert!(!m.text.contains(secret), "{secret} in {}", m.text);
+            }
+        }
+        assert!(made.iter().any(|m| m.text.contains("{{password}}")));
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped[0].exchange, 3);
+        assert!(skipped[0].reason.contains("masked"), "{skipped:?}");
+    }
+
+    #[test]
+    fn methods_that_are_not_tokens_are_skipped() {
+        let text = r#"{"at_ms":0,"request":{"method":"G ET","path":"/Users","headers":{},"body":null},"response":{"status":200,"headers":{},"body":null}}"#;
+        let xs = crate::recording::parse(text).expect("recording");
+        let (made, skipped, _) = make(&xs, "recorded", "t.jsonl");
+        assert!(made.is_empty());
+        assert!(
+            skipped[0].reason.contains("not an HTTP method"),
+            "{skipped:?}"
+        );
+        assert!(crate::recording::is_token("PATCH") && !crate::recording::is_token(""));
+    }
+
+    /// A manager set through the enterprise-extension URN path (whose `2.0` holds a dot)
+    /// to a user the recording did not create becomes a placeholder, never the raw id.
+    #[test]
+    fn managers_under_the_urn_path_get_a_placeholder() {
+        let text = r#"{"at_ms":0,"request":{"method":"POST","path":"/v2/Users","headers":{},"body":{"userName":"m1"}},"response":{"status":201,"headers":{},"body":{"id":"r1"}}}
+{"at_ms":0,"request":{"method":"PATCH","path":"/v2/Users/r1","headers":{},"body":{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"pre-existing-7"}]}},"response":{"status":200,"headers":{},"body":null}}"#;
+        let xs = crate::recording::parse(text).expect("recording");
+        let (made, skipped, _) = make(&xs, "recorded", "t.jsonl");
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let patch = made.iter().find(|m| m.exchange == 2).expect("patch file");
+        assert!(!patch.text.contains("pre-existing-7"), "{}", patch.text);
+        assert!(
+            patch.text.contains("\"value\": \"{{member}}\""),
+            "{}",
+            patch.text
+        );
     }
 
     #[test]

@@ -29,9 +29,12 @@ pub struct Exchange {
     pub response: Value,
     /// The response's `Location` header, if any.
     pub location: Option<String>,
-    /// False when the recorder could not reach the recorded server (its own 502, written
-    /// without response headers).
+    /// False when the recorder could not reach the recorded server (its own 502 or 504,
+    /// written without response headers).
     pub answered: bool,
+    /// True when the recorder itself refused the request (a body over its `--max-body`,
+    /// answered 413): it never reached the recorded server and its body was not kept.
+    pub refused: bool,
 }
 
 impl Exchange {
@@ -214,6 +217,15 @@ pub fn replace_token(text: &str, token: &str, with: &str) -> String {
     out
 }
 
+/// True when `method` is an RFC 9110 section 9.1 method: a `token` (section 5.6.2), one
+/// or more of the letters, digits and ``!#$%&'*+-.^_`|~``.
+pub fn is_token(method: &str) -> bool {
+    !method.is_empty()
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// The two resource types the tools map ids for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -246,14 +258,46 @@ impl Kind {
 /// Reads a recording file; an unreadable file or a bad line is an error naming the file,
 /// the line number and what is wrong.
 pub fn load(path: &Path) -> Result<Vec<Exchange>, String> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| format!("cannot read the recording {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+    parse_bytes(&bytes).map_err(|e| {
+        // A line error starts with its number (`path:3: ...`); a whole-file one does not.
+        if e.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("{}:{e}", path.display())
+        } else {
+            format!("{}: {e}", path.display())
+        }
+    })
 }
 
-/// Parses the text of a recording; blank lines are skipped. An error starts with the line
-/// number: `3: not JSON: ...`.
+/// Parses the bytes of a recording like [`parse`], naming the first line that is not
+/// UTF-8 (`4: not UTF-8 (invalid byte at column 7)`).
+pub fn parse_bytes(bytes: &[u8]) -> Result<Vec<Exchange>, String> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            let start = bytes[..at]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            Err(format!(
+                "{line}: not UTF-8 (invalid byte at column {})",
+                at - start + 1
+            ))
+        }
+    }
+}
+
+/// The largest `at_ms` a line may carry: about 31 years of recording.
+pub const MAX_AT_MS: u64 = 1_000_000_000_000;
+
+/// Parses the text of a recording; blank lines are skipped, and so is a UTF-8 byte order
+/// mark at the start. An error starts with the line number (`3: not JSON: ...`), except
+/// `empty recording` for a text with no exchange.
 pub fn parse(text: &str) -> Result<Vec<Exchange>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
@@ -265,9 +309,26 @@ pub fn parse(text: &str) -> Result<Vec<Exchange>, String> {
         out.push(exchange(line, &value).map_err(|e| format!("{line}: {e}"))?);
     }
     if out.is_empty() {
-        return Err("0: the recording holds no exchange".into());
+        return Err("empty recording: it holds no exchange".into());
     }
     Ok(out)
+}
+
+/// `at_ms`: absent means 0; otherwise a non-negative integer up to [`MAX_AT_MS`].
+fn at_ms(v: &Value) -> Result<u64, String> {
+    match v.get("at_ms") {
+        None | Some(Value::Null) => Ok(0),
+        Some(n) => match n.as_u64() {
+            Some(ms) if ms <= MAX_AT_MS => Ok(ms),
+            Some(ms) => Err(format!(
+                "`at_ms` {ms} is more than {MAX_AT_MS} ms (31 years) after the recording started"
+            )),
+            None => Err(format!(
+                "`at_ms` must be a non-negative integer (milliseconds since the recording \
+                 started), got {n}"
+            )),
+        },
+    }
 }
 
 fn exchange(line: usize, v: &Value) -> Result<Exchange, String> {
@@ -287,12 +348,16 @@ fn exchange(line: usize, v: &Value) -> Result<Exchange, String> {
             "`request.path` must start with `/`, found {path:?}"
         ));
     }
-    let status = v
-        .pointer("/response/status")
-        .and_then(Value::as_u64)
-        .and_then(|s| u16::try_from(s).ok())
-        .filter(|s| (100..=599).contains(s))
-        .ok_or("missing `response.status` (an HTTP status number)")?;
+    let status = match v.pointer("/response/status") {
+        None | Some(Value::Null) => {
+            return Err("missing `response.status` (an HTTP status number)".into())
+        }
+        Some(given) => given
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (100..=599).contains(s))
+            .ok_or_else(|| format!("`response.status` must be an integer 100-599, got {given}"))?,
+    };
     let headers = match v.pointer("/request/headers") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(map)) => map
@@ -307,7 +372,7 @@ fn exchange(line: usize, v: &Value) -> Result<Exchange, String> {
     };
     Ok(Exchange {
         line,
-        at_ms: v["at_ms"].as_u64().unwrap_or(0),
+        at_ms: at_ms(v)?,
         method,
         path,
         headers,
@@ -320,7 +385,9 @@ fn exchange(line: usize, v: &Value) -> Result<Exchange, String> {
             .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")))
             .and_then(|(_, v)| v.as_str())
             .map(str::to_owned),
-        answered: !(status == 502 && v.pointer("/response/headers").is_none_or(Value::is_null)),
+        answered: !(matches!(status, 502 | 504)
+            && v.pointer("/response/headers").is_none_or(Value::is_null)),
+        refused: v["refused_by_recorder"] == Value::Bool(true),
     })
 }
 
@@ -379,6 +446,41 @@ mod tests {
             "1: missing string `request.method`"
         );
         assert_eq!(parse("[1]").expect_err("bad"), "1: expected a JSON object");
-        assert!(parse("\n").is_err());
+        assert_eq!(
+            parse("\n").expect_err("empty"),
+            "empty recording: it holds no exchange"
+        );
+        assert_eq!(
+            parse("").expect_err("empty"),
+            "empty recording: it holds no exchange"
+        );
+        // Statuses of the wrong type or range say what they got.
+        for (status, got) in [("\"200\"", "\"200\""), ("99999", "99999"), ("99", "99")] {
+            let line = good.replace("\"status\":200", &format!("\"status\":{status}"));
+            assert_eq!(
+                parse(&line).expect_err("bad status"),
+                format!("1: `response.status` must be an integer 100-599, got {got}")
+            );
+        }
+        // A byte order mark is skipped; invalid UTF-8 names its line and column.
+        assert_eq!(parse(&format!("\u{feff}{good}")).expect("BOM").len(), 1);
+        let mut bytes = format!("{good}\n{good}").into_bytes();
+        let second = good.len() + 1;
+        bytes[second + 5] = 0xff;
+        assert_eq!(
+            parse_bytes(&bytes).expect_err("not UTF-8"),
+            "2: not UTF-8 (invalid byte at column 6)"
+        );
+        // `at_ms`: a non-negative integer within reason.
+        for (at, what) in [
+            ("-5", "non-negative integer"),
+            ("1.5", "non-negative integer"),
+            ("\"3\"", "non-negative integer"),
+            ("1000000000000000", "31 years"),
+        ] {
+            let line = good.replace("\"at_ms\":1", &format!("\"at_ms\":{at}"));
+            let e = parse(&format!("{good}\n{line}")).expect_err("bad at_ms");
+            assert!(e.starts_with("2: `at_ms`") && e.contains(what), "{e}");
+        }
     }
 }

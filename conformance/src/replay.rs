@@ -4,8 +4,17 @@
 //! Ids: the recorded server minted ids in its answers to creates (`POST /Users`, `POST
 //! /Groups`). When the replayed create answers, its id (body `id`, else the last segment
 //! of `Location`) is mapped to the recorded one, and every later request has the recorded
-//! id replaced by the new one: in the path, in body strings (member and manager `value`s,
-//! PATCH paths such as `members[value eq "..."]`) and in query values (filters).
+//! id replaced by the new one only where it names a resource: the segment after `/Users/`
+//! or `/Groups/`, `members[].value`, a manager's `value` (an object or a bare string under
+//! a `manager` path), `id` at the top of a PUT body, PATCH path filters (`members[value eq
+//! "..."]`) and filter literals compared with `id`, `value`, `members.value` or
+//! `manager.value` (the filter is parsed and the literal rewritten by its span). Other
+//! text (`startIndex=1`, a `title`, the PatchOp URN) is sent as recorded, and the report
+//! shows the path actually sent.
+//!
+//! Credentials: a query parameter the recorder masked ([`crate::record::MASK`]) is dropped,
+//! a masked `password` is left out of the body, and a request left with nothing but masked
+//! values is skipped with the reason; a masked value is never sent as if it were real.
 //!
 //! Names: every `userName`, `externalId` and `displayName` a recorded request body sets
 //! gets the replay's prefix (`scimreplay-<random8>-`, and `c<k>-` for copy `k` under
@@ -61,6 +70,8 @@ pub struct Options {
     pub prefix: String,
     /// Set (by Ctrl-C) to stop sending: the copies stop, the cleanup still runs.
     pub interrupt: Arc<AtomicBool>,
+    /// Under [`Pace::Recorded`], the longest pause between two consecutive requests.
+    pub max_gap: Duration,
 }
 
 /// A fresh name prefix, `scimreplay-<random8>-`.
@@ -79,6 +90,10 @@ pub struct Outcome {
     pub method: String,
     /// The path as recorded.
     pub path: String,
+    /// The path and query actually sent, below the target's base URL (ids mapped, names
+    /// prefixed); none when nothing was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<String>,
     /// The recorded status.
     pub recorded: u16,
     /// The status the target answered (none when skipped or not answered).
@@ -113,6 +128,9 @@ pub struct Report {
     pub deleted: usize,
     /// What the cleanup could not delete (`Users/<id>: status 500`).
     pub cleanup_failures: Vec<String>,
+    /// Creates the target answered 2xx without an id that a lookup by name could not
+    /// find either (`Users scimreplay-...-user1 (line 2)`): left on the target.
+    pub untracked: Vec<String>,
     /// Whole replay, in seconds.
     pub seconds: f64,
     /// No request got an answer: the target was not reachable.
@@ -124,7 +142,7 @@ pub struct Report {
 impl Report {
     /// True when every sent request got the recorded status (skips allowed).
     pub fn matched(&self) -> bool {
-        self.count("mismatch") == 0 && self.count("error") == 0
+        self.count("mismatch") == 0 && self.count("error") == 0 && self.untracked.is_empty()
     }
 
     fn count(&self, result: &str) -> usize {
@@ -138,6 +156,14 @@ impl Report {
                 continue;
             }
             let replayed = o.replayed.map_or("-".into(), |s| s.to_string());
+            // The path sent, and the recorded one when they differ beyond the base path.
+            let path = match &o.sent {
+                Some(sent) if !o.path.ends_with(sent.as_str()) => {
+                    format!("{sent} (recorded {})", o.path)
+                }
+                Some(sent) => sent.clone(),
+                None => o.path.clone(),
+            };
             let tail = match (o.result, &o.reason) {
                 ("match", _) => "ok".to_owned(),
                 ("mismatch", _) => "MISMATCH".to_owned(),
@@ -147,7 +173,7 @@ impl Report {
             writeln!(
                 out,
                 "#{:<4} copy {:<3} {:<6} {:<48} recorded {} replayed {:<3} {tail}",
-                o.exchange, o.copy, o.method, o.path, o.recorded, replayed
+                o.exchange, o.copy, o.method, path, o.recorded, replayed
             )?;
         }
         writeln!(
@@ -167,8 +193,22 @@ impl Report {
             "created {} users and groups, deleted {}",
             self.created, self.deleted
         )?;
+        if !self.cleanup_failures.is_empty() {
+            writeln!(
+                out,
+                "LEFT ON THE TARGET ({} the cleanup could not delete; remove them by hand):",
+                self.cleanup_failures.len()
+            )?;
+        }
         for failure in &self.cleanup_failures {
-            writeln!(out, "could not delete {failure}")?;
+            writeln!(out, "  could not delete {failure}")?;
+        }
+        for what in &self.untracked {
+            writeln!(
+                out,
+                "created but not tracked: {what} (the target gave no id and a lookup by name \
+                 found none; remove it by hand)"
+            )?;
         }
         let verdict = if self.interrupted {
             "INTERRUPTED"
@@ -188,6 +228,8 @@ impl Report {
 pub struct Plan {
     /// Ids the recorded server minted in answer to a create, with their kind.
     pub created: HashMap<String, Kind>,
+    /// The line of the create that minted each of those ids.
+    pub created_on: HashMap<String, usize>,
     /// Ids that appear in recorded answers but were not created during the recording.
     pub foreign: HashSet<String>,
     /// Names set by recorded bodies (`userName`, `externalId`, `displayName`).
@@ -203,6 +245,7 @@ impl Plan {
             if x.method == "POST" && (200..300).contains(&x.status) {
                 if let Some(kind) = target.collection() {
                     if let Some(id) = x.minted_id() {
+                        plan.created_on.insert(id.clone(), x.line);
                         plan.created.insert(id, kind);
                     }
                 }
@@ -235,6 +278,14 @@ impl Plan {
         self.created.keys().any(|id| text.contains(id.as_str()))
             || self.names.iter().any(|n| text.contains(n.as_str()))
     }
+}
+
+/// The attributes whose values the replay prefixes.
+const NAME_ATTRIBUTES: [&str; 3] = ["userName", "externalId", "displayName"];
+
+fn is_name_attribute(attr: &str) -> bool {
+    let attr = attr.rsplit([':', '.']).next().unwrap_or(attr);
+    NAME_ATTRIBUTES.iter().any(|n| n.eq_ignore_ascii_case(attr))
 }
 
 /// The names a body sets: `userName`, `externalId`, `displayName` at the top, in a
@@ -291,9 +342,15 @@ pub(crate) fn references(body: &Value) -> Vec<String> {
     if let Some(ops) = body.get("Operations").and_then(Value::as_array) {
         for op in ops {
             let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
-            let attr = path.split(['[', '.']).next().unwrap_or_default();
-            let attr = attr.rsplit(':').next().unwrap_or(attr);
+            let (attr, _) = path_attr(path);
             if attr.eq_ignore_ascii_case("members") || attr.eq_ignore_ascii_case("manager") {
+                // `members[value eq "..."]` names a member too.
+                let options = scim_parser::ParseOptions::interop();
+                if let Ok(Some(f)) =
+                    scim_parser::parse_patch_path_with(path, &options).map(|p| p.filter)
+                {
+                    filter_ids(&f, &mut out);
+                }
                 match op.get("value") {
                     Some(Value::String(s)) => out.push(s.clone()),
                     Some(Value::Array(items)) => out.extend(
@@ -311,6 +368,40 @@ pub(crate) fn references(body: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// The attribute a PATCH path names and its sub-attribute: `members[value eq "x"]` ->
+/// `members`, `urn:...:enterprise:2.0:User:manager` -> `manager`, `name.givenName` ->
+/// `name`, `givenName`. A path the parser rejects is cut at `[` and its last `:` segment.
+pub(crate) fn path_attr(path: &str) -> (String, Option<String>) {
+    if let Ok(p) = scim_parser::parse_patch_path_with(path, &scim_parser::ParseOptions::interop()) {
+        return (p.attr.name, p.sub_attr.or(p.attr.sub_attr));
+    }
+    let head = path.split('[').next().unwrap_or_default();
+    let last = head.rsplit(':').next().unwrap_or(head);
+    match last.split_once('.') {
+        Some((attr, sub)) => (attr.to_owned(), Some(sub.to_owned())),
+        None => (last.to_owned(), None),
+    }
+}
+
+/// The string literals compared with `value` or `id` in a value filter.
+fn filter_ids(f: &scim_parser::Filter, out: &mut Vec<String>) {
+    use scim_parser::{FilterKind, LiteralValue};
+    match &f.kind {
+        FilterKind::Compare { path, value, .. } => {
+            let named =
+                path.name.eq_ignore_ascii_case("value") || path.name.eq_ignore_ascii_case("id");
+            if let (true, LiteralValue::String(s)) = (named, &value.value) {
+                out.push(s.clone());
+            }
+        }
+        FilterKind::And(items) | FilterKind::Or(items) => {
+            items.iter().for_each(|i| filter_ids(i, out))
+        }
+        FilterKind::Not(inner) => filter_ids(inner, out),
+        FilterKind::Present { .. } | FilterKind::ValuePath { .. } => {}
+    }
 }
 
 fn refs_in(value: &Value, out: &mut Vec<String>) {
@@ -352,12 +443,15 @@ fn refs_in(value: &Value, out: &mut Vec<String>) {
 struct Mapping {
     ids: HashMap<String, String>,
     names: HashMap<String, String>,
+    /// Why a recorded create did not give a mapped id, by the line of the create.
+    unmapped: HashMap<usize, String>,
 }
 
 impl Mapping {
     fn new(plan: &Plan, prefix: &str) -> Mapping {
         Mapping {
             ids: HashMap::new(),
+            unmapped: HashMap::new(),
             names: plan
                 .names
                 .iter()
@@ -366,16 +460,32 @@ impl Mapping {
         }
     }
 
-    /// A string with every recorded id and name replaced: whole-string matches first,
-    /// then ids anywhere and names inside double quotes (filters, PATCH paths).
-    fn text(&self, s: &str) -> String {
-        if let Some(v) = self.ids.get(s).or_else(|| self.names.get(s)) {
+    /// Why recorded id `id` (minted by a create of the recording) has no new id here.
+    fn why_unmapped(&self, plan: &Plan, id: &str) -> String {
+        let Some(line) = plan.created_on.get(id) else {
+            return format!("{id} was created in the recording, but not mapped");
+        };
+        match self.unmapped.get(line) {
+            Some(why) => format!("its create (line {line}) {why}"),
+            None => format!(
+                "its create (line {line}) comes later in the recording (or was not reached)"
+            ),
+        }
+    }
+
+    /// A recorded id's new id, if the replay created it.
+    fn id(&self, s: &str) -> Option<String> {
+        self.ids.get(s).cloned()
+    }
+
+    /// A string with recorded names replaced (never ids: an id is replaced only where it
+    /// names a resource, see [`Mapping::json`] and [`Mapping::filter`]): a whole-string
+    /// match, else each double-quoted occurrence.
+    fn name_text(&self, s: &str) -> String {
+        if let Some(v) = self.names.get(s) {
             return v.clone();
         }
         let mut out = s.to_owned();
-        for (from, to) in &self.ids {
-            out = crate::recording::replace_token(&out, from, to);
-        }
         for (from, to) in &self.names {
             let quoted = format!("\"{from}\"");
             if out.contains(&quoted) {
@@ -385,22 +495,197 @@ impl Mapping {
         out
     }
 
-    fn json(&self, value: &Value) -> Value {
+    /// A filter with its literals rewritten: an id compared with `id`, `value`,
+    /// `members.value` or `manager.value` (also inside `members[...]`) becomes the new id;
+    /// a recorded name compared with anything gets the prefix. Everything else is kept as
+    /// written. A filter the parser rejects gets the names only.
+    fn filter(&self, filter: &str) -> String {
+        let options = scim_parser::ParseOptions::interop();
+        let Ok(parsed) = scim_parser::parse_filter_with(filter, &options) else {
+            return self.name_text(filter);
+        };
+        let mut edits = Vec::new();
+        self.filter_edits(&parsed, None, &mut edits);
+        edits.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
+        let mut out = filter.to_owned();
+        for (span, with) in edits {
+            out.replace_range(span.start..span.end, &with);
+        }
+        out
+    }
+
+    fn filter_edits(
+        &self,
+        f: &scim_parser::Filter,
+        outer: Option<&str>,
+        edits: &mut Vec<(scim_parser::Span, String)>,
+    ) {
+        use scim_parser::{FilterKind, LiteralValue};
+        match &f.kind {
+            FilterKind::Compare { path, value, .. } => {
+                let LiteralValue::String(literal) = &value.value else {
+                    return;
+                };
+                let attr = path.name.to_ascii_lowercase();
+                let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
+                let names_resource = match (outer, attr.as_str(), sub.as_deref()) {
+                    (None, "id" | "value", None) => true,
+                    (None, "members" | "manager", Some("value")) => true,
+                    (Some(o), "value", None) => {
+                        o.eq_ignore_ascii_case("members") || o.eq_ignore_ascii_case("manager")
+                    }
+                    _ => false,
+                };
+                let new = if names_resource {
+                    self.id(literal)
+                } else {
+                    None
+                }
+                .or_else(|| {
+                    // A name is prefixed where it is compared as a name, not as a title.
+                    let named = outer.is_none() && sub.is_none() && is_name_attribute(&attr);
+                    named.then(|| self.names.get(literal).cloned()).flatten()
+                });
+                if let Some(new) = new {
+                    edits.push((value.span, Value::String(new).to_string()));
+                }
+            }
+            FilterKind::Present { .. } => {}
+            FilterKind::And(items) | FilterKind::Or(items) => items
+                .iter()
+                .for_each(|i| self.filter_edits(i, outer, edits)),
+            FilterKind::Not(inner) => self.filter_edits(inner, outer, edits),
+            FilterKind::ValuePath { path, filter } => {
+                self.filter_edits(filter, Some(&path.name), edits)
+            }
+        }
+    }
+
+    /// A PATCH path with the ids in its value filter rewritten (`members[value eq "r-1"]`).
+    fn patch_path(&self, path: &str) -> String {
+        match (path.find('['), path.rfind(']')) {
+            (Some(open), Some(close)) if open < close => {
+                let attr = path[..open].rsplit(':').next().unwrap_or_default();
+                let inner = format!("{attr}[{}]", &path[open + 1..close]);
+                let rewritten = self.filter(&inner);
+                match rewritten
+                    .strip_prefix(attr)
+                    .and_then(|r| r.strip_prefix('['))
+                    .and_then(|r| r.strip_suffix(']'))
+                {
+                    Some(inside) => format!("{}{inside}{}", &path[..=open], &path[close..]),
+                    None => path.to_owned(),
+                }
+            }
+            _ => self.name_text(path),
+        }
+    }
+
+    /// A reference value (`members[].value`, a manager): the new id when mapped.
+    fn reference(&self, value: &Value) -> Value {
         match value {
-            Value::String(s) => Value::String(self.text(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v)).collect()),
+            Value::String(s) => Value::String(self.id(s).unwrap_or_else(|| s.clone())),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) if k == "value" => {
+                                Value::String(self.id(s).unwrap_or_else(|| s.clone()))
+                            }
+                            other => self.json(other, false),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|i| self.reference(i)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// A request body with ids replaced where they name a resource (`members[].value`, a
+    /// manager as `{"value": ..}` or a bare string, the values and path filters of PATCH
+    /// operations on `members` or `manager`, `id` at the top of a PUT body when `top_id`,
+    /// a `.search` body's `filter`) and names replaced as strings everywhere else.
+    fn json(&self, value: &Value, top_id: bool) -> Value {
+        match value {
+            Value::String(s) => Value::String(s.clone()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.json(v, false)).collect())
+            }
             Value::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.json(v))).collect())
+                if map.contains_key("op") {
+                    return self.operation(map);
+                }
+                let mut out = serde_json::Map::new();
+                for (k, v) in map {
+                    let last = k.rsplit([':', '.']).next().unwrap_or(k);
+                    let names_resource = last.eq_ignore_ascii_case("members")
+                        || last.eq_ignore_ascii_case("manager")
+                        || (k == "id" && top_id);
+                    let v = if names_resource {
+                        self.reference(v)
+                    } else if let (true, Value::String(name)) = (is_name_attribute(k), v) {
+                        Value::String(
+                            self.names
+                                .get(name)
+                                .cloned()
+                                .unwrap_or_else(|| name.clone()),
+                        )
+                    } else if k == "filter" && v.is_string() {
+                        Value::String(self.filter(v.as_str().unwrap_or_default()))
+                    } else {
+                        self.json(v, false)
+                    };
+                    out.insert(k.clone(), v);
+                }
+                Value::Object(out)
             }
             other => other.clone(),
         }
+    }
+
+    /// One PATCH operation: its path's filter and, for `members` or `manager`, its value.
+    fn operation(&self, op: &serde_json::Map<String, Value>) -> Value {
+        let path = op.get("path").and_then(Value::as_str);
+        let attr = path.map(|p| path_attr(p).0);
+        let refers = attr.as_deref().is_some_and(|a| {
+            a.eq_ignore_ascii_case("members") || a.eq_ignore_ascii_case("manager")
+        });
+        let names = path.is_some_and(|p| !p.contains('[') && is_name_attribute(p));
+        let mut out = serde_json::Map::new();
+        for (k, v) in op {
+            let v = match (k.as_str(), v) {
+                ("path", Value::String(p)) => Value::String(self.patch_path(p)),
+                ("value", v) if refers => self.reference(v),
+                ("value", Value::String(name)) if names => Value::String(
+                    self.names
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| name.clone()),
+                ),
+                (_, v) => self.json(v, false),
+            };
+            out.insert(k.clone(), v);
+        }
+        Value::Object(out)
     }
 }
 
 /// The request to send for `x` under `mapping`, or why it is skipped.
 fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, String> {
+    if x.refused {
+        return Err(
+            "the recorder refused it (body over its --max-body, answered 413); its body was \
+             not recorded"
+                .into(),
+        );
+    }
     if !x.answered {
-        return Err("the recorded server never answered it (the recorder's 502)".into());
+        return Err(format!(
+            "the recorded server never answered it (the recorder's {})",
+            x.status
+        ));
     }
     let target = x.target();
     let write = matches!(x.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
@@ -413,7 +698,8 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
             let Some(new) = mapping.ids.get(id) else {
                 return Err(if plan.created.contains_key(id) {
                     format!(
-                        "{id} was created in the recording, but its create failed on the target"
+                        "{id} has no id on the target: {}",
+                        mapping.why_unmapped(plan, id)
                     )
                 } else {
                     format!(
@@ -432,9 +718,11 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
                     x.method, target.rel
                 ));
             }
+            // Only `/Users/{id}` and `/Groups/{id}` name a resource; other segments are
+            // sent as recorded (an id `Users` must not redirect a create).
             for segment in &segments {
                 path.push('/');
-                path.push_str(&encode_segment(&mapping.text(segment)));
+                path.push_str(&encode_segment(segment));
             }
         }
     }
@@ -444,7 +732,10 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
                 continue;
             }
             return Err(if plan.created.contains_key(&reference) {
-                format!("refers to {reference}, whose create failed on the target")
+                format!(
+                    "refers to {reference}, which has no id on the target: {}",
+                    mapping.why_unmapped(plan, &reference)
+                )
             } else {
                 format!("refers to {reference}, which the recording did not create")
             });
@@ -453,10 +744,18 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
     let method = reqwest::Method::from_bytes(x.method.as_bytes())
         .map_err(|_| format!("bad method `{}`", x.method))?;
     let mut request = Request::new(method, if path.is_empty() { "/".into() } else { path });
+    // A masked credential is never sent as if it were real: the parameter is dropped.
     request.query = target
         .query
         .iter()
-        .map(|(k, v)| (k.clone(), mapping.text(v)))
+        .filter(|(_, v)| v != crate::record::MASK)
+        .map(|(k, v)| {
+            if k.eq_ignore_ascii_case("filter") {
+                (k.clone(), mapping.filter(v))
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
         .collect();
     for name in ["content-type", "accept"] {
         if let Some(v) = x.header(name) {
@@ -464,9 +763,20 @@ fn prepare(plan: &Plan, mapping: &Mapping, x: &Exchange) -> Result<Request, Stri
         }
     }
     if !x.body.is_null() {
-        request.body = Some(mapping.json(&x.body).to_string());
+        let body = crate::record::strip_masked(&x.body)?;
+        request.body = Some(mapping.json(&body, x.method == "PUT").to_string());
     }
     Ok(request)
+}
+
+/// The path and query of `request` as the report shows it (decoded, like recorded paths).
+fn sent_path(request: &Request) -> String {
+    let mut out = request.path.clone();
+    for (i, (k, v)) in request.query.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(&format!("{k}={v}"));
+    }
+    out
 }
 
 /// A shared pacer for `rate` requests per second.
@@ -501,6 +811,8 @@ struct Shared {
     unreachable: AtomicBool,
     /// Everything created, for the cleanup: (kind, target id, deleted already).
     created: Mutex<Vec<(Kind, String, bool)>>,
+    /// Creates the target accepted whose id could not be found (left on the target).
+    untracked: Mutex<Vec<String>>,
 }
 
 /// Replays `exchanges` through `client`; the report says what matched.
@@ -522,6 +834,7 @@ pub async fn replay(client: Client, exchanges: Vec<Exchange>, options: Options) 
         answered: AtomicBool::new(false),
         unreachable: AtomicBool::new(false),
         created: Mutex::new(Vec::new()),
+        untracked: Mutex::new(Vec::new()),
     });
     let exchanges = Arc::new(exchanges);
     let permits = Arc::new(tokio::sync::Semaphore::new(
@@ -565,7 +878,7 @@ pub async fn replay(client: Client, exchanges: Vec<Exchange>, options: Options) 
         *counts.entry(o.result).or_default() += 1;
     }
     Report {
-        target: shared.client.base().to_owned(),
+        target: crate::client::without_userinfo(shared.client.base()),
         prefix: shared.options.prefix.clone(),
         exchanges: exchanges.len(),
         copies,
@@ -575,6 +888,11 @@ pub async fn replay(client: Client, exchanges: Vec<Exchange>, options: Options) 
         created,
         deleted,
         cleanup_failures,
+        untracked: shared
+            .untracked
+            .lock()
+            .map(|u| u.clone())
+            .unwrap_or_default(),
         seconds: started.elapsed().as_secs_f64(),
         unreachable: shared.unreachable.load(Ordering::Relaxed)
             && !shared.answered.load(Ordering::Relaxed),
@@ -595,8 +913,14 @@ async fn replay_copy(
     let mut mapping = Mapping::new(&shared.plan, &prefix);
     let mut outcomes = Vec::new();
     let start = Instant::now();
-    let first_at = exchanges.first().map_or(0, |x| x.at_ms);
+    // The recorded offset of each exchange from the first, with every gap between
+    // consecutive lines capped at `max_gap` (a line earlier than the one before adds none).
+    let mut offset = Duration::ZERO;
+    let mut previous_at = exchanges.first().map_or(0, |x| x.at_ms);
     for x in exchanges {
+        let gap = Duration::from_millis(x.at_ms.saturating_sub(previous_at));
+        offset += gap.min(shared.options.max_gap);
+        previous_at = previous_at.max(x.at_ms);
         if copy > 0 && !shared.plan.per_copy(x) {
             continue;
         }
@@ -610,21 +934,28 @@ async fn replay_copy(
             copy,
             method: x.method.clone(),
             path: x.path.clone(),
+            sent: None,
             recorded: x.status,
             replayed: None,
             result: "skipped",
             reason: None,
         };
         let request = match prepare(&shared.plan, &mapping, x) {
-            Ok(r) => r,
+            Ok(r) => {
+                outcome.sent = Some(sent_path(&r));
+                r
+            }
             Err(reason) => {
+                mapping
+                    .unmapped
+                    .insert(x.line, format!("was skipped: {reason}"));
                 outcome.reason = Some(reason);
                 outcomes.push(outcome);
                 continue;
             }
         };
         if shared.options.pace == Pace::Recorded {
-            let due = start + Duration::from_millis(x.at_ms.saturating_sub(first_at));
+            let due = start + offset;
             // In slices, so that Ctrl-C during a long recorded pause stops the copy.
             while Instant::now() < due && !shared.options.interrupt.load(Ordering::Relaxed) {
                 let slice = due.saturating_duration_since(Instant::now());
@@ -635,7 +966,21 @@ async fn replay_copy(
             }
         }
         shared.limiter.wait().await;
-        match shared.client.send_unrecorded(&request).await {
+        let sent = match shared.client.send_patiently(&request, &mut |_| {}).await {
+            Ok(sent) => sent,
+            Err(limited) => {
+                shared.answered.store(true, Ordering::Relaxed);
+                outcome.replayed = Some(429);
+                outcome.result = "error";
+                outcome.reason = Some(format!("rate-limited, not judged: {limited}"));
+                mapping
+                    .unmapped
+                    .insert(x.line, "was rate-limited by the target (429)".into());
+                outcomes.push(outcome);
+                continue;
+            }
+        };
+        match sent {
             Ok(reply) => {
                 shared.answered.store(true, Ordering::Relaxed);
                 outcome.replayed = Some(reply.status);
@@ -644,7 +989,22 @@ async fn replay_copy(
                 } else {
                     "mismatch"
                 };
-                track(shared, &mut mapping, x, &reply);
+                if !(200..300).contains(&reply.status) {
+                    mapping.unmapped.insert(
+                        x.line,
+                        format!("failed on the target (status {})", reply.status),
+                    );
+                }
+                if let Some(kind) = track(shared, &mut mapping, x, &reply) {
+                    find_created(shared, &mut mapping, x, kind, &request).await;
+                    if !mapping.ids.contains_key(&x.minted_id().unwrap_or_default()) {
+                        mapping.unmapped.insert(
+                            x.line,
+                            "was accepted, but the target gave no id and a lookup found none"
+                                .into(),
+                        );
+                    }
+                }
             }
             Err(e) => {
                 if matches!(e, TransportError::Connect(_))
@@ -654,6 +1014,9 @@ async fn replay_copy(
                 }
                 outcome.result = "error";
                 outcome.reason = Some(e.to_string());
+                mapping
+                    .unmapped
+                    .insert(x.line, format!("got no answer from the target ({e})"));
             }
         }
         outcomes.push(outcome);
@@ -661,20 +1024,22 @@ async fn replay_copy(
     (outcomes, mapping.ids)
 }
 
-/// Keeps the id map and the cleanup list current after an answer.
-fn track(shared: &Shared, mapping: &mut Mapping, x: &Exchange, reply: &crate::client::Reply) {
+/// Keeps the id map and the cleanup list current after an answer. Returns the kind of a
+/// create the target accepted without saying its id (no body `id`, no `Location`).
+fn track(
+    shared: &Shared,
+    mapping: &mut Mapping,
+    x: &Exchange,
+    reply: &crate::client::Reply,
+) -> Option<Kind> {
     let target = x.target();
     let ok = (200..300).contains(&reply.status);
     if x.method == "POST" && ok {
         if let Some(kind) = target.collection() {
             let body = serde_json::from_str::<Value>(&reply.body).unwrap_or(Value::Null);
-            if let Some(new) = minted_id(&body, reply.header("location")) {
-                if let Some(old) = x.minted_id() {
-                    mapping.ids.insert(old, new.clone());
-                }
-                if let Ok(mut created) = shared.created.lock() {
-                    created.push((kind, new, false));
-                }
+            match minted_id(&body, reply.header("location")) {
+                Some(new) => remember(shared, mapping, x, kind, new),
+                None => return Some(kind),
             }
         }
     }
@@ -689,6 +1054,74 @@ fn track(shared: &Shared, mapping: &mut Mapping, x: &Exchange, reply: &crate::cl
             }
         }
     }
+    None
+}
+
+/// Maps the recorded id to `new` and puts `new` on the cleanup list.
+fn remember(shared: &Shared, mapping: &mut Mapping, x: &Exchange, kind: Kind, new: String) {
+    if let Some(old) = x.minted_id() {
+        mapping.ids.insert(old, new.clone());
+    }
+    if let Ok(mut created) = shared.created.lock() {
+        created.push((kind, new, false));
+    }
+}
+
+/// A create answered 2xx without an id: looks the resource up by the (prefixed)
+/// `userName` or `displayName` it was sent with. Found once, it is mapped and cleaned up
+/// like any other; otherwise it is reported as created but not tracked.
+async fn find_created(
+    shared: &Shared,
+    mapping: &mut Mapping,
+    x: &Exchange,
+    kind: Kind,
+    request: &Request,
+) {
+    let sent: Value = request
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    let attr = match kind {
+        Kind::User => "userName",
+        Kind::Group => "displayName",
+    };
+    let Some(name) = sent.get(attr).and_then(Value::as_str).map(str::to_owned) else {
+        untracked(
+            shared,
+            format!("{} (line {}, no {attr} sent)", kind.endpoint(), x.line),
+        );
+        return;
+    };
+    let mut lookup = Request::new(reqwest::Method::GET, format!("/{}", kind.endpoint()));
+    lookup.query = vec![(
+        "filter".into(),
+        format!("{attr} eq {}", Value::String(name.clone())),
+    )];
+    shared.limiter.wait().await;
+    let found = match shared.client.send_patiently(&lookup, &mut |_| {}).await {
+        Ok(Ok(reply)) if reply.status == 200 => serde_json::from_str::<Value>(&reply.body)
+            .ok()
+            .and_then(|b| match b["Resources"].as_array().map(Vec::as_slice) {
+                Some([only]) => only["id"].as_str().map(str::to_owned),
+                _ => None,
+            }),
+        _ => None,
+    };
+    match found {
+        Some(id) => remember(shared, mapping, x, kind, id),
+        None => untracked(
+            shared,
+            format!("{} {name} (line {})", kind.endpoint(), x.line),
+        ),
+    }
+}
+
+fn untracked(shared: &Shared, what: String) {
+    tracing::error!("created but not tracked: {what}");
+    if let Ok(mut list) = shared.untracked.lock() {
+        list.push(what);
+    }
 }
 
 /// Deletes what the replay created and did not delete itself: groups first, then users.
@@ -700,19 +1133,48 @@ async fn cleanup(shared: &Shared) -> (usize, Vec<String>) {
     todo.sort_by_key(|e| std::cmp::Reverse(e.0));
     let mut failures = Vec::new();
     for (kind, id, _) in todo {
-        let request = Request::new(
-            reqwest::Method::DELETE,
-            format!("/{}/{}", kind.endpoint(), encode_segment(&id)),
-        );
-        match shared.client.send_unrecorded(&request).await {
-            Ok(reply) if (200..300).contains(&reply.status) || reply.status == 404 => deleted += 1,
-            Ok(reply) => {
-                failures.push(format!("{}/{id}: status {}", kind.endpoint(), reply.status))
-            }
-            Err(e) => failures.push(format!("{}/{id}: {e}", kind.endpoint())),
+        match delete(shared, kind, &id).await {
+            Ok(()) => deleted += 1,
+            Err(why) => failures.push(format!("{}/{id}: {why}", kind.endpoint())),
         }
     }
     (deleted, failures)
+}
+
+/// Attempts at one cleanup DELETE answered 5xx or not at all, and the first pause between
+/// them (doubled each time); 429 answers are waited out by the client within
+/// `--retry-wait` on every attempt.
+const CLEANUP_ATTEMPTS: u32 = 4;
+const CLEANUP_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Deletes one resource the replay created, retrying a 429 (Retry-After or back-off,
+/// within `--retry-wait`), a 5xx and a transport error with back-off; 404 counts as gone.
+async fn delete(shared: &Shared, kind: Kind, id: &str) -> Result<(), String> {
+    let request = Request::new(
+        reqwest::Method::DELETE,
+        format!("/{}/{}", kind.endpoint(), encode_segment(id)),
+    );
+    let mut pause = CLEANUP_BACKOFF;
+    let mut last = String::new();
+    for attempt in 1..=CLEANUP_ATTEMPTS {
+        shared.limiter.wait().await;
+        match shared.client.send_patiently(&request, &mut |_| {}).await {
+            Ok(Ok(reply)) if (200..300).contains(&reply.status) || reply.status == 404 => {
+                return Ok(())
+            }
+            Ok(Ok(reply)) if reply.status >= 500 => {
+                last = format!("status {} after {attempt} attempts", reply.status)
+            }
+            Ok(Ok(reply)) => return Err(format!("status {}", reply.status)),
+            Ok(Err(e)) => last = format!("{e} after {attempt} attempts"),
+            Err(limited) => return Err(limited.to_string()),
+        }
+        if attempt < CLEANUP_ATTEMPTS {
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+    }
+    Err(last)
 }
 
 /// The report as JSON.
@@ -752,6 +1214,159 @@ mod tests {
         let sent = prepare(&plan, &mapping, &patch).expect("sent");
         assert_eq!(sent.path, "/Users/new%201");
         assert!(sent.body.as_deref().unwrap_or("").contains("new 1"));
+    }
+
+    /// Ids `1`, `2` and `Users` (servers with short numeric ids, or odd ones) are replaced
+    /// only where they name a resource, never as text elsewhere.
+    #[test]
+    fn ids_are_replaced_only_where_they_name_a_resource() {
+        let line = |method: &str, path: &str, body: Value| {
+            json!({"at_ms": 0, "request": {"method": method, "path": path, "headers": {},
+                "body": body}, "response": {"status": 200, "headers": {}, "body": null}})
+            .to_string()
+        };
+        let create = |id: &str| {
+            json!({"at_ms": 0, "request": {"method": "POST", "path": "/v2/Users", "headers": {},
+                "body": {"userName": format!("u{id}")}},
+                "response": {"status": 201, "headers": {}, "body": {"id": id}}})
+            .to_string()
+        };
+        let text = [
+            create("1"),
+            create("2"),
+            create("Users"),
+            line("GET", "/v2/Users?startIndex=1&count=2", Value::Null),
+            line(
+                "PATCH",
+                "/v2/Users/1",
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "title", "value": "2"},
+                        {"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "2"},
+                        {"op": "replace", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": {"value": "2"}, "nickName": "1"}}]}),
+            ),
+            line(
+                "PATCH",
+                "/v2/Groups/1",
+                json!({"Operations": [
+                    {"op": "remove", "path": "members[value eq \"2\"]"},
+                    {"op": "add", "path": "members", "value": [{"value": "1", "display": "2"}]}]}),
+            ),
+            line("GET", "/v2/Users?filter=id eq \"1\" and title eq \"2\" or members[value eq \"2\"]", Value::Null),
+            line("PUT", "/v2/Users/2", json!({"id": "2", "userName": "u2", "title": "1"})),
+            line("POST", "/v2/Users/.search", json!({"filter": "manager.value eq \"1\"", "startIndex": 1})),
+            line(
+                "PATCH",
+                "/v2/Users/1",
+                json!({"Operations": [{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": {"value": "pre-existing"}}]}),
+            ),
+        ]
+        .join("\n");
+        let xs = parse(&text).expect("recording");
+        let plan = Plan::of(&xs);
+        let mut mapping = Mapping::new(&plan, "p-");
+        for (old, new) in [("1", "A"), ("2", "B"), ("Users", "U")] {
+            mapping.ids.insert(old.into(), new.into());
+        }
+        let sent = |i: usize| prepare(&plan, &mapping, &xs[i]).expect("sent");
+        let body = |i: usize| -> Value {
+            serde_json::from_str(sent(i).body.as_deref().expect("body")).expect("json")
+        };
+        assert_eq!(sent(2).path, "/Users");
+        assert_eq!(sent_path(&sent(3)), "/Users?startIndex=1&count=2");
+        assert_eq!(sent(4).path, "/Users/A");
+        assert_eq!(
+            body(4),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "title", "value": "2"},
+                    {"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "B"},
+                    {"op": "replace", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": {"value": "B"}, "nickName": "1"}}]})
+        );
+        assert_eq!(
+            body(5),
+            json!({"Operations": [
+                {"op": "remove", "path": "members[value eq \"B\"]"},
+                {"op": "add", "path": "members", "value": [{"value": "A", "display": "2"}]}]})
+        );
+        assert_eq!(
+            sent(6).query[0].1,
+            "id eq \"A\" and title eq \"2\" or members[value eq \"B\"]"
+        );
+        assert_eq!(
+            body(7),
+            json!({"id": "B", "userName": "p-u2", "title": "1"})
+        );
+        assert_eq!(body(8)["filter"], "manager.value eq \"A\"");
+        // A recorded name is prefixed where it is a name, not where it is a title.
+        assert_eq!(
+            mapping.filter("userName eq \"u1\" and title eq \"u1\""),
+            "userName eq \"p-u1\" and title eq \"u1\""
+        );
+        assert_eq!(
+            mapping.json(&json!({"userName": "u1", "title": "u1"}), false),
+            json!({"userName": "p-u1", "title": "u1"})
+        );
+        assert_eq!(
+            mapping.json(
+                &json!({"Operations": [{"op": "replace", "path": "userName", "value": "u1"},
+                    {"op": "replace", "path": "title", "value": "u1"}]}),
+                false
+            ),
+            json!({"Operations": [{"op": "replace", "path": "userName", "value": "p-u1"},
+                {"op": "replace", "path": "title", "value": "u1"}]})
+        );
+        // A manager the recording did not create is never sent (the URN path has a `.`),
+        // nor is a removal of a member named only in the path filter.
+        let skipped = prepare(&plan, &mapping, &xs[9]).expect_err("unmapped manager");
+        assert!(skipped.contains("pre-existing"), "{skipped}");
+        let mut remove = xs[5].clone();
+        remove.body =
+            json!({"Operations": [{"op": "remove", "path": "members[value eq \"old\"]"}]});
+        let skipped = prepare(&plan, &mapping, &remove).expect_err("unmapped member");
+        assert!(skipped.contains("old"), "{skipped}");
+    }
+
+    #[test]
+    fn skip_reasons_say_why_a_created_id_is_missing() {
+        let xs = parse(RECORDING).expect("recording");
+        let plan = Plan::of(&xs);
+        let mut mapping = Mapping::new(&plan, "p-");
+        let mut early = xs[2].clone();
+        early.path = "/scim/v2/Users/r-1".into();
+        let later = prepare(&plan, &mapping, &early).expect_err("not created yet");
+        assert!(later.contains("line 2) comes later"), "{later}");
+        mapping.unmapped.insert(2, "was skipped: x".into());
+        let skipped = prepare(&plan, &mapping, &early).expect_err("create skipped");
+        assert!(
+            skipped.contains("its create (line 2) was skipped"),
+            "{skipped}"
+        );
+        mapping
+            .unmapped
+            .insert(2, "failed on the target (status 400)".into());
+        let failed = prepare(&plan, &mapping, &early).expect_err("create failed");
+        assert!(
+            failed.contains("failed on the target (status 400)"),
+            "{failed}"
+        );
+    }
+
+    #[test]
+    fn masked_credentials_are_never_sent() {
+        let text = r#"{"at_ms":0,"request":{"method":"GET","path":"/Users?access_token=REDACTED&count=1","headers":{},"body":null},"response":{"status":200,"headers":{},"body":null}}
+{"at_ms":0,"request":{"method":"POST","path":"/Users","headers":{},"body":{"userName":"a","password":"REDACTED"}},"response":{"status":201,"headers":{},"body":{"id":"x"}}}
+{"at_ms":0,"request":{"method":"PATCH","path":"/Users/x","headers":{},"body":{"Operations":[{"op":"replace","path":"password","value":"REDACTED"}]}},"response":{"status":204,"headers":{},"body":null}}"#;
+        let xs = parse(text).expect("recording");
+        let plan = Plan::of(&xs);
+        let mut mapping = Mapping::new(&plan, "p-");
+        assert_eq!(
+            sent_path(&prepare(&plan, &mapping, &xs[0]).expect("sent")),
+            "/Users?count=1"
+        );
+        let create = prepare(&plan, &mapping, &xs[1]).expect("sent");
+        assert_eq!(create.body.as_deref(), Some(r#"{"userName":"p-a"}"#));
+        mapping.ids.insert("x".into(), "y".into());
+        let reason = prepare(&plan, &mapping, &xs[2]).expect_err("only a masked password");
+        assert!(reason.contains("masked"), "{reason}");
     }
 
     #[test]

@@ -25,16 +25,20 @@ pub(crate) enum PaceArg {
 /// Replay a recording against a target and compare statuses.
 ///
 /// Ids the recorded server minted are mapped to the ones the target mints when the
-/// replayed create answers, in paths, bodies (member and manager values) and filters.
-/// Every userName, externalId and displayName gets the prefix `scimreplay-<random8>-`.
-/// Requests addressing resources the recording did not create (they existed before it) are
-/// skipped with the reason, never sent; so are writes to /Bulk and /Me. Reads of lists and
-/// discovery endpoints are sent (they change nothing). Only statuses are compared. At the end the
-/// users and groups the replay created are deleted (unless --keep), also after Ctrl-C.
+/// replayed create answers, only where they name a resource: /Users/{id} and /Groups/{id},
+/// member and manager values, PATCH path filters, filter comparisons with id or value, and
+/// `id` in PUT bodies. Every userName, externalId and displayName gets the prefix
+/// `scimreplay-<random8>-`. Requests addressing or referring to resources the recording did
+/// not create (they existed before it) are skipped with the reason, never sent; so are
+/// writes to /Bulk and /Me, and values the recorder masked (REDACTED) are never sent. Reads
+/// of lists and discovery endpoints are sent (they change nothing). 429 answers are waited
+/// out (--retry-wait). Only statuses are compared; each line shows the path sent. At the
+/// end the users and groups the replay created are deleted (unless --keep), also after
+/// Ctrl-C, retrying 429 and 5xx; what is left is listed by id.
 ///
 /// Exit codes: 0 every sent request got its recorded status, 1 a status differs (or a
-/// request failed), 2 usage or an unreadable recording, 3 the target did not answer,
-/// 130 interrupted (cleanup done).
+/// request failed, or a create could not be tracked), 2 usage or an unreadable recording,
+/// 3 the target did not answer, 130 interrupted (cleanup done).
 #[derive(Args, Debug)]
 pub(crate) struct ReplayArgs {
     /// The recording (JSON lines from `scim-conformance record`).
@@ -49,6 +53,10 @@ pub(crate) struct ReplayArgs {
     /// `recorded`: keep the recorded spacing; `max`: as fast as the target answers.
     #[arg(long, value_enum, default_value_t = PaceArg::Max)]
     pace: PaceArg,
+    /// With --pace recorded, the longest pause between two consecutive requests, in
+    /// seconds (longer recorded gaps are cut to it).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    max_gap: f64,
     /// At most R requests per second in all.
     #[arg(long, value_name = "R")]
     rate: Option<f64>,
@@ -68,6 +76,11 @@ pub(crate) struct ReplayArgs {
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     timeout: f64,
+    /// The longest one request (also a cleanup DELETE) waits in total, in seconds, for a
+    /// target answering 429 (Retry-After honoured, else exponential backoff); past it the
+    /// request is an `error` (rate-limited, not judged). 0 turns the retries off.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    retry_wait: f64,
     /// Replay against a target that is not on a loopback address (it creates, changes and
     /// deletes resources there, only its own).
     #[arg(long)]
@@ -121,9 +134,24 @@ fn load(path: &Path) -> Result<Vec<Exchange>, Exit> {
     recording::load(path).map_err(Exit::usage)
 }
 
-fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), Exit> {
+/// Opens (creates or truncates) the `--json` file before any work, so an unwritable path
+/// is a usage error (exit 2) before anything is sent or read.
+fn open_json(path: Option<&Path>) -> Result<Option<(PathBuf, std::fs::File)>, Exit> {
+    path.map(|path| {
+        std::fs::File::create(path)
+            .map(|f| (path.to_owned(), f))
+            .map_err(|e| Exit::usage(format!("--json {}: cannot write: {e}", path.display())))
+    })
+    .transpose()
+}
+
+fn write_json(
+    (path, mut file): (PathBuf, std::fs::File),
+    value: &serde_json::Value,
+) -> Result<(), Exit> {
+    use std::io::Write;
     let text = serde_json::to_string_pretty(value).map_err(|e| Exit::usage(e.to_string()))?;
-    std::fs::write(path, text + "\n")
+    file.write_all((text + "\n").as_bytes())
         .map_err(|e| Exit::usage(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -132,6 +160,18 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
         return Err(Exit::usage(format!(
             "--timeout must be a positive number of seconds, got {}",
             args.timeout
+        )));
+    }
+    if !(args.retry_wait.is_finite() && (0.0..=86_400.0).contains(&args.retry_wait)) {
+        return Err(Exit::usage(format!(
+            "--retry-wait must be a number of seconds from 0 to 86400, got {}",
+            args.retry_wait
+        )));
+    }
+    if !(args.max_gap.is_finite() && (0.0..=86_400.0).contains(&args.max_gap)) {
+        return Err(Exit::usage(format!(
+            "--max-gap must be a number of seconds from 0 to 86400, got {}",
+            args.max_gap
         )));
     }
     if let Some(r) = args.rate {
@@ -149,8 +189,10 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
     let mut embedded = None;
     let (base, token) = match &args.target {
         Some(url) => {
+            super::suite::check_target_url(url)?;
             let token = token_from_env(&args.token_env)?;
             if !args.yes && !super::suite::is_loopback(url) {
+                let url = scim_conformance::client::without_userinfo(url);
                 return Err(Exit::usage(format!(
                     "{url} is not a loopback address; the replay creates, changes and deletes \
                      resources there (only its own, prefixed scimreplay-); pass --yes to \
@@ -169,7 +211,8 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
         }
     };
     let client = Client::new(&base, Some(token), Duration::from_secs_f64(args.timeout))
-        .map_err(Exit::usage)?;
+        .map_err(Exit::usage)?
+        .with_retry_wait(Duration::from_secs_f64(args.retry_wait));
     let options = replay::Options {
         pace: match args.pace {
             PaceArg::Recorded => Pace::Recorded,
@@ -181,14 +224,24 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
         keep: args.keep,
         prefix: replay::fresh_prefix(),
         interrupt: interrupt_flag(),
+        max_gap: Duration::from_secs_f64(args.max_gap),
+    };
+    let json_out = match open_json(args.json.as_deref()) {
+        Ok(out) => out,
+        Err(e) => {
+            if let Some(server) = embedded {
+                server.stop().await;
+            }
+            return Err(e);
+        }
     };
     let report = replay::replay(client, exchanges, options).await;
     {
         let mut out = std::io::stdout().lock();
         let _ = report.write_human(&mut out);
     }
-    if let Some(path) = &args.json {
-        write_json(path, &replay::to_json(&report))?;
+    if let Some(out) = json_out {
+        write_json(out, &replay::to_json(&report))?;
     }
     if let Some(server) = embedded {
         server.stop().await;
@@ -206,15 +259,16 @@ pub(crate) async fn replay_command(args: ReplayArgs) -> Result<i32, Exit> {
 
 pub(crate) fn grade_command(args: &GradeArgs) -> Result<i32, Exit> {
     let exchanges = load(&args.file)?;
+    let json_out = open_json(args.json.as_deref())?;
     let grade = scim_conformance::grade::grade(&exchanges);
     {
         let mut out = std::io::stdout().lock();
         let _ = grade.write_human(&mut out);
     }
-    if let Some(path) = &args.json {
+    if let Some(out) = json_out {
         let mut json = grade.to_json();
         json["recording"] = serde_json::json!(args.file.display().to_string());
-        write_json(path, &json)?;
+        write_json(out, &json)?;
     }
     Ok(if grade.conformant() {
         exit::SUCCESS

@@ -411,15 +411,56 @@ pub(crate) struct RecordArgs {
     /// Loopback address to listen on, e.g. 127.0.0.1:8443.
     #[arg(long)]
     listen: String,
-    /// The SCIM server to forward to (scheme and host; paths are kept).
+    /// The SCIM server to forward to. A path in it (http://h/scim/v2) is prefixed to every
+    /// forwarded path that does not already start with it, so a client can use either
+    /// http://127.0.0.1:PORT or http://127.0.0.1:PORT/scim/v2 as its base URL.
     #[arg(long)]
     upstream: String,
-    /// JSON-lines file to write.
+    /// The largest request body forwarded, in bytes; a longer one is answered 413 (a SCIM
+    /// error) by the recorder and recorded as refused.
+    #[arg(long, value_name = "BYTES", default_value_t = scim_conformance::client::DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// How long the upstream may take to answer one request, in seconds; past it the
+    /// recorder answers 504 (a SCIM error).
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    upstream_timeout: f64,
+    /// JSON-lines file to write. An existing file is refused unless --force (overwrite) or
+    /// --append (add lines after the ones it holds).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Overwrite an existing --out file.
+    #[arg(long, conflicts_with = "append")]
+    force: bool,
+    /// Append to an existing --out file (its lines are kept; `at_ms` starts again at 0).
+    #[arg(long)]
+    append: bool,
     /// Stop by itself after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     max_seconds: Option<u64>,
+}
+
+/// Refuses an upstream that is the recorder itself (same port on a loopback or unspecified
+/// address): every request would be forwarded to itself until the connections run out.
+fn reject_self_loop(listen: std::net::SocketAddr, upstream: &str) -> Result<(), Exit> {
+    let Ok(url) = reqwest::Url::parse(upstream) else {
+        return Ok(()); // the recorder reports the bad URL itself
+    };
+    let Some(port) = url.port_or_known_default() else {
+        return Ok(());
+    };
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    if local && port == listen.port() {
+        return Err(Exit::usage(format!(
+            "--upstream {upstream} is the recorder's own --listen {listen}: it would forward \
+             every request to itself; point --upstream at the SCIM server"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) async fn record_command(args: RecordArgs) -> Result<i32, Exit> {
@@ -432,11 +473,44 @@ pub(crate) async fn record_command(args: RecordArgs) -> Result<i32, Exit> {
             "--listen {addr}: record listens on a loopback address only"
         )));
     }
-    let file = std::fs::File::create(&args.out)
-        .map_err(|e| Exit::usage(format!("cannot create {}: {e}", args.out.display())))?;
-    let recorder = scim_conformance::record::Recorder::new(
+    reject_self_loop(addr, &args.upstream)?;
+    if args.max_body == 0 {
+        return Err(Exit::usage("--max-body must be at least 1 byte"));
+    }
+    if !(args.upstream_timeout.is_finite() && (0.001..=86_400.0).contains(&args.upstream_timeout)) {
+        return Err(Exit::usage(format!(
+            "--upstream-timeout must be a number of seconds from 0.001 to 86400, got {}",
+            args.upstream_timeout
+        )));
+    }
+    // The recorder's own checks on the URL, before the output file is touched.
+    scim_conformance::record::Recorder::new(&args.upstream, Box::new(std::io::sink()))
+        .map_err(Exit::usage)?;
+    let mut open = std::fs::OpenOptions::new();
+    if args.append {
+        open.append(true).create(true);
+    } else if args.force {
+        open.write(true).create(true).truncate(true);
+    } else {
+        open.write(true).create_new(true);
+    }
+    let file = open.open(&args.out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Exit::usage(format!(
+                "--out {} exists; pass --force to overwrite it or --append to add to it",
+                args.out.display()
+            ))
+        } else {
+            Exit::usage(format!("cannot create {}: {e}", args.out.display()))
+        }
+    })?;
+    let recorder = scim_conformance::record::Recorder::with_limits(
         &args.upstream,
         Box::new(std::io::BufWriter::new(file)),
+        scim_conformance::record::Limits {
+            max_body: args.max_body,
+            timeout: Duration::from_secs_f64(args.upstream_timeout),
+        },
     )
     .map_err(Exit::usage)?;
     let listener = tokio::net::TcpListener::bind(addr)

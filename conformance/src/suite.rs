@@ -92,6 +92,8 @@ impl Settings {
 /// error naming the URL and what is wrong with it (before the loopback question, which
 /// only makes sense for a URL).
 pub(crate) fn check_target_url(url: &str) -> Result<(), Exit> {
+    let shown = scim_conformance::client::without_userinfo(url);
+    let url = shown.as_str();
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| Exit::usage(format!("target `{url}`: invalid URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -103,6 +105,13 @@ pub(crate) fn check_target_url(url: &str) -> Result<(), Exit> {
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(Exit::usage(format!(
             "target `{url}`: invalid URL: it names no host"
+        )));
+    }
+    // A base URL has requests appended to its path; a query or fragment would end up in
+    // the middle of every request URL.
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Exit::usage(format!(
+            "target `{url}`: invalid URL: a base URL has no query (`?`) or fragment (`#`)"
         )));
     }
     Ok(())
@@ -127,6 +136,8 @@ pub(crate) fn is_loopback(url: &str) -> bool {
 /// terminal; anything else is a usage error (exit 2) before a request is sent.
 pub(crate) fn confirm_target(url: &str, yes: bool) -> Result<(), Exit> {
     check_target_url(url)?;
+    let shown = scim_conformance::client::without_userinfo(url);
+    let url = shown.as_str();
     if yes || is_loopback(url) {
         return Ok(());
     }

@@ -151,3 +151,47 @@ async fn a_target_that_keeps_throttling_is_not_judged() {
         "{text}"
     );
 }
+
+/// Cases that share one setup (the differential seed is made once per run and its error
+/// handed to every case) are rate-limited too when that setup was throttled, and the JSON
+/// summary always names `rate_limited`, 0 included. See: fresh-user trial, setup steps
+/// "rate-limited, not judged" lacked `rate_limited: true`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_shared_setup_marks_every_case_rate_limited() {
+    use scim_conformance::runner::{run_with, Policy, Summary};
+    let addr = throttling_server().await;
+    let options = RunOptions {
+        base_url: format!("http://{addr}/scim/v2"),
+        token: Some(Token::new("throttled-token")),
+        second_token: None,
+        timeout: Duration::from_secs(5),
+        selection: Selection {
+            only: vec!["rfc7644-3.4.2.2/diff-*".parse().expect("selector")],
+            ..Selection::default()
+        },
+        target_label: "throttling".into(),
+        prefix: None,
+        interrupt: None,
+    };
+    let policy = Policy {
+        jobs: 4,
+        retry_wait: Duration::ZERO,
+        ..Policy::default()
+    };
+    let reporters: &mut [&mut dyn scim_conformance::report::Reporter] = &mut [];
+    let result = run_with(&catalog(), &options, &policy, reporters)
+        .await
+        .expect("the target is reachable");
+    let errored: Vec<_> = result
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Error)
+        .collect();
+    assert!(errored.len() > 2, "{}", result.cases.len());
+    for case in &errored {
+        assert!(case.rate_limited, "{}: {}", case.id, case.message);
+    }
+    assert_eq!(result.summary.rate_limited, errored.len());
+    let zero = serde_json::to_value(Summary::default()).expect("json");
+    assert_eq!(zero["rate_limited"], 0);
+}

@@ -253,3 +253,40 @@ fn an_only_selector_matching_nothing_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+/// A `user:password@` in --target is never printed: not in the dry-run plan, not in the
+/// confirmation refusal, not in the invalid-URL message. See: fresh-user trial.
+#[test]
+fn target_passwords_are_never_printed() {
+    let cases: [&[&str]; 3] = [
+        &[
+            "run",
+            "--target",
+            "http://u:pa55word@127.0.0.1:9/scim/v2",
+            "--dry-run",
+        ],
+        &[
+            "run",
+            "--target",
+            "http://u:pa55word@192.0.2.1/scim/v2",
+            "--token-env",
+            "CLI_T",
+        ],
+        &[
+            "run",
+            "--target",
+            "http://u:pa55word@127.0.0.1:9/scim/v2?x=1",
+            "--token-env",
+            "CLI_T",
+        ],
+    ];
+    for args in cases {
+        let out = bin().args(args).env("CLI_T", "t0k").output().expect("runs");
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains("pa55word"), "{args:?}: {all}");
+        assert!(
+            all.contains("127.0.0.1") || all.contains("192.0.2.1"),
+            "{args:?}: {all}"
+        );
+    }
+}

@@ -40,6 +40,7 @@ fn options(keep: bool, scale: usize) -> Options {
         keep,
         prefix: replay::fresh_prefix(),
         interrupt: Arc::default(),
+        max_gap: Duration::from_secs(60),
     }
 }
 
@@ -409,6 +410,18 @@ fn bad_recordings_name_the_line_in_every_command() {
             format!("{first}\n{{\"request\":{{\"method\":\"GET\",\"path\":\"/Users\"}}}}\n"),
             "bad.jsonl:2: missing `response.status`",
         ),
+        (
+            format!(
+                "{first}\n{{\"request\":{{\"method\":\"GET\",\"path\":\"/Users\"}},\"response\":{{\"status\":\"200\"}}}}\n"
+            ),
+            "bad.jsonl:2: `response.status` must be an integer 100-599, got \"200\"",
+        ),
+        (
+            format!("{first}\n{}\n", first.replacen("\"at_ms\":", "\"at_ms\":-", 1)),
+            "bad.jsonl:2: `at_ms` must be a non-negative integer",
+        ),
+        (String::new(), "bad.jsonl: empty recording"),
+        (format!("\u{feff}{first}\nnot json\n"), "bad.jsonl:2: not JSON"),
     ];
     for (content, expected) in cases {
         let path = dir.join("bad.jsonl");
@@ -675,5 +688,655 @@ async fn recorded_pacing_keeps_the_recorded_gaps_and_an_interrupt_still_cleans_u
         (1, 1, 1)
     );
     assert!(users(&c).await.is_empty());
+    // A gap of 31 years is cut to --max-gap: the replay ends instead of sleeping.
+    let mut far = recording::parse(&format!("{first}\n{second}\n")).expect("parses");
+    far[0].at_ms = 0;
+    far[1].at_ms = recording::MAX_AT_MS;
+    let mut capped = options(false, 1);
+    capped.pace = Pace::Recorded;
+    capped.max_gap = Duration::from_millis(200);
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(
+        Duration::from_secs(30),
+        replay::replay(c.clone(), far, capped),
+    )
+    .await
+    .expect("the capped gap ends");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(
+        report.matched() && report.deleted == 1,
+        "{:#?}",
+        report.outcomes
+    );
     server.stop().await;
+}
+
+/// Starts a recorder in front of `upstream` on 127.0.0.1:0; returns its address, the sink
+/// and the stop handle.
+async fn recorder_on(
+    upstream: &str,
+) -> (
+    std::net::SocketAddr,
+    Shared,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    recorder_with(upstream, scim_conformance::record::Limits::default()).await
+}
+
+async fn recorder_with(
+    upstream: &str,
+    limits: scim_conformance::record::Limits,
+) -> (
+    std::net::SocketAddr,
+    Shared,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let sink = Shared::default();
+    let recorder =
+        scim_conformance::record::Recorder::with_limits(upstream, Box::new(sink.clone()), limits)
+            .expect("recorder");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = recorder.app();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (addr, sink, stop, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_keeps_no_credential_in_headers_queries_or_bodies() {
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let (addr, sink, stop, task) = recorder_on(&server.base_url()).await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}/scim/v2");
+    let reply = http
+        .post(format!("{base}/Users?access_token=tok-q1&apikey=tok-q2"))
+        .header(
+            "authorization",
+            format!("Bearer {}", scim_reference_server::DEFAULT_TOKEN),
+        )
+        .header("x-api-key", "tok-h1")
+        .header("X-Auth-Token", "tok-h2")
+        .header("cookie2", "tok-h3")
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "pw@corp.example", "password": "tok-b1"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(reply.status(), 201);
+    let id = reply.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let reply = http
+        .patch(format!("{base}/Users/{id}"))
+        .header(
+            "authorization",
+            format!("Bearer {}", scim_reference_server::DEFAULT_TOKEN),
+        )
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "password", "value": "tok-b2"},
+                    {"op": "replace", "path": "name.givenName", "value": "Perdita"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert!(reply.status().is_success(), "{}", reply.status());
+    let _ = stop.send(());
+    let _ = task.await;
+    let recorded = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf8");
+    for secret in [
+        "tok-",
+        scim_reference_server::DEFAULT_TOKEN,
+        "Perdita",
+        "corp.example",
+    ] {
+        assert!(!recorded.contains(secret), "{secret} in {recorded}");
+    }
+    let exchanges = recording::parse(&recorded).expect("valid");
+    assert!(
+        exchanges[0].path.contains("access_token=REDACTED"),
+        "{}",
+        exchanges[0].path
+    );
+    assert_eq!(exchanges[0].body["password"], "REDACTED");
+    server.stop().await;
+}
+
+/// A fake target that answers every other request 429 (`Retry-After: 0`) and each first
+/// DELETE of a user 503: the replay must wait both out, match every status and leave
+/// nothing behind. Returns its base URL, the ids it still holds and its stop handle.
+async fn throttling_target() -> (
+    String,
+    Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    use axum::http::{Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let held = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let seen_delete = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let state = (Arc::clone(&held), seen_delete, counter);
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri| {
+        let (held, seen_delete, counter) = state.clone();
+        async move {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n % 2 == 1 {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", "0")],
+                    "slow down",
+                )
+                    .into_response();
+            }
+            let path = uri.path().to_owned();
+            let id = path.rsplit('/').next().unwrap_or_default().to_owned();
+            let scim = [("content-type", "application/scim+json")];
+            match method.as_str() {
+                "POST" => {
+                    let id = format!("t{n}");
+                    held.lock().expect("lock").insert(id.clone());
+                    (StatusCode::CREATED, scim, json!({"id": id}).to_string()).into_response()
+                }
+                "DELETE" => {
+                    if seen_delete.lock().expect("lock").insert(id.clone()) {
+                        return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+                    }
+                    held.lock().expect("lock").remove(&id);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                _ => (StatusCode::OK, scim, json!({"id": id}).to_string()).into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (format!("http://{addr}/scim/v2"), held, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_waits_out_429_and_the_cleanup_retries_until_nothing_is_left() {
+    let (base, held, stop) = throttling_target().await;
+    let line = |method: &str, path: &str, body: Value, status: u16, reply: Value| {
+        json!({"at_ms": 0, "request": {"method": method, "path": path, "headers": {},
+            "body": body}, "response": {"status": status, "headers": {}, "body": reply}})
+        .to_string()
+    };
+    let text = [
+        line(
+            "POST",
+            "/v2/Users",
+            json!({"userName": "a"}),
+            201,
+            json!({"id": "r1"}),
+        ),
+        line(
+            "POST",
+            "/v2/Users",
+            json!({"userName": "b"}),
+            201,
+            json!({"id": "r2"}),
+        ),
+        line("GET", "/v2/Users/r1", Value::Null, 200, Value::Null),
+        line("GET", "/v2/Users?count=2", Value::Null, 200, Value::Null),
+    ]
+    .join("\n");
+    let exchanges = recording::parse(&text).expect("recording");
+    let c = Client::new(&base, Some(Token::new("t")), Duration::from_secs(10))
+        .expect("client")
+        .with_retry_wait(Duration::from_secs(5));
+    let report = replay::replay(c, exchanges, options(false, 1)).await;
+    assert!(report.matched(), "{:#?}", report.outcomes);
+    assert_eq!(
+        (report.created, report.deleted),
+        (2, 2),
+        "{:?}",
+        report.cleanup_failures
+    );
+    assert!(report.cleanup_failures.is_empty());
+    assert!(held.lock().expect("lock").is_empty(), "left behind");
+    // With retries off, the throttled requests are errors, never matches or mismatches,
+    // and what the cleanup cannot delete is listed by id.
+    let exchanges = recording::parse(&text).expect("recording");
+    let c = Client::new(&base, Some(Token::new("t")), Duration::from_secs(10))
+        .expect("client")
+        .with_retry_wait(Duration::ZERO);
+    let report = replay::replay(c, exchanges, options(false, 1)).await;
+    assert!(!report.matched());
+    assert!(report
+        .outcomes
+        .iter()
+        .filter(|o| o.result == "error")
+        .all(|o| o
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("rate-limited"))));
+    let left: Vec<String> = held.lock().expect("lock").iter().cloned().collect();
+    assert_eq!(report.cleanup_failures.len(), left.len());
+    for id in &left {
+        assert!(report
+            .cleanup_failures
+            .iter()
+            .any(|f| f.contains(id.as_str())));
+    }
+    let mut human = Vec::new();
+    report.write_human(&mut human).expect("write");
+    assert!(
+        !left.is_empty(),
+        "the 503 then 429 on the DELETE leaves the user"
+    );
+    let human = String::from_utf8_lossy(&human);
+    assert!(human.contains("LEFT ON THE TARGET"), "{human}");
+    let _ = stop.send(());
+}
+
+#[test]
+fn replay_retry_wait_is_validated_before_anything_is_sent() {
+    let fixture = fixture();
+    let file = fixture.to_str().expect("utf8 path");
+    for bad in ["-1", "NaN", "100000"] {
+        let out = bin(&["replay", file, &format!("--retry-wait={bad}")]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            text(&out.stderr).contains("--retry-wait"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn record_never_truncates_an_existing_file_and_refuses_to_forward_to_itself() {
+    let dir = temp_dir("record-out");
+    let out = dir.join("rec.jsonl");
+    std::fs::write(&out, "kept\n").expect("write");
+    let path = out.to_str().expect("utf8");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "record",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--out",
+            path,
+            "--max-seconds",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        bin(&args)
+    };
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("--force") && text(&refused.stderr).contains("--append"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "kept\n");
+    assert_eq!(run(&["--append"]).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "kept\n");
+    assert_eq!(run(&["--force"]).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "");
+    assert_eq!(run(&["--force", "--append"]).status.code(), Some(2));
+    // The upstream is the recorder itself: refused before listening, file untouched.
+    std::fs::write(&out, "kept\n").expect("write");
+    for upstream in [
+        "http://127.0.0.1:18431",
+        "http://localhost:18431/scim/v2",
+        "http://0.0.0.0:18431",
+    ] {
+        let looped = bin(&[
+            "record",
+            "--listen",
+            "127.0.0.1:18431",
+            "--upstream",
+            upstream,
+            "--out",
+            path,
+            "--force",
+            "--max-seconds",
+            "1",
+        ]);
+        assert_eq!(looped.status.code(), Some(2), "{upstream}");
+        assert!(
+            text(&looped.stderr).contains("itself"),
+            "{}",
+            text(&looped.stderr)
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "kept\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_refuses_big_bodies_in_scim_keeps_the_base_path_and_times_out_with_504() {
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let limits = scim_conformance::record::Limits {
+        max_body: 4096,
+        timeout: Duration::from_secs(1),
+    };
+    // The upstream has a base path: a client may use the proxy's root or the same path.
+    let (addr, sink, stop, task) = recorder_with(&server.base_url(), limits).await;
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {}", scim_reference_server::DEFAULT_TOKEN);
+    for base in [format!("http://{addr}"), format!("http://{addr}/scim/v2")] {
+        let reply = http
+            .get(format!("{base}/ServiceProviderConfig"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(reply.status(), 200, "{base}");
+    }
+    let big = json!({"userName": "big", "title": "x".repeat(5000)}).to_string();
+    let reply = http
+        .post(format!("http://{addr}/Users"))
+        .header("authorization", &auth)
+        .header("content-type", "application/scim+json")
+        .body(big)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(reply.status(), 413);
+    let body: Value = reply.json().await.expect("a SCIM error body");
+    assert_eq!(body["status"], "413");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("4096")),
+        "{body}"
+    );
+    let _ = stop.send(());
+    let _ = task.await;
+    let recorded = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf8");
+    let exchanges = recording::parse(&recorded).expect("valid");
+    assert_eq!(exchanges.len(), 3, "{recorded}");
+    assert!(exchanges[2].refused && exchanges[2].status == 413);
+    assert!(!recorded.contains("xxxx"), "the refused body is not kept");
+    assert_eq!(
+        users(&client(&server.base_url())).await.len(),
+        0,
+        "nothing created"
+    );
+    // A hung upstream: 504 with a SCIM body after the timeout, not 502 "unreachable".
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hung_addr = hung.local_addr().expect("addr");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok(Ok((socket, _))) =
+            tokio::time::timeout(Duration::from_secs(5), hung.accept()).await
+        {
+            held.push(socket);
+        }
+    });
+    let (addr, sink, stop, task) = recorder_with(&format!("http://{hung_addr}"), limits).await;
+    let reply = http
+        .get(format!("http://{addr}/Users"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(reply.status(), 504);
+    let body: Value = reply.json().await.expect("a SCIM error body");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did not answer")),
+        "{body}"
+    );
+    let _ = stop.send(());
+    let _ = task.await;
+    holder.abort();
+    let recorded = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf8");
+    let exchanges = recording::parse(&recorded).expect("valid");
+    assert_eq!(exchanges[0].status, 504);
+    assert!(!exchanges[0].answered);
+    server.stop().await;
+}
+
+/// A fake target whose creates answer 201 with no body and no `Location`; its list
+/// endpoint finds a user by `userName` only when the name contains `findable`.
+async fn idless_target() -> (
+    String,
+    Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    use axum::body::Bytes;
+    use axum::http::{Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let held: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let state = Arc::clone(&held);
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
+        let held = Arc::clone(&state);
+        async move {
+            let scim = [("content-type", "application/scim+json")];
+            match method.as_str() {
+                "POST" => {
+                    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let name = body["userName"].as_str().unwrap_or_default().to_owned();
+                    let mut held = held.lock().expect("lock");
+                    let id = format!("id{}", held.len());
+                    held.push((id, name));
+                    StatusCode::CREATED.into_response()
+                }
+                "DELETE" => {
+                    let id = uri.path().rsplit('/').next().unwrap_or_default().to_owned();
+                    held.lock().expect("lock").retain(|(i, _)| *i != id);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                _ => {
+                    let query = uri.query().unwrap_or_default().to_owned();
+                    let found: Vec<Value> = held
+                        .lock()
+                        .expect("lock")
+                        .iter()
+                        .filter(|(_, n)| n.contains("findable") && query.contains(n.as_str()))
+                        .map(|(id, n)| json!({"id": id, "userName": n}))
+                        .collect();
+                    let body = json!({"totalResults": found.len(), "Resources": found});
+                    (StatusCode::OK, scim, body.to_string()).into_response()
+                }
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (format!("http://{addr}/v2"), held, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_answered_without_an_id_is_looked_up_by_name_or_reported_untracked() {
+    let (base, held, stop) = idless_target().await;
+    let line = |name: &str, id: &str| {
+        json!({"at_ms": 0, "request": {"method": "POST", "path": "/v2/Users", "headers": {},
+            "body": {"userName": name}},
+            "response": {"status": 201, "headers": {}, "body": {"id": id}}})
+        .to_string()
+    };
+    let text = [line("findable", "r1"), line("hidden", "r2")].join("\n");
+    let exchanges = recording::parse(&text).expect("recording");
+    let c = Client::new(&base, Some(Token::new("t")), Duration::from_secs(10)).expect("client");
+    let report = replay::replay(c, exchanges, options(false, 1)).await;
+    // The findable one was mapped and deleted; the hidden one is reported, loudly.
+    assert!(
+        report.mapped_ids.contains_key("r1"),
+        "{:?}",
+        report.mapped_ids
+    );
+    assert_eq!((report.created, report.deleted), (1, 1));
+    assert_eq!(report.untracked.len(), 1, "{:?}", report.untracked);
+    assert!(
+        report.untracked[0].contains("hidden"),
+        "{:?}",
+        report.untracked
+    );
+    assert!(!report.matched(), "an untracked create fails the replay");
+    let mut human = Vec::new();
+    report.write_human(&mut human).expect("write");
+    let human = String::from_utf8_lossy(&human);
+    assert!(human.contains("created but not tracked: Users"), "{human}");
+    let left: Vec<String> = held
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(_, n)| n.clone())
+        .collect();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].ends_with("hidden"));
+    let _ = stop.send(());
+}
+
+/// A fake target counting the requests it gets: `--json` to an unwritable path and a bad
+/// `--target` must stop the replay before anything is sent, and never print a password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_checks_json_path_and_target_url_before_sending_anything() {
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { axum::http::StatusCode::OK }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let fixture = fixture();
+    let file = fixture.to_str().expect("path").to_owned();
+    let run = move |args: Vec<String>| {
+        Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
+            .arg("replay")
+            .arg(&file)
+            .args(args)
+            .env("REPLAY_T", "t0ken")
+            .output()
+            .expect("runs")
+    };
+    let target = format!("http://user:pa55word@{addr}/scim/v2");
+    let no_dir = "/nonexistent-dir-recfix/replay.json".to_owned();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--target".into(),
+                target.clone(),
+                "--token-env".into(),
+                "REPLAY_T".into(),
+                "--json".into(),
+                no_dir.clone(),
+            ],
+            "--json",
+        ),
+        (vec!["--json".into(), no_dir.clone()], "--json"),
+        (
+            vec![
+                "--target".into(),
+                addr.to_string(),
+                "--token-env".into(),
+                "REPLAY_T".into(),
+            ],
+            "invalid URL",
+        ),
+        (
+            vec![
+                "--target".into(),
+                format!("http://{addr}/scim/v2?x=1"),
+                "--token-env".into(),
+                "REPLAY_T".into(),
+            ],
+            "query",
+        ),
+        (
+            vec![
+                "--target".into(),
+                format!("ftp://user:pa55word@{addr}/"),
+                "--token-env".into(),
+                "REPLAY_T".into(),
+            ],
+            "invalid URL",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = tokio::task::spawn_blocking({
+            let run = run.clone();
+            let args = args.clone();
+            move || run(args)
+        })
+        .await
+        .expect("joined");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains(says), "{args:?}: {all}");
+        assert!(!all.contains("pa55word"), "{args:?}: {all}");
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was sent"
+    );
+    // A password in a good target URL is not printed either.
+    let out = tokio::task::spawn_blocking(move || {
+        run(vec![
+            "--target".into(),
+            target,
+            "--token-env".into(),
+            "REPLAY_T".into(),
+        ])
+    })
+    .await
+    .expect("joined");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains(&addr.to_string()), "{all}");
+    assert!(!all.contains("pa55word"), "{all}");
+    server.abort();
+    let graded = bin(&[
+        "grade",
+        fixture.to_str().expect("path"),
+        "--json",
+        "/nonexistent-dir-recfix/grade.json",
+    ]);
+    assert_eq!(graded.status.code(), Some(2));
+    assert!(text(&graded.stdout).is_empty(), "no work before the check");
 }

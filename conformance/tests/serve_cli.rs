@@ -190,7 +190,7 @@ fn a_tenant_without_a_token_is_a_usage_error_that_shows_no_token() {
 /// "serving" first, and accepted one tenant name twice.
 #[test]
 fn a_bad_configuration_fails_before_serving() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["--tenant", "a=tok-x", "--tenant", "a=tok-y"],
             "tenant `a` is given twice",
@@ -205,19 +205,46 @@ fn a_bad_configuration_fails_before_serving() {
         ),
         (
             &["--rate-limit", "0"],
-            "rate limit must be a positive number",
+            "--rate-limit must be at least 0.1 requests per second, got 0",
         ),
+        (
+            &["--rate-limit", "0.0001"],
+            "--rate-limit must be at least 0.1",
+        ),
+        (
+            &["--tenant", "a=env:"],
+            "--tenant `a=env:`: the variable name after `env:` is empty",
+        ),
+        (
+            &["--tenant", "a=env:RECFIX_UNSET_VARIABLE"],
+            "--tenant `a=env:RECFIX_UNSET_VARIABLE`: the variable RECFIX_UNSET_VARIABLE is not set",
+        ),
+        // The development token is never served beyond loopback.
+        (&["--addr", "0.0.0.0:0"], "not a loopback address"),
         (
             &["--max-patch-ops", "0"],
             "PATCH operation cap must be at least 1",
         ),
     ];
     for (args, expected) in cases {
+        let addr: &[&str] = if args.contains(&"--addr") {
+            &[]
+        } else {
+            &["--addr", "127.0.0.1:0"]
+        };
         let out = bin()
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .arg("serve")
+            .args(addr)
             .args(args)
+            .env_remove("SCIM_CONFORMANCE_TOKEN")
+            .env_remove("RECFIX_UNSET_VARIABLE")
             .output()
             .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("--token-env"),
+            "{args:?} names the wrong flag: {err}"
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(expected), "{args:?}: {err}");

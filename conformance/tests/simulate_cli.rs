@@ -154,6 +154,8 @@ fn record_listens_on_loopback_only_and_stops_by_itself() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("loopback address only"));
     let file = std::env::temp_dir().join(format!("rec-{}.jsonl", std::process::id()));
+    // `record` refuses an existing --out without --force or --append.
+    let _ = std::fs::remove_file(&file);
     let out = Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
         .args([
             "record",
