@@ -198,8 +198,8 @@ pub mod schema;
 pub use error::{Closer, Error, ErrorKind, Found, Grammar, Span};
 pub use filter::{
     parse_filter, parse_filter_ref, parse_filter_ref_with, parse_filter_with, AttrPath,
-    AttrPathRef, CompareOp, Filter, FilterKind, FilterRef, FilterRefKind, Literal, LiteralRef,
-    LiteralValue, LiteralValueRef, ParseOptions,
+    AttrPathRef, CompareOp, Filter, FilterKind, FilterNode, FilterRef, FilterRefKind, Literal,
+    LiteralRef, LiteralValue, LiteralValueRef, ParseOptions,
 };
 pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
 
