@@ -284,49 +284,67 @@ pub struct FilterRef<'a> {
     nodes: Vec<Node<'a>>,
 }
 
-/// One node of a [`FilterRef`]: its kind, span, and the index of its next sibling when it
-/// is an `and`/`or` operand.
+/// One node of a [`FilterRef`]: its kind, and the index of its next sibling when it is an
+/// `and`/`or` operand. The span is kept only where it cannot be worked out from the
+/// leaves, so that a node stays small (120 bytes) and cheap to move.
 #[derive(Clone, Debug, PartialEq)]
 struct Node<'a> {
     kind: NodeKind<'a>,
-    span: Span,
     next: usize,
 }
 
 /// [`FilterRefKind`] as stored: operands are indexes into [`FilterRef::nodes`].
 #[derive(Clone, Debug, PartialEq)]
 enum NodeKind<'a> {
+    /// Spans from the path to the end of the value.
     Compare {
         path: AttrPathRef<'a>,
         op: CompareOp,
         value: LiteralRef<'a>,
     },
+    /// Spans from the path to `end`, the end of `pr`.
     Present {
         path: AttrPathRef<'a>,
+        end: usize,
     },
     /// The first operand and the number of operands, linked by [`Node::next`].
     And {
         first: usize,
         len: usize,
+        span: Span,
     },
     /// As for `And`.
     Or {
         first: usize,
         len: usize,
+        span: Span,
     },
-    Not(usize),
+    Not {
+        inner: usize,
+        span: Span,
+    },
+    /// Spans from the path to `end`, after `]` (or after the Entra comparison).
     ValuePath {
         path: AttrPathRef<'a>,
         filter: usize,
+        end: usize,
     },
 }
 
 impl<'a> Node<'a> {
-    fn new(kind: NodeKind<'a>, span: Span) -> Node<'a> {
-        Node {
-            kind,
-            span,
-            next: 0,
+    fn new(kind: NodeKind<'a>) -> Node<'a> {
+        Node { kind, next: 0 }
+    }
+
+    fn span(&self) -> Span {
+        match &self.kind {
+            NodeKind::Compare { path, value, .. } => Span::new(path.span.start, value.span.end),
+            NodeKind::Present { path, end } | NodeKind::ValuePath { path, end, .. } => {
+                Span::new(path.span.start, *end)
+            }
+            NodeKind::And { span, .. } | NodeKind::Or { span, .. } | NodeKind::Not { span, .. } => {
+                *span
+            }
         }
     }
 }
@@ -560,9 +578,9 @@ pub fn parse_filter_ref_with<'a>(
 #[inline]
 fn filter_ref<'a>(input: &'a str, options: &ParseOptions) -> PResult<FilterRef<'a>> {
     let mut p = Parser::new(input, options, Grammar::Filter)?;
-    let root = p.or_expr()?;
+    let filter = p.or_expr()?;
     p.finish()?;
-    Ok(p.tree(root))
+    Ok(filter)
 }
 
 /// Byte classes for the scanners, one bit each, looked up in [`CLASS`].
@@ -696,8 +714,8 @@ enum TermStart<'a> {
 
 /// What [`Parser::or_expr`] already read before handing over to [`Parser::expression`].
 enum Pending<'a> {
-    /// A finished first term.
-    Term(Node<'a>),
+    /// A finished first term, at this index in the arena.
+    Term(usize),
     /// The start of the first term.
     Start(TermStart<'a>),
 }
@@ -792,13 +810,13 @@ enum LogOp {
 }
 
 /// An `and` node's kind, for [`Parser::finish_chain`].
-fn and_kind<'a>(first: usize, len: usize) -> NodeKind<'a> {
-    NodeKind::And { first, len }
+fn and_kind<'a>(first: usize, len: usize, span: Span) -> NodeKind<'a> {
+    NodeKind::And { first, len, span }
 }
 
 /// An `or` node's kind, for [`Parser::finish_chain`].
-fn or_kind<'a>(first: usize, len: usize) -> NodeKind<'a> {
-    NodeKind::Or { first, len }
+fn or_kind<'a>(first: usize, len: usize, span: Span) -> NodeKind<'a> {
+    NodeKind::Or { first, len, span }
 }
 
 /// The parser state shared by the filter and PATCH-path grammars.
@@ -1034,20 +1052,25 @@ impl<'a> Parser<'a> {
     /// RFC 7644 section 3.4.2.2 gives `and` precedence over `or`. Every `(`, `not (` and
     /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
     /// costs heap, never call stack; the depth limit is charged at each push.
-    fn or_expr(&mut self) -> PResult<Node<'a>> {
+    fn or_expr(&mut self) -> PResult<FilterRef<'a>> {
         let at = self.pos;
         let first = match self.term_start()? {
             TermStart::Attr(path) => {
                 let term = self.attr_exp(path)?;
                 // the most common filter is one comparison: done without the frame machinery
+                // and without an arena
                 if self.pos == self.end {
-                    return Ok(term);
+                    return Ok(FilterRef {
+                        root: term,
+                        nodes: Vec::new(),
+                    });
                 }
-                Pending::Term(term)
+                Pending::Term(self.push(term))
             }
             start => Pending::Start(start),
         };
-        self.expression(FrameKind::Top, at, Some(first))
+        let root = self.expression(FrameKind::Top, at, Some(first))?;
+        Ok(self.tree(root))
     }
 
     /// `"[" valFilter "]"` where
@@ -1061,11 +1084,14 @@ impl<'a> Parser<'a> {
         Ok(self.tree(root))
     }
 
-    /// The finished tree with root `root`, taking the arena.
-    fn tree(&mut self, root: Node<'a>) -> FilterRef<'a> {
-        FilterRef {
-            root,
-            nodes: std::mem::take(&mut self.nodes),
+    /// The finished tree whose root is the node at `root`, taking the arena. The root is
+    /// the last node pushed (operands come before their node), so it moves out of the arena.
+    fn tree(&mut self, root: usize) -> FilterRef<'a> {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        debug_assert_eq!(root + 1, nodes.len());
+        match nodes.pop() {
+            Some(root) => FilterRef { root, nodes },
+            None => unreachable!("an expression pushes its root"),
         }
     }
 
@@ -1087,17 +1113,18 @@ impl<'a> Parser<'a> {
     fn finish_chain(
         &mut self,
         chain: Chain,
-        last: Node<'a>,
-        make: fn(usize, usize) -> NodeKind<'a>,
-    ) -> Node<'a> {
+        last: usize,
+        make: fn(usize, usize, Span) -> NodeKind<'a>,
+    ) -> usize {
         if chain.len == 0 {
             return last;
         }
-        let end = last.span.end;
-        let id = self.push(last);
-        self.nodes[chain.last].next = id;
-        let span = Span::new(self.nodes[chain.first].span.start, end);
-        Node::new(make(chain.first, chain.len + 1), span)
+        self.nodes[chain.last].next = last;
+        let span = Span::new(
+            self.nodes[chain.first].span().start,
+            self.nodes[last].span().end,
+        );
+        self.push(Node::new(make(chain.first, chain.len + 1, span)))
     }
 
     /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
@@ -1111,7 +1138,7 @@ impl<'a> Parser<'a> {
         bottom: FrameKind<'a>,
         at: usize,
         first: Option<Pending<'a>>,
-    ) -> PResult<Node<'a>> {
+    ) -> PResult<usize> {
         let mut stack = Frames::new();
         let mut cur = Frame::new(bottom, at);
         let mut term = match first {
@@ -1124,15 +1151,11 @@ impl<'a> Parser<'a> {
         };
         loop {
             match self.log_op()? {
-                Some(LogOp::And) => {
-                    let id = self.push(term);
-                    cur.ands.push(&mut self.nodes, id);
-                }
+                Some(LogOp::And) => cur.ands.push(&mut self.nodes, term),
                 Some(LogOp::Or) => {
                     let ands = std::mem::take(&mut cur.ands);
                     let and = self.finish_chain(ands, term, and_kind);
-                    let id = self.push(and);
-                    cur.ors.push(&mut self.nodes, id);
+                    cur.ors.push(&mut self.nodes, and);
                 }
                 None => {
                     let ands = std::mem::take(&mut cur.ands);
@@ -1159,10 +1182,13 @@ impl<'a> Parser<'a> {
         mut start: TermStart<'a>,
         stack: &mut Frames<'a>,
         cur: &mut Frame<'a>,
-    ) -> PResult<Node<'a>> {
+    ) -> PResult<usize> {
         loop {
             match start {
-                TermStart::Attr(path) => return self.attr_exp(path),
+                TermStart::Attr(path) => {
+                    let term = self.attr_exp(path)?;
+                    return Ok(self.push(term));
+                }
                 TermStart::Open(kind) => {
                     let next = Frame::new(kind, self.pos - 1);
                     stack.push(std::mem::replace(cur, next));
@@ -1233,7 +1259,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Closes `frame`, whose contents are `expr`, and returns the finished term.
-    fn close_frame(&mut self, frame: Frame<'a>, expr: Node<'a>) -> PResult<Node<'a>> {
+    fn close_frame(&mut self, frame: Frame<'a>, expr: usize) -> PResult<usize> {
         match frame.kind {
             FrameKind::Group => {
                 self.close(b')', frame.at)?;
@@ -1244,8 +1270,7 @@ impl<'a> Parser<'a> {
                 self.close(b')', frame.at)?;
                 self.depth -= 1;
                 let span = Span::new(start, self.pos);
-                let inner = self.push(expr);
-                Ok(Node::new(NodeKind::Not(inner), span))
+                Ok(self.push(Node::new(NodeKind::Not { inner: expr, span })))
             }
             FrameKind::Bracket { path } => {
                 self.close(b']', frame.at)?;
@@ -1259,7 +1284,7 @@ impl<'a> Parser<'a> {
 
     /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
     #[inline]
-    fn close_bottom(&mut self, frame: Frame<'a>, expr: Node<'a>) -> PResult<Node<'a>> {
+    fn close_bottom(&mut self, frame: Frame<'a>, expr: usize) -> PResult<usize> {
         if matches!(frame.kind, FrameKind::PathBracket) {
             self.close(b']', frame.at)?;
             self.depth -= 1;
@@ -1349,7 +1374,7 @@ impl<'a> Parser<'a> {
     /// After `]` in a filter: the end, `SP logOp` or a closer; the Entra form
     /// `]` `"." ATTRNAME SP compareOp SP compValue` is read when
     /// [`ParseOptions::entra_value_path_compare`] is on.
-    fn after_value_path(&mut self, path: AttrPathRef<'a>, filter: Node<'a>) -> PResult<Node<'a>> {
+    fn after_value_path(&mut self, path: AttrPathRef<'a>, filter: usize) -> PResult<usize> {
         match self.peek() {
             Some(b'[') => Err(self.error(
                 ErrorKind::SecondValueFilter,
@@ -1360,9 +1385,8 @@ impl<'a> Parser<'a> {
                 if next.is_some_and(is_ws) {
                     self.refuse_compare_after_bracket()?;
                 }
-                let span = Span::new(path.span.start, self.pos);
-                let filter = self.push(filter);
-                Ok(Node::new(NodeKind::ValuePath { path, filter }, span))
+                let end = self.pos;
+                Ok(self.push(Node::new(NodeKind::ValuePath { path, filter, end })))
             }
         }
     }
@@ -1382,7 +1406,7 @@ impl<'a> Parser<'a> {
     /// Interop only: `attrPath "[" valFilter "]" "." ATTRNAME SP (compareOp SP compValue /
     /// "pr")`, rewritten to `attrPath "[" valFilter SP "and" SP ATTRNAME ... "]"` so the
     /// two conditions must hold for the same value.
-    fn entra_compare(&mut self, path: AttrPathRef<'a>, filter: Node<'a>) -> PResult<Node<'a>> {
+    fn entra_compare(&mut self, path: AttrPathRef<'a>, filter: usize) -> PResult<usize> {
         let dot = self.pos;
         if !self.opts.entra_value_path_compare {
             return Err(self.error(ErrorKind::EntraValuePathCompare, Span::new(dot, dot + 1)));
@@ -1392,28 +1416,37 @@ impl<'a> Parser<'a> {
         self.in_brackets = true;
         let compare = self.attr_exp(sub)?;
         self.in_brackets = false;
-        let span = Span::new(filter.span.start, compare.span.end);
-        let inner = match filter.kind {
-            // an `and` just finished: its last operand is the arena's last node
-            NodeKind::And { first, len } => {
-                let last = self.nodes.len() - 1;
+        let span = Span::new(self.nodes[filter].span().start, compare.span().end);
+        let inner = match self.nodes[filter].kind {
+            // an `and` just finished is the arena's last node, after its operands: it moves
+            // after the new operand, so operands still come before their node
+            NodeKind::And { first, len, .. } => {
+                debug_assert_eq!(filter + 1, self.nodes.len());
+                self.nodes.pop();
                 let id = self.push(compare);
-                self.nodes[last].next = id;
+                self.nodes[id - 1].next = id;
                 NodeKind::And {
                     first,
                     len: len + 1,
+                    span,
                 }
             }
             _ => {
-                let first = self.push(filter);
                 let id = self.push(compare);
-                self.nodes[first].next = id;
-                NodeKind::And { first, len: 2 }
+                self.nodes[filter].next = id;
+                NodeKind::And {
+                    first: filter,
+                    len: 2,
+                    span,
+                }
             }
         };
-        let filter = self.push(Node::new(inner, span));
-        let span = Span::new(path.span.start, self.pos);
-        Ok(Node::new(NodeKind::ValuePath { path, filter }, span))
+        let inner = self.push(Node::new(inner));
+        Ok(self.push(Node::new(NodeKind::ValuePath {
+            path,
+            filter: inner,
+            end: self.pos,
+        })))
     }
 
     /// `subAttr = "." ATTRNAME` after `]`, the `.` already read: a lone name, which may
@@ -1602,13 +1635,16 @@ impl<'a> Parser<'a> {
         let Some(op) = op else {
             let span = Span::new(start, self.pos);
             self.count_term(span)?;
-            return Ok(Node::new(NodeKind::Present { path }, span));
+            return Ok(Node::new(NodeKind::Present {
+                path,
+                end: self.pos,
+            }));
         };
         self.sp(word)?;
         let value = self.comp_value()?;
         let span = Span::new(start, self.pos);
         self.count_term(span)?;
-        Ok(Node::new(NodeKind::Compare { path, op, value }, span))
+        Ok(Node::new(NodeKind::Compare { path, op, value }))
     }
 
     /// `compValue = false / null / true / number / string` (JSON, RFC 8259).
@@ -2242,7 +2278,7 @@ impl<'a> FilterRef<'a> {
     /// assert_eq!(parse_filter_ref(" (a pr) ").unwrap().span(), scim_parser::Span::new(2, 6));
     /// ```
     pub fn span(&self) -> Span {
-        self.root.span
+        self.root.span()
     }
 
     /// The owned [`Filter`]: what [`parse_filter`] returns for the same input and options.
@@ -2283,6 +2319,7 @@ impl<'a> FilterRef<'a> {
 
 /// The owned twin of `node`, whose operands are the last filters of `done` (taken from it).
 fn owned_node(node: Node<'_>, done: &mut Vec<Filter>) -> Filter {
+    let span = node.span();
     let mut operand = || done.pop().expect("an operand comes before its node");
     let kind = match node.kind {
         NodeKind::Compare { path, op, value } => FilterKind::Compare {
@@ -2290,10 +2327,10 @@ fn owned_node(node: Node<'_>, done: &mut Vec<Filter>) -> Filter {
             op,
             value: value.into_owned(),
         },
-        NodeKind::Present { path } => FilterKind::Present {
+        NodeKind::Present { path, .. } => FilterKind::Present {
             path: path.into_owned(),
         },
-        NodeKind::Not(_) => FilterKind::Not(Box::new(operand())),
+        NodeKind::Not { .. } => FilterKind::Not(Box::new(operand())),
         NodeKind::ValuePath { path, .. } => FilterKind::ValuePath {
             path: path.into_owned(),
             filter: Box::new(operand()),
@@ -2301,10 +2338,7 @@ fn owned_node(node: Node<'_>, done: &mut Vec<Filter>) -> Filter {
         NodeKind::And { len, .. } => FilterKind::And(done.split_off(done.len() - len)),
         NodeKind::Or { len, .. } => FilterKind::Or(done.split_off(done.len() - len)),
     };
-    Filter {
-        kind,
-        span: node.span,
-    }
+    Filter { kind, span }
 }
 
 impl<'a> From<FilterRef<'a>> for Filter {
@@ -2341,11 +2375,11 @@ impl<'t, 'a> FilterNode<'t, 'a> {
                 op: *op,
                 value,
             },
-            NodeKind::Present { path } => FilterRefKind::Present { path },
-            NodeKind::And { first, len } => FilterRefKind::And(operands(*first, *len)),
-            NodeKind::Or { first, len } => FilterRefKind::Or(operands(*first, *len)),
-            NodeKind::Not(inner) => FilterRefKind::Not(node(*inner)),
-            NodeKind::ValuePath { path, filter } => FilterRefKind::ValuePath {
+            NodeKind::Present { path, .. } => FilterRefKind::Present { path },
+            NodeKind::And { first, len, .. } => FilterRefKind::And(operands(*first, *len)),
+            NodeKind::Or { first, len, .. } => FilterRefKind::Or(operands(*first, *len)),
+            NodeKind::Not { inner, .. } => FilterRefKind::Not(node(*inner)),
+            NodeKind::ValuePath { path, filter, .. } => FilterRefKind::ValuePath {
                 path,
                 filter: node(*filter),
             },
@@ -2363,7 +2397,7 @@ impl<'t, 'a> FilterNode<'t, 'a> {
     /// assert_eq!(spans, [Span::new(0, 4), Span::new(8, 15)]);
     /// ```
     pub fn span(&self) -> Span {
-        self.node.span
+        self.node.span()
     }
 }
 
