@@ -2,8 +2,10 @@
 //! round-trips.
 //!
 //! The tree comes in two forms with the same nodes and spans: [`Filter`] owns its names and
-//! values; [`FilterRef`] borrows them from the input ([`parse_filter_ref`]). The parser
-//! builds the borrowed form and [`parse_filter`] converts it, so both share one grammar.
+//! values and boxes its nodes; [`FilterRef`] borrows names and values from the input
+//! ([`parse_filter_ref`]) and keeps its nodes in one vector, read through [`FilterNode`]
+//! views. The parser builds the borrowed form and [`parse_filter`] converts it, so both
+//! share one grammar.
 //!
 //! The parser is hand-written over bytes, one method per grammar production, each with
 //! its ABNF (RFC 7644 section 3.4.2.2, read with errata 4690 and 7322) in its doc comment.
