@@ -2285,8 +2285,7 @@ impl<'a> FilterRef<'a> {
     }
 
     /// The owned [`Filter`]: what [`parse_filter`] returns for the same input and options.
-    /// Built in one loop over the arena (operands come before their node), so a deep tree
-    /// costs no recursion.
+    /// Strings decoded from escapes are moved, not copied.
     ///
     /// ```
     /// use scim_parser::filter::parse_filter_ref;
@@ -2295,16 +2294,8 @@ impl<'a> FilterRef<'a> {
     /// assert_eq!(parse_filter_ref(input).unwrap().into_owned(), parse_filter(input).unwrap());
     /// ```
     pub fn into_owned(self) -> Filter {
-        if self.nodes.is_empty() {
-            return owned_node(self.root, &mut Vec::new());
-        }
-        let mut done: Vec<Filter> = Vec::with_capacity(self.nodes.len());
-        for node in self.nodes.into_iter().chain([self.root]) {
-            let filter = owned_node(node, &mut done);
-            done.push(filter);
-        }
-        // the root, pushed last, is the only filter left
-        done.pop().expect("the root was pushed")
+        let FilterRef { root, mut nodes } = self;
+        owned_node(root, &mut nodes)
     }
 
     /// An owned copy, leaving the borrowed tree as it is (`self.clone().into_owned()`).
@@ -2320,10 +2311,10 @@ impl<'a> FilterRef<'a> {
     }
 }
 
-/// The owned twin of `node`, whose operands are the last filters of `done` (taken from it).
-fn owned_node(node: Node<'_>, done: &mut Vec<Filter>) -> Filter {
+/// The owned twin of `node`, whose operands are taken out of `nodes`. It recurses once per
+/// level of nesting, which the parser bounds ([`MAX_DEPTH_CEILING`]), as `Display` does.
+fn owned_node(node: Node<'_>, nodes: &mut [Node<'_>]) -> Filter {
     let span = node.span();
-    let mut operand = || done.pop().expect("an operand comes before its node");
     let kind = match node.kind {
         NodeKind::Compare { path, op, value } => FilterKind::Compare {
             path: path.into_owned(),
@@ -2333,15 +2324,38 @@ fn owned_node(node: Node<'_>, done: &mut Vec<Filter>) -> Filter {
         NodeKind::Present { path, .. } => FilterKind::Present {
             path: path.into_owned(),
         },
-        NodeKind::Not { .. } => FilterKind::Not(Box::new(operand())),
-        NodeKind::ValuePath { path, .. } => FilterKind::ValuePath {
+        NodeKind::Not { inner, .. } => {
+            FilterKind::Not(Box::new(owned_node(take_node(nodes, inner), nodes)))
+        }
+        NodeKind::ValuePath { path, filter, .. } => FilterKind::ValuePath {
             path: path.into_owned(),
-            filter: Box::new(operand()),
+            filter: Box::new(owned_node(take_node(nodes, filter), nodes)),
         },
-        NodeKind::And { len, .. } => FilterKind::And(done.split_off(done.len() - len)),
-        NodeKind::Or { len, .. } => FilterKind::Or(done.split_off(done.len() - len)),
+        NodeKind::And { first, len, .. } => FilterKind::And(owned_operands(first, len, nodes)),
+        NodeKind::Or { first, len, .. } => FilterKind::Or(owned_operands(first, len, nodes)),
     };
     Filter { kind, span }
+}
+
+/// The owned operands of an `and`/`or` node: `len` nodes linked from `first`.
+fn owned_operands(first: usize, len: usize, nodes: &mut [Node<'_>]) -> Vec<Filter> {
+    let mut items = Vec::with_capacity(len);
+    let mut id = first;
+    for _ in 0..len {
+        let node = take_node(nodes, id);
+        id = node.next;
+        items.push(owned_node(node, nodes));
+    }
+    items
+}
+
+/// Moves the node at `id` out of the arena, leaving a node that owns nothing.
+fn take_node<'a>(nodes: &mut [Node<'a>], id: usize) -> Node<'a> {
+    let empty = Node::new(NodeKind::Not {
+        inner: 0,
+        span: Span::default(),
+    });
+    std::mem::replace(&mut nodes[id], empty)
 }
 
 impl<'a> From<FilterRef<'a>> for Filter {
