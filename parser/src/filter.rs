@@ -3011,6 +3011,22 @@ mod tests {
         assert_eq!(f.to_string(), "a[(b pr or c pr) and d pr]");
         let f = parse_filter_with("a[b pr and c pr].d pr", &ParseOptions::interop()).unwrap();
         assert_eq!(f.to_string(), "a[b pr and c pr and d pr]");
+        // the `and` moves behind the new operand in the arena; its operands stay linked
+        let input = "x pr or a[b pr and (c pr or d pr)].e pr";
+        let f = parse_filter_with(input, &ParseOptions::interop()).unwrap();
+        assert_eq!(f.to_string(), "x pr or a[b pr and (c pr or d pr) and e pr]");
+        let r = parse_filter_ref_with(input, &ParseOptions::interop()).unwrap();
+        let FilterRefKind::Or(mut items) = r.kind() else {
+            panic!()
+        };
+        let FilterRefKind::ValuePath { filter, .. } = items.nth(1).unwrap().kind() else {
+            panic!()
+        };
+        let FilterRefKind::And(ands) = filter.kind() else {
+            panic!()
+        };
+        let printed: Vec<String> = ands.map(|n| n.to_string()).collect();
+        assert_eq!(printed, ["b pr", "c pr or d pr", "e pr"]);
         let e = parse_filter_with("a[b pr].d.e pr", &ParseOptions::interop()).unwrap_err();
         assert_eq!(e.kind, K::TooManySubAttrs);
     }
