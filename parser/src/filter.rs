@@ -280,9 +280,8 @@ pub struct LiteralRef<'a> {
 pub struct FilterRef<'a> {
     /// The root, kept out of `nodes` so that a lone comparison needs no vector.
     root: Node<'a>,
-    /// Every other node, each after its operands (post-order), so that a parent's
-    /// operands are always finished before it and [`FilterRef::into_owned`] needs no
-    /// recursion.
+    /// Every other node, each after its operands (post-order): the parser pushes a node
+    /// once it is finished, so the root is always the last one pushed.
     nodes: Vec<Node<'a>>,
 }
 
