@@ -1100,18 +1100,29 @@ impl<'a> Parser<'a> {
     /// a node per 16 bytes of input, at least 8: 8 nodes (960 bytes) stay within the
     /// small-block caches of common allocators (glibc's tcache ends at 1,032 bytes), which
     /// measured cheaper than sizing for every node up front.
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, node: Node<'a>) -> usize {
-        if self.nodes.capacity() == 0 {
-            self.nodes.reserve((self.end / 16).clamp(8, 256));
+        if self.nodes.len() == self.nodes.capacity() {
+            self.grow();
         }
         self.nodes.push(node);
         self.nodes.len() - 1
     }
 
+    /// Makes room for more nodes: the first reservation, or doubling.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let more = match self.nodes.capacity() {
+            0 => (self.end / 16).clamp(8, 256),
+            n => n,
+        };
+        self.nodes.reserve_exact(more);
+    }
+
     /// Ends a chain: the operands of `chain` followed by `last`, as one n-ary node made by
     /// `make`, or `last` alone when the chain has one operand.
-    #[inline]
+    #[inline(always)]
     fn finish_chain(
         &mut self,
         chain: Chain,
