@@ -2,8 +2,10 @@
 //! round-trips.
 //!
 //! The tree comes in two forms with the same nodes and spans: [`Filter`] owns its names and
-//! values; [`FilterRef`] borrows them from the input ([`parse_filter_ref`]). The parser
-//! builds the borrowed form and [`parse_filter`] converts it, so both share one grammar.
+//! values and boxes its nodes; [`FilterRef`] borrows names and values from the input
+//! ([`parse_filter_ref`]) and keeps its nodes in one vector, read through [`FilterNode`]
+//! views. The parser builds the borrowed form and [`parse_filter`] converts it, so both
+//! share one grammar.
 //!
 //! The parser is hand-written over bytes, one method per grammar production, each with
 //! its ABNF (RFC 7644 section 3.4.2.2, read with errata 4690 and 7322) in its doc comment.
@@ -189,7 +191,7 @@ pub enum FilterKind {
 /// ```
 /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
 /// let f = parse_filter_ref("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName pr").unwrap();
-/// let FilterRefKind::Present { path } = &f.kind else { unreachable!() };
+/// let FilterRefKind::Present { path } = f.kind() else { unreachable!() };
 /// assert_eq!(path.uri, Some("urn:ietf:params:scim:schemas:core:2.0:User"));
 /// assert_eq!((path.name, path.sub_attr), ("name", Some("givenName")));
 /// assert_eq!(path.into_owned().sub_attr.as_deref(), Some("givenName"));
@@ -213,8 +215,8 @@ pub struct AttrPathRef<'a> {
 /// use scim_parser::filter::{parse_filter_ref, FilterRefKind, LiteralValueRef};
 /// use std::borrow::Cow;
 /// let f = parse_filter_ref(r#"a eq "plain" or b eq "tab\tbed" or c eq -1.5"#).unwrap();
-/// let FilterRefKind::Or(terms) = &f.kind else { unreachable!() };
-/// let values: Vec<_> = terms.iter().map(|t| match &t.kind {
+/// let FilterRefKind::Or(terms) = f.kind() else { unreachable!() };
+/// let values: Vec<_> = terms.map(|t| match t.kind() {
 ///     FilterRefKind::Compare { value, .. } => value.value.clone(),
 ///     _ => unreachable!(),
 /// }).collect();
@@ -240,7 +242,7 @@ pub enum LiteralValueRef<'a> {
 /// use scim_parser::filter::{parse_filter_ref, FilterRefKind, LiteralValueRef};
 /// use scim_parser::Span;
 /// let f = parse_filter_ref("active eq true").unwrap();
-/// let FilterRefKind::Compare { value, .. } = &f.kind else { unreachable!() };
+/// let FilterRefKind::Compare { value, .. } = f.kind() else { unreachable!() };
 /// assert_eq!((&value.value, value.span), (&LiteralValueRef::Bool(true), Span::new(10, 14)));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -251,10 +253,15 @@ pub struct LiteralRef<'a> {
     pub span: Span,
 }
 
-/// A filter node borrowed from the input, made by [`parse_filter_ref`]: the same tree as
+/// A filter tree borrowed from the input, made by [`parse_filter_ref`]: the same tree as
 /// [`Filter`] (same nodes, same spans), but names, numbers and strings without escapes are
-/// slices of the input instead of owned `String`s, so a lone comparison allocates nothing.
+/// slices of the input instead of owned `String`s, and the nodes live in one vector (an
+/// arena) instead of one allocation each: a lone comparison allocates nothing, and a
+/// filter with `and`, `or`, `not` or a value path allocates one vector whatever its shape.
+/// Dropping a tree of any depth is one loop over that vector.
 ///
+/// Walk it from [`FilterRef::root`]: each [`FilterNode`] gives its [`FilterNode::kind`],
+/// whose `and`/`or` operands come as an iterator of nodes.
 /// [`FilterRef::into_owned`] gives the [`Filter`] that [`parse_filter`] returns for the
 /// same input; [`parse_filter`] is implemented that way, so the two never disagree.
 ///
@@ -263,56 +270,157 @@ pub struct LiteralRef<'a> {
 /// use scim_parser::parse_filter;
 /// let input = r#"userType eq "Employee" and not (emails[type eq "work"])"#;
 /// let borrowed = parse_filter_ref(input).unwrap();
-/// let FilterRefKind::And(terms) = &borrowed.kind else { unreachable!() };
-/// assert!(matches!(terms[1].kind, FilterRefKind::Not(_)));
+/// let FilterRefKind::And(mut terms) = borrowed.root().kind() else { unreachable!() };
+/// assert_eq!(terms.len(), 2);
+/// assert!(matches!(terms.nth(1).unwrap().kind(), FilterRefKind::Not(_)));
 /// assert_eq!(borrowed.to_string(), input);
 /// assert_eq!(borrowed.into_owned(), parse_filter(input).unwrap());
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct FilterRef<'a> {
-    /// What kind of node this is.
-    pub kind: FilterRefKind<'a>,
-    /// Where the node stands in the input (as for [`Filter::span`]).
-    pub span: Span,
+    /// The root, kept out of `nodes` so that a lone comparison needs no vector.
+    root: Node<'a>,
+    /// Every other node, each after its operands (post-order): the parser pushes a node
+    /// once it is finished, so the root is always the last one pushed.
+    nodes: Vec<Node<'a>>,
 }
 
-/// The kinds of borrowed filter node: [`FilterKind`] with borrowed leaves.
+/// One node of a [`FilterRef`]: its kind, and the index of its next sibling when it is an
+/// `and`/`or` operand. The span is kept only where it cannot be worked out from the
+/// leaves, so that a node stays small (120 bytes) and cheap to move.
+#[derive(Clone, Debug, PartialEq)]
+struct Node<'a> {
+    kind: NodeKind<'a>,
+    next: usize,
+}
+
+/// [`FilterRefKind`] as stored: operands are indexes into [`FilterRef::nodes`].
+#[derive(Clone, Debug, PartialEq)]
+enum NodeKind<'a> {
+    /// Spans from the path to the end of the value.
+    Compare {
+        path: AttrPathRef<'a>,
+        op: CompareOp,
+        value: LiteralRef<'a>,
+    },
+    /// Spans from the path to `end`, the end of `pr`.
+    Present {
+        path: AttrPathRef<'a>,
+        end: usize,
+    },
+    /// The first operand and the number of operands, linked by [`Node::next`].
+    And {
+        first: usize,
+        len: usize,
+        span: Span,
+    },
+    /// As for `And`.
+    Or {
+        first: usize,
+        len: usize,
+        span: Span,
+    },
+    Not {
+        inner: usize,
+        span: Span,
+    },
+    /// Spans from the path to `end`, after `]` (or after the Entra comparison).
+    ValuePath {
+        path: AttrPathRef<'a>,
+        filter: usize,
+        end: usize,
+    },
+}
+
+impl<'a> Node<'a> {
+    fn new(kind: NodeKind<'a>) -> Node<'a> {
+        Node { kind, next: 0 }
+    }
+
+    fn span(&self) -> Span {
+        match &self.kind {
+            NodeKind::Compare { path, value, .. } => Span::new(path.span.start, value.span.end),
+            NodeKind::Present { path, end } | NodeKind::ValuePath { path, end, .. } => {
+                Span::new(path.span.start, *end)
+            }
+            NodeKind::And { span, .. } | NodeKind::Or { span, .. } | NodeKind::Not { span, .. } => {
+                *span
+            }
+        }
+    }
+}
+
+/// One node of a [`FilterRef`], as seen from outside: cheap to copy, and borrowing the
+/// tree (`'t`) whose leaves borrow the input (`'a`).
+///
+/// ```
+/// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+/// use scim_parser::Span;
+/// let f = parse_filter_ref("not (a pr)").unwrap();
+/// let FilterRefKind::Not(inner) = f.root().kind() else { unreachable!() };
+/// assert_eq!((f.root().span(), inner.span()), (Span::new(0, 10), Span::new(5, 9)));
+/// assert_eq!(inner.to_string(), "a pr");
+/// ```
+#[derive(Clone, Copy)]
+pub struct FilterNode<'t, 'a> {
+    tree: &'t FilterRef<'a>,
+    node: &'t Node<'a>,
+}
+
+/// What a [`FilterNode`] is: [`FilterKind`] with borrowed leaves and operands given as
+/// nodes of the same tree.
 ///
 /// ```
 /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
 /// let f = parse_filter_ref("(a pr and b pr) and c pr").unwrap();
-/// let FilterRefKind::And(items) = &f.kind else { unreachable!() };
-/// assert!(matches!(items[0].kind, FilterRefKind::And(_)));
+/// let FilterRefKind::And(mut items) = f.root().kind() else { unreachable!() };
+/// assert!(matches!(items.next().unwrap().kind(), FilterRefKind::And(_)));
 /// ```
-#[derive(Clone, Debug, PartialEq)]
-pub enum FilterRefKind<'a> {
+#[derive(Clone, Debug)]
+pub enum FilterRefKind<'t, 'a> {
     /// `attrPath SP compareOp SP compValue`
     Compare {
         /// The attribute compared.
-        path: AttrPathRef<'a>,
+        path: &'t AttrPathRef<'a>,
         /// The operator.
         op: CompareOp,
         /// The value compared with.
-        value: LiteralRef<'a>,
+        value: &'t LiteralRef<'a>,
     },
     /// `attrPath SP "pr"`
     Present {
         /// The attribute tested.
-        path: AttrPathRef<'a>,
+        path: &'t AttrPathRef<'a>,
     },
     /// `FILTER SP "and" SP FILTER ...`, two or more operands.
-    And(Vec<FilterRef<'a>>),
+    And(Operands<'t, 'a>),
     /// `FILTER SP "or" SP FILTER ...`, two or more operands.
-    Or(Vec<FilterRef<'a>>),
+    Or(Operands<'t, 'a>),
     /// `"not" "(" FILTER ")"`
-    Not(Box<FilterRef<'a>>),
+    Not(FilterNode<'t, 'a>),
     /// `attrPath "[" valFilter "]"`
     ValuePath {
         /// The multi-valued attribute whose values are filtered.
-        path: AttrPathRef<'a>,
+        path: &'t AttrPathRef<'a>,
         /// The filter applied to each value.
-        filter: Box<FilterRef<'a>>,
+        filter: FilterNode<'t, 'a>,
     },
+}
+
+/// The operands of an `and` or `or` node, in the order written.
+///
+/// ```
+/// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+/// let f = parse_filter_ref("a pr or b pr or c pr").unwrap();
+/// let FilterRefKind::Or(items) = f.root().kind() else { unreachable!() };
+/// let printed: Vec<String> = items.map(|n| n.to_string()).collect();
+/// assert_eq!(printed, ["a pr", "b pr", "c pr"]);
+/// ```
+#[derive(Clone)]
+pub struct Operands<'t, 'a> {
+    tree: &'t FilterRef<'a>,
+    next: usize,
+    left: usize,
 }
 
 /// The hard ceiling on [`ParseOptions::max_depth`]: deeper limits are clamped to this, so
@@ -436,7 +544,7 @@ pub fn parse_filter_with(input: &str, options: &ParseOptions) -> Result<Filter, 
 /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
 /// use scim_parser::parse_filter;
 /// let f = parse_filter_ref(r#"userName eq "bjensen""#).unwrap();
-/// let FilterRefKind::Compare { path, .. } = &f.kind else { unreachable!() };
+/// let FilterRefKind::Compare { path, .. } = f.root().kind() else { unreachable!() };
 /// assert_eq!(path.name, "userName");
 /// let bad = "userName eq bjensen";
 /// assert_eq!(parse_filter_ref(bad).unwrap_err(), parse_filter(bad).unwrap_err());
@@ -607,32 +715,55 @@ enum TermStart<'a> {
 
 /// What [`Parser::or_expr`] already read before handing over to [`Parser::expression`].
 enum Pending<'a> {
-    /// A finished first term.
-    Term(FilterRef<'a>),
+    /// A finished first term, at this index in the arena.
+    Term(usize),
     /// The start of the first term.
     Start(TermStart<'a>),
 }
 
-/// One open level of nesting: what opened it, where, and where its operands start on the
-/// shared operand stack of [`Parser::expression`].
+/// The finished operands of a chain being read, already in the arena and linked through
+/// [`Node::next`].
+#[derive(Clone, Copy, Default)]
+struct Chain {
+    first: usize,
+    last: usize,
+    len: usize,
+}
+
+impl Chain {
+    /// Appends the node at `id`.
+    #[inline]
+    fn push(&mut self, nodes: &mut [Node<'_>], id: usize) {
+        if self.len == 0 {
+            self.first = id;
+        } else {
+            nodes[self.last].next = id;
+        }
+        self.last = id;
+        self.len += 1;
+    }
+}
+
+/// One open level of nesting: what opened it, where, and the finished operands of its
+/// `or` chain and of the `and` chain being read.
 struct Frame<'a> {
     kind: FrameKind<'a>,
     /// Byte offset of the `(` or `[`.
     at: usize,
-    /// Index of this level's first finished `or` operand on the operand stack.
-    ors: usize,
-    /// Index of the first `and` operand of the `or` operand being read.
-    ands: usize,
+    /// The finished `or` operands of this level.
+    ors: Chain,
+    /// The finished `and` operands of the `or` operand being read.
+    ands: Chain,
 }
 
 impl<'a> Frame<'a> {
-    /// A level whose operands will start at `base` on the operand stack.
-    fn new(kind: FrameKind<'a>, at: usize, base: usize) -> Frame<'a> {
+    /// A level with no operands yet.
+    fn new(kind: FrameKind<'a>, at: usize) -> Frame<'a> {
         Frame {
             kind,
             at,
-            ors: base,
-            ands: base,
+            ors: Chain::default(),
+            ands: Chain::default(),
         }
     }
 }
@@ -679,32 +810,14 @@ enum LogOp {
     Or,
 }
 
-/// Ends a chain: the operands `operands[start..]` followed by `last`, as one n-ary node made
-/// by `make`, or `last` alone when the chain has one operand. A chain that starts at the
-/// bottom of the stack takes the stack's buffer instead of copying it.
-#[inline]
-fn finish_chain<'a>(
-    operands: &mut Vec<FilterRef<'a>>,
-    start: usize,
-    last: FilterRef<'a>,
-    make: fn(Vec<FilterRef<'a>>) -> FilterRefKind<'a>,
-) -> FilterRef<'a> {
-    if operands.len() == start {
-        return last;
-    }
-    let mut items = if start == 0 {
-        std::mem::take(operands)
-    } else {
-        let mut items = Vec::with_capacity(operands.len() - start + 1);
-        items.extend(operands.drain(start..));
-        items
-    };
-    let span = Span::new(items[0].span.start, last.span.end);
-    items.push(last);
-    FilterRef {
-        kind: make(items),
-        span,
-    }
+/// An `and` node's kind, for [`Parser::finish_chain`].
+fn and_kind<'a>(first: usize, len: usize, span: Span) -> NodeKind<'a> {
+    NodeKind::And { first, len, span }
+}
+
+/// An `or` node's kind, for [`Parser::finish_chain`].
+fn or_kind<'a>(first: usize, len: usize, span: Span) -> NodeKind<'a> {
+    NodeKind::Or { first, len, span }
 }
 
 /// The parser state shared by the filter and PATCH-path grammars.
@@ -723,6 +836,8 @@ pub(crate) struct Parser<'a> {
     /// Inside `[...]`: names are sub-attributes and a second `[` is a nested value path.
     in_brackets: bool,
     grammar: Grammar,
+    /// The arena of the tree being built: every finished node but the root.
+    nodes: Vec<Node<'a>>,
 }
 
 impl<'a> Parser<'a> {
@@ -771,6 +886,7 @@ impl<'a> Parser<'a> {
             terms: 0,
             in_brackets: false,
             grammar,
+            nodes: Vec::new(),
         })
     }
 
@@ -937,20 +1053,25 @@ impl<'a> Parser<'a> {
     /// RFC 7644 section 3.4.2.2 gives `and` precedence over `or`. Every `(`, `not (` and
     /// `[` pushes a [`Frame`] on an explicit stack and every closer pops one, so nesting
     /// costs heap, never call stack; the depth limit is charged at each push.
-    pub(crate) fn or_expr(&mut self) -> PResult<FilterRef<'a>> {
+    fn or_expr(&mut self) -> PResult<FilterRef<'a>> {
         let at = self.pos;
         let first = match self.term_start()? {
             TermStart::Attr(path) => {
                 let term = self.attr_exp(path)?;
                 // the most common filter is one comparison: done without the frame machinery
+                // and without an arena
                 if self.pos == self.end {
-                    return Ok(term);
+                    return Ok(FilterRef {
+                        root: term,
+                        nodes: Vec::new(),
+                    });
                 }
-                Pending::Term(term)
+                Pending::Term(self.push(term))
             }
             start => Pending::Start(start),
         };
-        self.expression(FrameKind::Top, at, Some(first))
+        let root = self.expression(FrameKind::Top, at, Some(first))?;
+        Ok(self.tree(root))
     }
 
     /// `"[" valFilter "]"` where
@@ -960,49 +1081,99 @@ impl<'a> Parser<'a> {
     pub(crate) fn bracket_filter(&mut self) -> PResult<FilterRef<'a>> {
         let at = self.pos;
         self.open_bracket()?;
-        self.expression(FrameKind::PathBracket, at, None)
+        let root = self.expression(FrameKind::PathBracket, at, None)?;
+        Ok(self.tree(root))
+    }
+
+    /// The finished tree whose root is the node at `root`, taking the arena. The root is
+    /// the last node pushed (operands come before their node), so it moves out of the arena.
+    fn tree(&mut self, root: usize) -> FilterRef<'a> {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        debug_assert_eq!(root + 1, nodes.len());
+        match nodes.pop() {
+            Some(root) => FilterRef { root, nodes },
+            None => unreachable!("an expression pushes its root"),
+        }
+    }
+
+    /// Moves a finished node into the arena and returns its index. The first push reserves
+    /// a node per 16 bytes of input, at least 8: 8 nodes (960 bytes) stay within the
+    /// small-block caches of common allocators (glibc's tcache ends at 1,032 bytes), which
+    /// measured cheaper than sizing for every node up front.
+    #[inline(always)]
+    fn push(&mut self, node: Node<'a>) -> usize {
+        if self.nodes.len() == self.nodes.capacity() {
+            self.grow();
+        }
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Makes room for more nodes: the first reservation, or doubling.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let more = match self.nodes.capacity() {
+            0 => (self.end / 16).clamp(8, 256),
+            n => n,
+        };
+        self.nodes.reserve_exact(more);
+    }
+
+    /// Ends a chain: the operands of `chain` followed by `last`, as one n-ary node made by
+    /// `make`, or `last` alone when the chain has one operand.
+    #[inline(always)]
+    fn finish_chain(
+        &mut self,
+        chain: Chain,
+        last: usize,
+        make: fn(usize, usize, Span) -> NodeKind<'a>,
+    ) -> usize {
+        if chain.len == 0 {
+            return last;
+        }
+        self.nodes[chain.last].next = last;
+        let span = Span::new(
+            self.nodes[chain.first].span().start,
+            self.nodes[last].span().end,
+        );
+        self.push(Node::new(make(chain.first, chain.len + 1, span)))
     }
 
     /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
     /// opens and closes frames, until the bottom frame (`bottom`, opened at `at`) is
     /// complete.
     ///
-    /// Finished operands wait on one operand stack shared by every level; a frame only
-    /// records where its operands start, so a lone comparison allocates nothing here and a
-    /// flat chain `a or b or c` becomes its node's vector without copying.
+    /// Finished operands go straight into the arena, linked into their frame's chains, so
+    /// a lone comparison allocates nothing here and no node allocates on its own.
     fn expression(
         &mut self,
         bottom: FrameKind<'a>,
         at: usize,
         first: Option<Pending<'a>>,
-    ) -> PResult<FilterRef<'a>> {
-        let mut operands: Vec<FilterRef<'a>> = Vec::new();
+    ) -> PResult<usize> {
         let mut stack = Frames::new();
-        let mut cur = Frame::new(bottom, at, 0);
+        let mut cur = Frame::new(bottom, at);
         let mut term = match first {
             Some(Pending::Term(term)) => term,
-            Some(Pending::Start(start)) => self.term(start, &mut stack, &mut cur, 0)?,
+            Some(Pending::Start(start)) => self.term(start, &mut stack, &mut cur)?,
             None => {
                 let start = self.term_start()?;
-                self.term(start, &mut stack, &mut cur, 0)?
+                self.term(start, &mut stack, &mut cur)?
             }
         };
         loop {
             match self.log_op()? {
-                Some(LogOp::And) => operands.push(term),
-                Some(LogOp::Or) if operands.len() == cur.ands => {
-                    // an `and` chain of one term: the term itself
-                    operands.push(term);
-                    cur.ands = operands.len();
-                }
+                Some(LogOp::And) => cur.ands.push(&mut self.nodes, term),
                 Some(LogOp::Or) => {
-                    let and = finish_chain(&mut operands, cur.ands, term, FilterRefKind::And);
-                    operands.push(and);
-                    cur.ands = operands.len();
+                    let ands = std::mem::take(&mut cur.ands);
+                    let and = self.finish_chain(ands, term, and_kind);
+                    cur.ors.push(&mut self.nodes, and);
                 }
                 None => {
-                    let and = finish_chain(&mut operands, cur.ands, term, FilterRefKind::And);
-                    let expr = finish_chain(&mut operands, cur.ors, and, FilterRefKind::Or);
+                    let ands = std::mem::take(&mut cur.ands);
+                    let and = self.finish_chain(ands, term, and_kind);
+                    let expr = self.finish_chain(cur.ors, and, or_kind);
                     let Some(parent) = stack.pop() else {
                         return self.close_bottom(cur, expr);
                     };
@@ -1012,25 +1183,27 @@ impl<'a> Parser<'a> {
                 }
             }
             let start = self.term_start()?;
-            term = self.term(start, &mut stack, &mut cur, operands.len())?;
+            term = self.term(start, &mut stack, &mut cur)?;
         }
     }
 
-    /// Reads a term that begins with `start`: opens a frame for each opener (their operands
-    /// start at `base` on the operand stack) until an `attrExp` comes.
+    /// Reads a term that begins with `start`: opens a frame for each opener until an
+    /// `attrExp` comes.
     #[inline(always)]
     fn term(
         &mut self,
         mut start: TermStart<'a>,
         stack: &mut Frames<'a>,
         cur: &mut Frame<'a>,
-        base: usize,
-    ) -> PResult<FilterRef<'a>> {
+    ) -> PResult<usize> {
         loop {
             match start {
-                TermStart::Attr(path) => return self.attr_exp(path),
+                TermStart::Attr(path) => {
+                    let term = self.attr_exp(path)?;
+                    return Ok(self.push(term));
+                }
                 TermStart::Open(kind) => {
-                    let next = Frame::new(kind, self.pos - 1, base);
+                    let next = Frame::new(kind, self.pos - 1);
                     stack.push(std::mem::replace(cur, next));
                     start = self.term_start()?;
                 }
@@ -1099,7 +1272,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Closes `frame`, whose contents are `expr`, and returns the finished term.
-    fn close_frame(&mut self, frame: Frame<'a>, expr: FilterRef<'a>) -> PResult<FilterRef<'a>> {
+    fn close_frame(&mut self, frame: Frame<'a>, expr: usize) -> PResult<usize> {
         match frame.kind {
             FrameKind::Group => {
                 self.close(b')', frame.at)?;
@@ -1110,10 +1283,7 @@ impl<'a> Parser<'a> {
                 self.close(b')', frame.at)?;
                 self.depth -= 1;
                 let span = Span::new(start, self.pos);
-                Ok(FilterRef {
-                    kind: FilterRefKind::Not(Box::new(expr)),
-                    span,
-                })
+                Ok(self.push(Node::new(NodeKind::Not { inner: expr, span })))
             }
             FrameKind::Bracket { path } => {
                 self.close(b']', frame.at)?;
@@ -1127,7 +1297,7 @@ impl<'a> Parser<'a> {
 
     /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
     #[inline]
-    fn close_bottom(&mut self, frame: Frame<'a>, expr: FilterRef<'a>) -> PResult<FilterRef<'a>> {
+    fn close_bottom(&mut self, frame: Frame<'a>, expr: usize) -> PResult<usize> {
         if matches!(frame.kind, FrameKind::PathBracket) {
             self.close(b']', frame.at)?;
             self.depth -= 1;
@@ -1217,11 +1387,7 @@ impl<'a> Parser<'a> {
     /// After `]` in a filter: the end, `SP logOp` or a closer; the Entra form
     /// `]` `"." ATTRNAME SP compareOp SP compValue` is read when
     /// [`ParseOptions::entra_value_path_compare`] is on.
-    fn after_value_path(
-        &mut self,
-        path: AttrPathRef<'a>,
-        filter: FilterRef<'a>,
-    ) -> PResult<FilterRef<'a>> {
+    fn after_value_path(&mut self, path: AttrPathRef<'a>, filter: usize) -> PResult<usize> {
         match self.peek() {
             Some(b'[') => Err(self.error(
                 ErrorKind::SecondValueFilter,
@@ -1232,14 +1398,8 @@ impl<'a> Parser<'a> {
                 if next.is_some_and(is_ws) {
                     self.refuse_compare_after_bracket()?;
                 }
-                let span = Span::new(path.span.start, self.pos);
-                Ok(FilterRef {
-                    kind: FilterRefKind::ValuePath {
-                        path,
-                        filter: Box::new(filter),
-                    },
-                    span,
-                })
+                let end = self.pos;
+                Ok(self.push(Node::new(NodeKind::ValuePath { path, filter, end })))
             }
         }
     }
@@ -1259,11 +1419,7 @@ impl<'a> Parser<'a> {
     /// Interop only: `attrPath "[" valFilter "]" "." ATTRNAME SP (compareOp SP compValue /
     /// "pr")`, rewritten to `attrPath "[" valFilter SP "and" SP ATTRNAME ... "]"` so the
     /// two conditions must hold for the same value.
-    fn entra_compare(
-        &mut self,
-        path: AttrPathRef<'a>,
-        filter: FilterRef<'a>,
-    ) -> PResult<FilterRef<'a>> {
+    fn entra_compare(&mut self, path: AttrPathRef<'a>, filter: usize) -> PResult<usize> {
         let dot = self.pos;
         if !self.opts.entra_value_path_compare {
             return Err(self.error(ErrorKind::EntraValuePathCompare, Span::new(dot, dot + 1)));
@@ -1273,29 +1429,37 @@ impl<'a> Parser<'a> {
         self.in_brackets = true;
         let compare = self.attr_exp(sub)?;
         self.in_brackets = false;
-        let span = Span::new(filter.span.start, compare.span.end);
-        let kind = match filter.kind {
-            FilterRefKind::And(mut items) => {
-                items.push(compare);
-                FilterRefKind::And(items)
+        let span = Span::new(self.nodes[filter].span().start, compare.span().end);
+        let inner = match self.nodes[filter].kind {
+            // an `and` just finished is the arena's last node, after its operands: it moves
+            // after the new operand, so operands still come before their node
+            NodeKind::And { first, len, .. } => {
+                debug_assert_eq!(filter + 1, self.nodes.len());
+                self.nodes.pop();
+                let id = self.push(compare);
+                self.nodes[id - 1].next = id;
+                NodeKind::And {
+                    first,
+                    len: len + 1,
+                    span,
+                }
             }
-            kind => FilterRefKind::And(vec![
-                FilterRef {
-                    kind,
-                    span: filter.span,
-                },
-                compare,
-            ]),
+            _ => {
+                let id = self.push(compare);
+                self.nodes[filter].next = id;
+                NodeKind::And {
+                    first: filter,
+                    len: 2,
+                    span,
+                }
+            }
         };
-        let inner = FilterRef { kind, span };
-        let span = Span::new(path.span.start, self.pos);
-        Ok(FilterRef {
-            kind: FilterRefKind::ValuePath {
-                path,
-                filter: Box::new(inner),
-            },
-            span,
-        })
+        let inner = self.push(Node::new(inner));
+        Ok(self.push(Node::new(NodeKind::ValuePath {
+            path,
+            filter: inner,
+            end: self.pos,
+        })))
     }
 
     /// `subAttr = "." ATTRNAME` after `]`, the `.` already read: a lone name, which may
@@ -1447,7 +1611,7 @@ impl<'a> Parser<'a> {
     /// `compareOp = "eq" / "ne" / "co" / "sw" / "ew" / "gt" / "lt" / "ge" / "le"`,
     /// case-insensitive and read as a whole word (`prand` is not `pr`).
     #[inline]
-    fn attr_exp(&mut self, path: AttrPathRef<'a>) -> PResult<FilterRef<'a>> {
+    fn attr_exp(&mut self, path: AttrPathRef<'a>) -> PResult<Node<'a>> {
         let is_not =
             path.uri.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("not");
         let ws = self.pos;
@@ -1484,19 +1648,16 @@ impl<'a> Parser<'a> {
         let Some(op) = op else {
             let span = Span::new(start, self.pos);
             self.count_term(span)?;
-            return Ok(FilterRef {
-                kind: FilterRefKind::Present { path },
-                span,
-            });
+            return Ok(Node::new(NodeKind::Present {
+                path,
+                end: self.pos,
+            }));
         };
         self.sp(word)?;
         let value = self.comp_value()?;
         let span = Span::new(start, self.pos);
         self.count_term(span)?;
-        Ok(FilterRef {
-            kind: FilterRefKind::Compare { path, op, value },
-            span,
-        })
+        Ok(Node::new(NodeKind::Compare { path, op, value }))
     }
 
     /// `compValue = false / null / true / number / string` (JSON, RFC 8259).
@@ -2043,7 +2204,7 @@ impl AttrPathRef<'_> {
     /// ```
     /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
     /// let f = parse_filter_ref("members.$ref pr").unwrap();
-    /// let FilterRefKind::Present { path } = f.kind else { unreachable!() };
+    /// let FilterRefKind::Present { path } = f.kind() else { unreachable!() };
     /// let owned = path.into_owned();
     /// assert_eq!((owned.name.as_str(), owned.sub_attr.as_deref()), ("members", Some("$ref")));
     /// assert_eq!(owned.span, path.span);
@@ -2095,8 +2256,46 @@ impl LiteralRef<'_> {
     }
 }
 
-impl FilterRef<'_> {
+impl<'a> FilterRef<'a> {
+    /// The root node, where a walk over the tree starts.
+    ///
+    /// ```
+    /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+    /// let f = parse_filter_ref(r#"emails[type eq "work"]"#).unwrap();
+    /// let FilterRefKind::ValuePath { path, filter } = f.root().kind() else { unreachable!() };
+    /// assert_eq!((path.name, filter.to_string().as_str()), ("emails", r#"type eq "work""#));
+    /// ```
+    pub fn root(&self) -> FilterNode<'_, 'a> {
+        FilterNode {
+            tree: self,
+            node: &self.root,
+        }
+    }
+
+    /// The root's kind: `self.root().kind()`.
+    ///
+    /// ```
+    /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+    /// let f = parse_filter_ref("title pr").unwrap();
+    /// assert!(matches!(f.kind(), FilterRefKind::Present { path } if path.name == "title"));
+    /// ```
+    pub fn kind(&self) -> FilterRefKind<'_, 'a> {
+        self.root().kind()
+    }
+
+    /// The root's span: the whole filter without surrounding whitespace (as for
+    /// [`Filter::span`]).
+    ///
+    /// ```
+    /// use scim_parser::filter::parse_filter_ref;
+    /// assert_eq!(parse_filter_ref(" (a pr) ").unwrap().span(), scim_parser::Span::new(2, 6));
+    /// ```
+    pub fn span(&self) -> Span {
+        self.root.span()
+    }
+
     /// The owned [`Filter`]: what [`parse_filter`] returns for the same input and options.
+    /// Strings decoded from escapes are moved, not copied.
     ///
     /// ```
     /// use scim_parser::filter::parse_filter_ref;
@@ -2105,31 +2304,8 @@ impl FilterRef<'_> {
     /// assert_eq!(parse_filter_ref(input).unwrap().into_owned(), parse_filter(input).unwrap());
     /// ```
     pub fn into_owned(self) -> Filter {
-        let kind = match self.kind {
-            FilterRefKind::Compare { path, op, value } => FilterKind::Compare {
-                path: path.into_owned(),
-                op,
-                value: value.into_owned(),
-            },
-            FilterRefKind::Present { path } => FilterKind::Present {
-                path: path.into_owned(),
-            },
-            FilterRefKind::And(items) => {
-                FilterKind::And(items.into_iter().map(FilterRef::into_owned).collect())
-            }
-            FilterRefKind::Or(items) => {
-                FilterKind::Or(items.into_iter().map(FilterRef::into_owned).collect())
-            }
-            FilterRefKind::Not(inner) => FilterKind::Not(Box::new(inner.into_owned())),
-            FilterRefKind::ValuePath { path, filter } => FilterKind::ValuePath {
-                path: path.into_owned(),
-                filter: Box::new(filter.into_owned()),
-            },
-        };
-        Filter {
-            kind,
-            span: self.span,
-        }
+        let FilterRef { root, mut nodes } = self;
+        owned_node(root, &mut nodes)
     }
 
     /// An owned copy, leaving the borrowed tree as it is (`self.clone().into_owned()`).
@@ -2145,9 +2321,153 @@ impl FilterRef<'_> {
     }
 }
 
+/// The owned twin of `node`, whose operands are taken out of `nodes`. It recurses once per
+/// level of nesting, which the parser bounds ([`MAX_DEPTH_CEILING`]), as `Display` does.
+fn owned_node(node: Node<'_>, nodes: &mut [Node<'_>]) -> Filter {
+    let span = node.span();
+    let kind = match node.kind {
+        NodeKind::Compare { path, op, value } => FilterKind::Compare {
+            path: path.into_owned(),
+            op,
+            value: value.into_owned(),
+        },
+        NodeKind::Present { path, .. } => FilterKind::Present {
+            path: path.into_owned(),
+        },
+        NodeKind::Not { inner, .. } => {
+            FilterKind::Not(Box::new(owned_node(take_node(nodes, inner), nodes)))
+        }
+        NodeKind::ValuePath { path, filter, .. } => FilterKind::ValuePath {
+            path: path.into_owned(),
+            filter: Box::new(owned_node(take_node(nodes, filter), nodes)),
+        },
+        NodeKind::And { first, len, .. } => FilterKind::And(owned_operands(first, len, nodes)),
+        NodeKind::Or { first, len, .. } => FilterKind::Or(owned_operands(first, len, nodes)),
+    };
+    Filter { kind, span }
+}
+
+/// The owned operands of an `and`/`or` node: `len` nodes linked from `first`.
+fn owned_operands(first: usize, len: usize, nodes: &mut [Node<'_>]) -> Vec<Filter> {
+    let mut items = Vec::with_capacity(len);
+    let mut id = first;
+    for _ in 0..len {
+        let node = take_node(nodes, id);
+        id = node.next;
+        items.push(owned_node(node, nodes));
+    }
+    items
+}
+
+/// Moves the node at `id` out of the arena, leaving a node that owns nothing.
+fn take_node<'a>(nodes: &mut [Node<'a>], id: usize) -> Node<'a> {
+    let empty = Node::new(NodeKind::Not {
+        inner: 0,
+        span: Span::default(),
+    });
+    std::mem::replace(&mut nodes[id], empty)
+}
+
 impl<'a> From<FilterRef<'a>> for Filter {
     fn from(filter: FilterRef<'a>) -> Filter {
         filter.into_owned()
+    }
+}
+
+impl<'t, 'a> FilterNode<'t, 'a> {
+    /// What kind of node this is, with its operands as nodes.
+    ///
+    /// ```
+    /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+    /// use scim_parser::CompareOp;
+    /// let f = parse_filter_ref("a eq 1 and b pr").unwrap();
+    /// let FilterRefKind::And(mut items) = f.root().kind() else { unreachable!() };
+    /// let first = items.next().unwrap();
+    /// assert!(matches!(first.kind(), FilterRefKind::Compare { op: CompareOp::Eq, .. }));
+    /// ```
+    pub fn kind(&self) -> FilterRefKind<'t, 'a> {
+        let tree = self.tree;
+        let node = |i: usize| FilterNode {
+            tree,
+            node: &tree.nodes[i],
+        };
+        let operands = |first, len| Operands {
+            tree,
+            next: first,
+            left: len,
+        };
+        match &self.node.kind {
+            NodeKind::Compare { path, op, value } => FilterRefKind::Compare {
+                path,
+                op: *op,
+                value,
+            },
+            NodeKind::Present { path, .. } => FilterRefKind::Present { path },
+            NodeKind::And { first, len, .. } => FilterRefKind::And(operands(*first, *len)),
+            NodeKind::Or { first, len, .. } => FilterRefKind::Or(operands(*first, *len)),
+            NodeKind::Not { inner, .. } => FilterRefKind::Not(node(*inner)),
+            NodeKind::ValuePath { path, filter, .. } => FilterRefKind::ValuePath {
+                path,
+                filter: node(*filter),
+            },
+        }
+    }
+
+    /// Where the node stands in the input (as for [`Filter::span`]).
+    ///
+    /// ```
+    /// use scim_parser::filter::{parse_filter_ref, FilterRefKind};
+    /// use scim_parser::Span;
+    /// let f = parse_filter_ref("a pr or b[c pr]").unwrap();
+    /// let FilterRefKind::Or(items) = f.root().kind() else { unreachable!() };
+    /// let spans: Vec<Span> = items.map(|n| n.span()).collect();
+    /// assert_eq!(spans, [Span::new(0, 4), Span::new(8, 15)]);
+    /// ```
+    pub fn span(&self) -> Span {
+        self.node.span()
+    }
+}
+
+impl<'t, 'a> Iterator for Operands<'t, 'a> {
+    type Item = FilterNode<'t, 'a>;
+
+    fn next(&mut self) -> Option<FilterNode<'t, 'a>> {
+        self.left = self.left.checked_sub(1)?;
+        let node = &self.tree.nodes[self.next];
+        self.next = node.next;
+        Some(FilterNode {
+            tree: self.tree,
+            node,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Operands<'_, '_> {}
+
+impl std::iter::FusedIterator for Operands<'_, '_> {}
+
+impl fmt::Debug for FilterRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.root().fmt(f)
+    }
+}
+
+impl fmt::Debug for FilterNode<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilterNode")
+            .field("kind", &self.kind())
+            .field("span", &self.span())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Operands<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
     }
 }
 
@@ -2178,7 +2498,14 @@ impl fmt::Display for LiteralValueRef<'_> {
 /// The same canonical form as [`Filter`]'s `Display`.
 impl fmt::Display for FilterRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
+        self.root().fmt(f)
+    }
+}
+
+/// The canonical form of the subtree under this node, as for [`Filter`]'s `Display`.
+impl fmt::Display for FilterNode<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind() {
             FilterRefKind::Compare { path, op, value } => write!(f, "{path} {op} {}", value.value),
             FilterRefKind::Present { path } => write!(f, "{path} pr"),
             FilterRefKind::And(items) => write_ref_chain(f, items, " and ", |k| {
@@ -2195,15 +2522,15 @@ impl fmt::Display for FilterRef<'_> {
 
 fn write_ref_chain(
     f: &mut fmt::Formatter<'_>,
-    items: &[FilterRef<'_>],
+    items: Operands<'_, '_>,
     sep: &str,
-    needs_parens: fn(&FilterRefKind<'_>) -> bool,
+    needs_parens: fn(&FilterRefKind<'_, '_>) -> bool,
 ) -> fmt::Result {
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.enumerate() {
         if i > 0 {
             f.write_str(sep)?;
         }
-        if needs_parens(&item.kind) {
+        if needs_parens(&item.kind()) {
             write!(f, "({item})")?;
         } else {
             write!(f, "{item}")?;
@@ -2694,6 +3021,22 @@ mod tests {
         assert_eq!(f.to_string(), "a[(b pr or c pr) and d pr]");
         let f = parse_filter_with("a[b pr and c pr].d pr", &ParseOptions::interop()).unwrap();
         assert_eq!(f.to_string(), "a[b pr and c pr and d pr]");
+        // the `and` moves behind the new operand in the arena; its operands stay linked
+        let input = "x pr or a[b pr and (c pr or d pr)].e pr";
+        let f = parse_filter_with(input, &ParseOptions::interop()).unwrap();
+        assert_eq!(f.to_string(), "x pr or a[b pr and (c pr or d pr) and e pr]");
+        let r = parse_filter_ref_with(input, &ParseOptions::interop()).unwrap();
+        let FilterRefKind::Or(mut items) = r.kind() else {
+            panic!()
+        };
+        let FilterRefKind::ValuePath { filter, .. } = items.nth(1).unwrap().kind() else {
+            panic!()
+        };
+        let FilterRefKind::And(ands) = filter.kind() else {
+            panic!()
+        };
+        let printed: Vec<String> = ands.map(|n| n.to_string()).collect();
+        assert_eq!(printed, ["b pr", "c pr or d pr", "e pr"]);
         let e = parse_filter_with("a[b pr].d.e pr", &ParseOptions::interop()).unwrap_err();
         assert_eq!(e.kind, K::TooManySubAttrs);
     }

@@ -28,7 +28,8 @@
 //! An [`Error`] knows its span, what was expected or found ([`ErrorKind`]), the `scimType`
 //! to answer with, and draws a caret under the input. [`parse_filter_ref`] builds the same
 //! tree as a [`FilterRef`] that borrows names and strings from the input instead of copying
-//! them (the faster choice when the tree does not outlive the input);
+//! them and keeps its nodes in one vector (the faster choice when the tree does not outlive
+//! the input; walk it from [`FilterRef::root`]);
 //! [`FilterRef::into_owned`] turns it into the [`Filter`] that [`parse_filter`] returns.
 //!
 //! ```
@@ -198,8 +199,8 @@ pub mod schema;
 pub use error::{Closer, Error, ErrorKind, Found, Grammar, Span};
 pub use filter::{
     parse_filter, parse_filter_ref, parse_filter_ref_with, parse_filter_with, AttrPath,
-    AttrPathRef, CompareOp, Filter, FilterKind, FilterRef, FilterRefKind, Literal, LiteralRef,
-    LiteralValue, LiteralValueRef, ParseOptions,
+    AttrPathRef, CompareOp, Filter, FilterKind, FilterNode, FilterRef, FilterRefKind, Literal,
+    LiteralRef, LiteralValue, LiteralValueRef, ParseOptions,
 };
 pub use path::{parse_patch_path, parse_patch_path_with, PatchPath};
 

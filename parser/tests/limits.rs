@@ -2,7 +2,7 @@
 //! can overflow the stack: the DoS rows F90-F94 and F105 of the survey, and the deepest
 //! trees the parser can return, handled on a thread with half of a Tokio worker's stack.
 
-use scim_parser::filter::MAX_DEPTH_CEILING;
+use scim_parser::filter::{parse_filter_ref_with, MAX_DEPTH_CEILING};
 use scim_parser::json::filter_to_json;
 use scim_parser::{parse_filter_with, parse_patch_path_with, ErrorKind, ParseOptions};
 use std::time::{Duration, Instant};
@@ -174,6 +174,45 @@ fn the_deepest_accepted_tree_survives_every_trait_on_a_small_stack() {
                 max: MAX_DEPTH_CEILING
             }
         );
+    });
+}
+
+/// The borrowed tree (an arena walked through node views) at the same depth: printing,
+/// `Debug`, conversion, comparison and drop.
+#[test]
+fn the_deepest_accepted_borrowed_tree_survives_every_trait_on_a_small_stack() {
+    on_small_stack(|| {
+        let input = deepest_filter();
+        let opts = ParseOptions {
+            max_len: usize::MAX,
+            max_depth: usize::MAX,
+            ..Default::default()
+        };
+        let f = parse_filter_ref_with(&input, &opts).expect("at the ceiling");
+        let owned = parse_filter_with(&input, &opts).unwrap();
+        assert_eq!(f.to_string(), owned.to_string());
+        let debug = format!("{f:?}");
+        let pretty = format!("{f:#?}");
+        assert!(debug.len() > input.len() && pretty.len() > debug.len());
+        let copy = f.clone();
+        assert!(copy == f);
+        assert_eq!(copy.into_owned(), owned);
+        drop(f);
+    });
+}
+
+/// A flat chain as long as the term limit allows: the borrowed tree is one node vector,
+/// converted and dropped without recursion.
+#[test]
+fn the_longest_borrowed_chain_converts_and_drops_on_a_small_stack() {
+    on_small_stack(|| {
+        let opts = unlimited_len();
+        let input = vec!["not (a pr)"; 1024].join(" or ");
+        let f = parse_filter_ref_with(&input, &opts).expect("within the term budget");
+        let owned = f.to_owned_filter();
+        assert_eq!(owned, parse_filter_with(&input, &opts).unwrap());
+        assert_eq!(f.to_string(), input);
+        drop(f);
     });
 }
 
