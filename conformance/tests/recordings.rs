@@ -18,6 +18,29 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Serves `app` on a fresh 127.0.0.1 port until the returned sender is used or dropped.
+async fn serve_app(
+    app: axum::Router,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (addr, stop, task)
+}
+
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/entra-okta.jsonl")
 }
@@ -121,19 +144,7 @@ async fn record_entra(server: &EmbeddedServer) -> (Vec<Exchange>, String) {
     let recorder =
         scim_conformance::record::Recorder::new(&server.base_url(), Box::new(sink.clone()))
             .expect("recorder");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = recorder.app();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let (addr, stop, task) = serve_app(recorder.app()).await;
     let c = client(&format!("http://{addr}/scim/v2"));
     let mut ids = Vec::new();
     for (name, ext) in [
@@ -737,19 +748,7 @@ async fn recorder_with(
     let recorder =
         scim_conformance::record::Recorder::with_limits(upstream, Box::new(sink.clone()), limits)
             .expect("recorder");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = recorder.app();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let (addr, stop, task) = serve_app(recorder.app()).await;
     (addr, sink, stop, task)
 }
 
@@ -868,18 +867,7 @@ async fn throttling_target() -> (
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let (addr, stop, _task) = serve_app(app).await;
     (format!("http://{addr}/scim/v2"), held, stop)
 }
 
@@ -1170,18 +1158,7 @@ async fn idless_target() -> (
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let (addr, stop, _task) = serve_app(app).await;
     (format!("http://{addr}/v2"), held, stop)
 }
 
