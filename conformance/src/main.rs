@@ -570,19 +570,35 @@ fn token_from_env(var: &str) -> Result<Token, Exit> {
     }
 }
 
-/// A flag set by the first Ctrl-C (the run then skips the remaining cases and cleans up);
-/// a second Ctrl-C exits at once.
+/// A flag set by the first Ctrl-C or SIGTERM (what `timeout`, CI cancellation and
+/// Kubernetes send): the command then stops starting new work and cleans up what it
+/// created; a second signal exits at once.
 fn interrupt_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let set = Arc::clone(&flag);
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("scim-conformance: interrupted; skipping the remaining cases and cleaning up (Ctrl-C again to quit now)");
+        if stop_signal().await {
+            eprintln!("scim-conformance: interrupted; starting no new work and cleaning up what this run created (interrupt again to quit now)");
             set.store(true, Ordering::Relaxed);
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if stop_signal().await {
                 std::process::exit(130);
             }
         }
     });
     flag
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM; false if neither can be listened for.
+async fn stop_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                r = tokio::signal::ctrl_c() => r.is_ok(),
+                r = term.recv() => r.is_some(),
+            };
+        }
+    }
+    tokio::signal::ctrl_c().await.is_ok()
 }

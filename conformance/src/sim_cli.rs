@@ -14,6 +14,7 @@ use scim_conformance::simulate::{self, limit, Options};
 use scim_conformance::Token;
 use scim_reference_server::{Config, Fault};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -149,7 +150,7 @@ fn shard_and_prefix(args: &SimulateArgs) -> Result<(Option<Shard>, String, Durat
     }
     if !(args.shard_wait.is_finite() && args.shard_wait > 0.0 && args.shard_wait <= 86_400.0) {
         return Err(Exit::usage(format!(
-            "--shard-wait must be between 0 and 86400 seconds, got {}",
+            "--shard-wait must be more than 0 and at most 86400 seconds, got {}",
             args.shard_wait
         )));
     }
@@ -310,7 +311,8 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
         shard,
         shard_wait,
     };
-    let report = simulate::simulate(engine, &options, label, outage, interrupt_flag())
+    let interrupt = interrupt_flag();
+    let report = simulate::simulate(engine, &options, label, outage, Arc::clone(&interrupt))
         .await
         .map_err(|m| Exit {
             code: exit::MUST_FAILED,
@@ -326,7 +328,9 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
     if let Some(server) = embedded {
         server.stop().await;
     }
-    Ok(if report.passed {
+    Ok(if interrupt.load(Ordering::Relaxed) {
+        exit::INTERRUPTED
+    } else if report.passed {
         exit::SUCCESS
     } else {
         exit::MUST_FAILED

@@ -1,5 +1,5 @@
 //! Ctrl-C for real: the binary runs against the reference server behind a loopback proxy
-//! that delays every connection, gets SIGINT part-way, skips the remaining cases, removes
+//! that delays every connection, gets SIGINT (or SIGTERM) part-way, skips the remaining cases, removes
 //! everything it created, writes its reports and exits 130.
 
 use scim_reference_server::{spawn, Config};
@@ -44,9 +44,22 @@ async fn slow_proxy(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_skips_the_rest_cleans_up_and_exits_130() {
+    interrupted_by("INT").await;
+}
+
+/// SIGTERM is what `timeout`, CI cancellation and Kubernetes send: handled like Ctrl-C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_skips_the_rest_cleans_up_and_exits_130() {
+    interrupted_by("TERM").await;
+}
+
+async fn interrupted_by(signal: &str) {
     let server = spawn(Config::default()).await.expect("server starts");
     let proxy = slow_proxy(server.addr).await;
-    let dir = std::env::temp_dir().join(format!("scimconf-interrupt-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "scimconf-interrupt-{signal}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).expect("dir");
     let json = dir.join("r.json");
     let child = Command::new(env!("CARGO_BIN_EXE_scim-conformance"))
@@ -63,7 +76,7 @@ async fn sigint_skips_the_rest_cleans_up_and_exits_130() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let pid = child.id().to_string();
     let killed = Command::new("kill")
-        .args(["-INT", &pid])
+        .args([&format!("-{signal}"), &pid])
         .status()
         .expect("kill runs");
     assert!(killed.success());
@@ -79,7 +92,7 @@ async fn sigint_skips_the_rest_cleans_up_and_exits_130() {
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(
-        stderr.contains("interrupted; skipping the remaining cases"),
+        stderr.contains("interrupted; starting no new work and cleaning up"),
         "{stderr}"
     );
     assert!(

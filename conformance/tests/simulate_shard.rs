@@ -399,6 +399,31 @@ async fn merge_cli_combines_shard_reports_and_refuses_mismatches() {
         .expect("create-user row");
     assert_eq!(create.count, 40);
 
+    // Edited reports: a count past any real run (it would overflow the sums) and a
+    // `passed` that contradicts the failures listed are refused, naming file and field.
+    let original = std::fs::read_to_string(&paths[0]).expect("read");
+    let mut huge: serde_json::Value = serde_json::from_str(&original).expect("json");
+    huge["operations"][0]["count"] = serde_json::json!(u64::MAX);
+    std::fs::write(&paths[0], huge.to_string()).expect("write");
+    let out = bin().arg("merge").args(&paths).output().expect("merge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("s1.json") && err.contains("/operations/0/count") && !err.contains("panicked"),
+        "{err}"
+    );
+    let mut contradicts: serde_json::Value = serde_json::from_str(&original).expect("json");
+    contradicts["failure_count"] = serde_json::json!(5);
+    std::fs::write(&paths[0], contradicts.to_string()).expect("write");
+    let out = bin().arg("merge").args(&paths).output().expect("merge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("s1.json") && err.contains("says it passed"),
+        "{err}"
+    );
+    std::fs::write(&paths[0], &original).expect("write");
+
     // Another seed in one file: refused with the file named.
     let mut second: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&paths[1]).expect("read")).expect("json");
@@ -415,5 +440,69 @@ async fn merge_cli_combines_shard_reports_and_refuses_mismatches() {
         .expect("merge");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.json"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A shard started alone: the first wait for the missing shard runs out after
+/// `--shard-wait`, every later one gives up at once (not one full wait per item), and the
+/// shard still removes what it created and fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_alone_gives_up_once_cleans_up_and_fails() {
+    let server = EmbeddedServer::start(Config::default())
+        .await
+        .expect("server");
+    let base = server.base_url();
+    let dir = std::env::temp_dir().join(format!("scim-alone-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let json = dir.join("alone.json");
+    let run_id = simulate::fresh_prefix()
+        .replace("scimsim-", "a")
+        .replace('-', "");
+    let out = tokio::task::spawn_blocking({
+        let (base, json, run_id) = (base.clone(), json.clone(), run_id.clone());
+        move || {
+            bin()
+                .arg("simulate")
+                .args(["--target", &base, "--run-id", &run_id, "--shard", "2/2"])
+                .args(["--users", "60", "--groups", "4", "--large-group", "20"])
+                .args(["--cycles", "0", "--concurrency", "2", "--shard-wait", "1"])
+                .args(["--no-progress", "--json"])
+                .arg(&json)
+                .env(
+                    "SCIM_CONFORMANCE_TOKEN",
+                    scim_reference_server::DEFAULT_TOKEN,
+                )
+                .output()
+                .expect("run")
+        }
+    })
+    .await
+    .expect("join");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("json");
+    let errors: Vec<String> = report["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .map(|f| f["error"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let timed_out = errors
+        .iter()
+        .filter(|e| e.contains("did not appear within"))
+        .count();
+    let gave_up_at_once = errors
+        .iter()
+        .filter(|e| e.contains("an earlier wait of this run already ran out"))
+        .count();
+    // Waits already running when the first ran out end on their own: at most one per
+    // request in flight.
+    assert!((1..=2).contains(&timed_out), "{errors:#?}");
+    assert!(gave_up_at_once >= 1, "{errors:#?}");
+    let prefix = format!("scimsim-{run_id}-");
+    assert_eq!(total(&base, "/Users", "userName", &prefix).await, 0);
+    assert_eq!(total(&base, "/Groups", "displayName", &prefix).await, 0);
+    server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

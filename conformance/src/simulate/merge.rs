@@ -35,7 +35,68 @@ pub fn load(path: &Path) -> Result<Report, String> {
             ))
         }
     }
-    serde_json::from_value(value).map_err(|e| format!("{name}: not a simulate report: {e}"))
+    if let Some((at, n)) = implausible_number(&value, &mut String::new()) {
+        return Err(format!(
+            "{name}: {at} is {n}, beyond any real run (at most {MAX_PLAUSIBLE:e} in magnitude); \
+             the report was edited or damaged"
+        ));
+    }
+    let report: Report =
+        serde_json::from_value(value).map_err(|e| format!("{name}: not a simulate report: {e}"))?;
+    let differences: usize = report
+        .reconciliations
+        .iter()
+        .map(|c| c.result.differences.len())
+        .sum();
+    if report.passed && (report.failure_count > 0 || differences > 0) {
+        return Err(format!(
+            "{name}: says it passed but counts {} failed operation(s) and {differences} \
+             difference(s); the report was edited or damaged",
+            report.failure_count
+        ));
+    }
+    Ok(report)
+}
+
+/// The largest magnitude a number in a real report reaches (counts, milliseconds since
+/// 1970); anything larger would overflow the sums of a merge.
+const MAX_PLAUSIBLE: f64 = 1e15;
+
+/// The JSON pointer and value of the first number in `value` whose magnitude exceeds
+/// [`MAX_PLAUSIBLE`].
+fn implausible_number(value: &serde_json::Value, at: &mut String) -> Option<(String, String)> {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            let big = n.as_f64().map_or(true, |f| f.abs() > MAX_PLAUSIBLE);
+            big.then(|| {
+                (
+                    if at.is_empty() {
+                        "/".into()
+                    } else {
+                        at.clone()
+                    },
+                    n.to_string(),
+                )
+            })
+        }
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let len = at.len();
+            at.push_str(&format!("/{i}"));
+            let found = implausible_number(v, at);
+            at.truncate(len);
+            found
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let len = at.len();
+            at.push('/');
+            at.push_str(k);
+            let found = implausible_number(v, at);
+            at.truncate(len);
+            found
+        }),
+        _ => None,
+    }
 }
 
 /// Checks that `reports` (file name, report) are every shard of one run, once each.

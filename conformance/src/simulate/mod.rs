@@ -200,6 +200,9 @@ pub struct Run {
     /// The shard, if any.
     pub shard: Option<Shard>,
     shard_wait: Duration,
+    /// Set when a wait for another shard's user or group ran out: later waits give up at
+    /// once (see `shard::poll`).
+    shard_gave_up: AtomicBool,
     /// Failures, the first 200.
     pub failures: Mutex<Vec<OpFailure>>,
     /// All failures.
@@ -229,6 +232,7 @@ impl Run {
             foreign_group_ids: Mutex::new(vec![None; dir.groups.len()]),
             shard: None,
             shard_wait: Duration::from_secs(300),
+            shard_gave_up: AtomicBool::new(false),
             failures: Mutex::new(Vec::new()),
             failure_count: AtomicUsize::new(0),
             progress: Progress::default(),
@@ -306,6 +310,7 @@ impl Run {
             i,
             self.shard_wait,
             &self.interrupt,
+            &self.shard_gave_up,
         )
         .await?;
         self.foreign_user_ids
@@ -324,7 +329,15 @@ impl Run {
                 "no id: the group was never created".into(),
             ));
         }
-        let id = shard::find_group(&self.engine, dir, g, self.shard_wait, &self.interrupt).await?;
+        let id = shard::find_group(
+            &self.engine,
+            dir,
+            g,
+            self.shard_wait,
+            &self.interrupt,
+            &self.shard_gave_up,
+        )
+        .await?;
         self.foreign_group_ids
             .lock()
             .unwrap_or_else(|p| p.into_inner())[g] = Some(id.clone());

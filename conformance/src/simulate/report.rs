@@ -196,15 +196,30 @@ impl Report {
         if let Some(note) = &self.cleanup_note {
             writeln!(out, "  {note}")?;
         }
-        writeln!(
-            out,
-            "{} in {:.1}s",
-            if self.passed {
-                "PASSED"
-            } else {
-                "FAILED: the target does not match the directory"
-            },
-            self.seconds
-        )
+        writeln!(out, "{} in {:.1}s", self.verdict(), self.seconds)
+    }
+
+    /// `PASSED`, or `FAILED:` with the first reason that applies.
+    fn verdict(&self) -> String {
+        if self.passed {
+            return "PASSED".into();
+        }
+        let differences: usize = self
+            .reconciliations
+            .iter()
+            .map(|c| c.result.differences.len())
+            .sum();
+        if differences > 0 {
+            "FAILED: the target does not match the directory".into()
+        } else if self.cleanup.is_some_and(|(_, failed)| failed > 0) {
+            "FAILED: the cleanup left resources on the target".into()
+        } else if self.failure_count > 0 {
+            format!(
+                "FAILED: {} operation(s) failed (listed above)",
+                self.failure_count
+            )
+        } else {
+            "FAILED: the run did not finish (interrupted)".into()
+        }
     }
 }

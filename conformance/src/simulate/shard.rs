@@ -100,10 +100,13 @@ pub fn user_index(prefix: &str, user_name: &str) -> Option<usize> {
 }
 
 /// Polls `find` until it yields an id, `wait` has passed or `stop` is set (Ctrl-C); the
-/// first try is immediate, later ones back off from 100 ms to 2 s.
+/// first try is immediate, later ones back off from 100 ms to 2 s. Once one wait of the
+/// run has timed out (`gave_up`), later waits try once and give up at once, so a missing
+/// shard costs the run about one `--shard-wait`, not one per item it needed.
 async fn poll<F, Fut>(
     wait: Duration,
     stop: &AtomicBool,
+    gave_up: &AtomicBool,
     what: &str,
     mut find: F,
 ) -> Result<String, Failure>
@@ -122,7 +125,14 @@ where
                 "interrupted while waiting for {what}"
             )));
         }
+        if gave_up.load(Ordering::Relaxed) {
+            return Err(Failure::Transport(format!(
+                "{what} is missing, and an earlier wait of this run already ran out \
+                 (--shard-wait); did every shard start?"
+            )));
+        }
         if started.elapsed() >= wait {
+            gave_up.store(true, Ordering::Relaxed);
             return Err(Failure::Transport(format!(
                 "{what} did not appear within {:.0}s (--shard-wait); did every shard start?",
                 wait.as_secs_f64()
@@ -147,11 +157,12 @@ pub async fn find_user(
     i: usize,
     wait: Duration,
     stop: &AtomicBool,
+    gave_up: &AtomicBool,
 ) -> Result<String, Failure> {
     let user = &dir.users[i];
     let request = requests.lookup_user(user).map_err(Failure::Transport)?;
     let what = format!("user {} (another shard's)", user.user_name);
-    poll(wait, stop, &what, || async {
+    poll(wait, stop, gave_up, &what, || async {
         let reply = engine.call_ok(OpKind::LookupUser, &request).await?;
         first_id(&reply.body, reply.status)
     })
@@ -167,6 +178,7 @@ pub async fn find_group(
     g: usize,
     wait: Duration,
     stop: &AtomicBool,
+    gave_up: &AtomicBool,
 ) -> Result<String, Failure> {
     let name = &dir.groups[g].display_name;
     let mut request = Request::new(reqwest::Method::GET, "/Groups");
@@ -175,7 +187,7 @@ pub async fn find_group(
         ("attributes".into(), "id".into()),
     ];
     let what = format!("group {name} (another shard's)");
-    poll(wait, stop, &what, || async {
+    poll(wait, stop, gave_up, &what, || async {
         let reply = engine.call_ok(OpKind::LookupGroup, &request).await?;
         first_id(&reply.body, reply.status)
     })
