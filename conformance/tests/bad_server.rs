@@ -9,28 +9,36 @@ use scim_conformance::Token;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-async fn garbage_server() -> std::net::SocketAddr {
+/// A loopback target that answers every request with the raw HTTP `reply` and closes.
+async fn canned_server(reply: String) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let reply = std::sync::Arc::new(reply);
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
+            let reply = std::sync::Arc::clone(&reply);
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 64 * 1024];
-                // One request per connection is enough for a garbage answer.
+                // One request per connection is enough for a canned answer.
                 let _ = socket.read(&mut buf).await;
-                let body = "<html>not scim</html>";
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
                 let _ = socket.write_all(reply.as_bytes()).await;
                 let _ = socket.shutdown().await;
             });
         }
     });
     addr
+}
+
+/// A target that answers 200 with an HTML body to everything.
+async fn garbage_server() -> std::net::SocketAddr {
+    let body = "<html>not scim</html>";
+    canned_server(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,26 +78,12 @@ async fn garbage_replies_never_pass_and_never_panic() {
 
 /// A target that answers 429 with `Retry-After: 1` to everything.
 async fn throttling_server() -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let _ = socket.read(&mut buf).await;
-                let body = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429","detail":"slow down"}"#;
-                let reply = format!(
-                    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(reply.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
-    addr
+    let body = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429","detail":"slow down"}"#;
+    canned_server(format!(
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+    .await
 }
 
 /// A target that keeps answering 429 gets no verdict: its cases are `error` with
