@@ -589,6 +589,8 @@ const NAME: u8 = 1;
 const PATH: u8 = 2;
 const WORD: u8 = 4;
 const WS: u8 = 8;
+/// `nameChar` without `$`: the bytes the path scanner skips without a second look.
+const PLAIN: u8 = 16;
 
 /// The class bits of every byte, so each scanner step is one load and one test.
 static CLASS: [u8; 256] = classes();
@@ -598,7 +600,9 @@ const fn classes() -> [u8; 256] {
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        table[i] = if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'$' {
+        table[i] = if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            NAME | PATH | WORD | PLAIN
+        } else if b == b'$' {
             NAME | PATH | WORD
         } else if b == b':' || b == b'.' {
             PATH | WORD
@@ -631,6 +635,12 @@ fn is_name_byte(b: u8) -> bool {
 #[inline]
 fn is_value_word_byte(b: u8) -> bool {
     CLASS[usize::from(b)] & WORD != 0
+}
+
+/// [`is_name_byte`] without `$`.
+#[inline]
+fn is_plain_name_byte(b: u8) -> bool {
+    CLASS[usize::from(b)] & PLAIN != 0
 }
 
 #[inline]
@@ -1199,8 +1209,14 @@ impl<'a> Parser<'a> {
         loop {
             match start {
                 TermStart::Attr(path) => {
+                    // room first, so the node goes straight from `attr_exp` into the arena
+                    // instead of being saved across a call to `grow`
+                    if self.nodes.len() == self.nodes.capacity() {
+                        self.grow();
+                    }
                     let term = self.attr_exp(path)?;
-                    return Ok(self.push(term));
+                    self.nodes.push(term);
+                    return Ok(self.nodes.len() - 1);
                 }
                 TermStart::Open(kind) => {
                     let next = Frame::new(kind, self.pos - 1);
@@ -1491,9 +1507,9 @@ impl<'a> Parser<'a> {
     #[inline]
     pub(crate) fn attr_path(&mut self) -> PResult<AttrPathRef<'a>> {
         let start = self.pos;
-        // the common case: a lone name, neither URI nor sub-attribute
-        let end = self.scan(start, is_name_byte);
-        if !matches!(self.bytes.get(end), Some(b':' | b'.')) {
+        // the common case: a lone name, neither URI nor sub-attribute (nor `$`)
+        let end = self.scan(start, is_plain_name_byte);
+        if !matches!(self.bytes.get(end), Some(b':' | b'.' | b'$')) {
             let name = self.attr_name(start, end, false)?;
             self.pos = end;
             return Ok(AttrPathRef {
@@ -1503,12 +1519,65 @@ impl<'a> Parser<'a> {
                 span: Span::new(start, end),
             });
         }
-        self.qualified_attr_path(start)
+        self.qualified_attr_path(start, end)
     }
 
-    /// [`Parser::attr_path`] for a path with a URI or a sub-attribute.
+    /// [`Parser::attr_path`] for a path with a URI, a sub-attribute or a `$`; `start..seg`
+    /// is its first run of [`is_plain_name_byte`] bytes.
+    ///
+    /// One pass over the token, a run of name bytes at a time, notes its last `:` and the
+    /// first two `.` after it. A `$` anywhere hands the path to
+    /// [`Parser::dollar_attr_path`], which checks each part for it.
     #[inline(never)]
-    fn qualified_attr_path(&mut self, start: usize) -> PResult<AttrPathRef<'a>> {
+    fn qualified_attr_path(&mut self, start: usize, seg: usize) -> PResult<AttrPathRef<'a>> {
+        let (mut colon, mut dot, mut dot2) = (None, None, None);
+        let mut end = seg;
+        loop {
+            match self.bytes.get(end) {
+                Some(b':') => (colon, dot, dot2) = (Some(end), None, None),
+                Some(b'.') if dot.is_none() => dot = Some(end),
+                Some(b'.') => {
+                    dot2 = dot2.or(Some(end));
+                }
+                Some(b'$') => return self.dollar_attr_path(start),
+                _ => break,
+            }
+            end = self.scan(end + 1, is_plain_name_byte);
+        }
+        let (uri, name_start) = match colon {
+            Some(at) => {
+                if !self.bytes[start].is_ascii_alphabetic() {
+                    self.check_uri(start, at)?;
+                }
+                (Some(&self.src[start..at]), at + 1)
+            }
+            None => (None, start),
+        };
+        let name_end = dot.unwrap_or(end);
+        let name = self.attr_name(name_start, name_end, false)?;
+        let sub_attr = match dot {
+            None => None,
+            Some(_) => {
+                if let Some(at) = dot2 {
+                    return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(at, at + 1)));
+                }
+                Some(self.attr_name(name_end + 1, end, true)?)
+            }
+        };
+        self.pos = end;
+        Ok(AttrPathRef {
+            uri,
+            name,
+            sub_attr,
+            span: Span::new(start, end),
+        })
+    }
+
+    /// [`Parser::qualified_attr_path`] for a path with a `$` somewhere, read part by part
+    /// so that each part gets its own error.
+    #[cold]
+    #[inline(never)]
+    fn dollar_attr_path(&mut self, start: usize) -> PResult<AttrPathRef<'a>> {
         // the whole token, then its last `:`, searched from the end (only the name follows)
         let end = self.scan(start, is_path_byte);
         let colon = self.bytes[start..end]
