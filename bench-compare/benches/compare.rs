@@ -19,7 +19,7 @@
 //! COMPARE_COUNT="scim_proto typical 100" valgrind --tool=callgrind target/release/deps/compare-<hash>
 //! ```
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use scim_bench_compare::{contenders, groups, nested};
 use std::fmt::Write as _;
 use std::hint::black_box;

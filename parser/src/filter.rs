@@ -209,19 +209,22 @@ pub struct AttrPathRef<'a> {
 }
 
 /// A JSON literal borrowed from the input: the zero-copy twin of [`LiteralValue`]. A string
-/// without escapes borrows its text; one with escapes owns its decoded text.
+/// without escapes is a slice of the input; one with escapes was decoded once, while
+/// parsing, and is borrowed from the tree. (`Cow::Owned` appears only in literals built by
+/// hand.)
 ///
 /// ```
 /// use scim_parser::filter::{parse_filter_ref, FilterRefKind, LiteralValueRef};
 /// use std::borrow::Cow;
-/// let f = parse_filter_ref(r#"a eq "plain" or b eq "tab\tbed" or c eq -1.5"#).unwrap();
+/// let input = r#"a eq "plain" or b eq "tab\tbed" or c eq -1.5"#;
+/// let f = parse_filter_ref(input).unwrap();
 /// let FilterRefKind::Or(terms) = f.kind() else { unreachable!() };
 /// let values: Vec<_> = terms.map(|t| match t.kind() {
-///     FilterRefKind::Compare { value, .. } => value.value.clone(),
+///     FilterRefKind::Compare { value, .. } => value.value,
 ///     _ => unreachable!(),
 /// }).collect();
 /// assert!(matches!(values[0], LiteralValueRef::String(Cow::Borrowed("plain"))));
-/// assert!(matches!(&values[1], LiteralValueRef::String(Cow::Owned(s)) if s == "tab\tbed"));
+/// assert!(matches!(values[1], LiteralValueRef::String(Cow::Borrowed("tab\tbed"))));
 /// assert_eq!(values[2], LiteralValueRef::Number("-1.5"));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -232,7 +235,7 @@ pub enum LiteralValueRef<'a> {
     Bool(bool),
     /// A JSON number, exactly as written.
     Number(&'a str),
-    /// A JSON string, unescaped: borrowed when it had no escape.
+    /// A JSON string, unescaped.
     String(Cow<'a, str>),
 }
 
@@ -276,76 +279,193 @@ pub struct LiteralRef<'a> {
 /// assert_eq!(borrowed.to_string(), input);
 /// assert_eq!(borrowed.into_owned(), parse_filter(input).unwrap());
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct FilterRef<'a> {
+    /// The input: every offset in the nodes points into it.
+    src: &'a str,
     /// The root, kept out of `nodes` so that a lone comparison needs no vector.
-    root: Node<'a>,
+    root: Node,
     /// Every other node, each after its operands (post-order): the parser pushes a node
     /// once it is finished, so the root is always the last one pushed.
-    nodes: Vec<Node<'a>>,
+    nodes: Vec<Node>,
+    /// The strings that had escapes, decoded, indexed by [`LitKind::Escaped`].
+    strings: Vec<String>,
+}
+
+/// Converts a byte offset into the input to the 32 bits a node stores it in; the parser
+/// refuses any input longer than `u32::MAX` bytes before it reads anything.
+#[inline(always)]
+fn off(at: usize) -> u32 {
+    debug_assert!(u32::try_from(at).is_ok());
+    at as u32
+}
+
+/// A [`Span`] from two stored offsets.
+#[inline(always)]
+fn span_of(start: u32, end: u32) -> Span {
+    Span::new(start as usize, end as usize)
+}
+
+/// An attribute path as offsets into the input: the path is `start..end`, its name
+/// `name..dot`, its URI (when `name > start`) `start..name - 1`, and its sub-attribute
+/// (when `dot < end`) `dot + 1..end`. [`PathAt::resolve`] gives the [`AttrPathRef`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PathAt {
+    start: u32,
+    name: u32,
+    dot: u32,
+    end: u32,
+}
+
+impl PathAt {
+    /// A lone name, `start..end`.
+    #[inline(always)]
+    fn name(start: usize, end: usize) -> PathAt {
+        PathAt {
+            start: off(start),
+            name: off(start),
+            dot: off(end),
+            end: off(end),
+        }
+    }
+
+    /// The path in `src`, the input it was read from.
+    #[inline]
+    fn resolve(self, src: &str) -> AttrPathRef<'_> {
+        let (start, name, dot, end) = (
+            self.start as usize,
+            self.name as usize,
+            self.dot as usize,
+            self.end as usize,
+        );
+        AttrPathRef {
+            uri: (name > start).then(|| &src[start..name - 1]),
+            name: &src[name..dot],
+            sub_attr: (dot < end).then(|| &src[dot + 1..end]),
+            span: Span::new(start, end),
+        }
+    }
+}
+
+/// What a `compValue` is, the text itself staying in the input.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LitKind {
+    Null,
+    Bool(bool),
+    /// The number is the literal's text.
+    Number,
+    /// A string without escapes: the text between the quotes.
+    Str,
+    /// A string with escapes, decoded into [`FilterRef::strings`] at this index.
+    Escaped(u32),
+}
+
+/// A `compValue` as its kind and offsets (`start..end`, quotes included).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LitAt {
+    kind: LitKind,
+    start: u32,
+    end: u32,
+}
+
+impl LitAt {
+    /// The literal in `src`, with decoded strings borrowed from `strings`.
+    #[inline]
+    fn resolve<'t>(self, src: &'t str, strings: &'t [String]) -> LiteralRef<'t> {
+        let (start, end) = (self.start as usize, self.end as usize);
+        let value = match self.kind {
+            LitKind::Null => LiteralValueRef::Null,
+            LitKind::Bool(b) => LiteralValueRef::Bool(b),
+            LitKind::Number => LiteralValueRef::Number(&src[start..end]),
+            LitKind::Str => LiteralValueRef::String(Cow::Borrowed(&src[start + 1..end - 1])),
+            LitKind::Escaped(i) => LiteralValueRef::String(Cow::Borrowed(&strings[i as usize])),
+        };
+        LiteralRef {
+            value,
+            span: Span::new(start, end),
+        }
+    }
+
+    /// The owned [`Literal`]; a decoded string is moved out of `strings`, not copied.
+    fn into_owned(self, src: &str, strings: &mut [String]) -> Literal {
+        let value = match self.kind {
+            LitKind::Escaped(i) => LiteralValue::String(std::mem::take(&mut strings[i as usize])),
+            _ => self.resolve(src, &[]).value.into_owned(),
+        };
+        Literal {
+            value,
+            span: span_of(self.start, self.end),
+        }
+    }
 }
 
 /// One node of a [`FilterRef`]: its kind, and the index of its next sibling when it is an
-/// `and`/`or` operand. The span is kept only where it cannot be worked out from the
-/// leaves, so that a node stays small (120 bytes) and cheap to move.
-#[derive(Clone, Debug, PartialEq)]
-struct Node<'a> {
-    kind: NodeKind<'a>,
-    next: usize,
+/// `and`/`or` operand. Names, values and spans are byte offsets into the input (32-bit),
+/// so that a node is small (40 bytes), cheap to move and needs no drop; the
+/// [`FilterNode`] view turns them back into slices.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Node {
+    kind: NodeKind,
+    next: u32,
 }
 
 /// [`FilterRefKind`] as stored: operands are indexes into [`FilterRef::nodes`].
-#[derive(Clone, Debug, PartialEq)]
-enum NodeKind<'a> {
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum NodeKind {
     /// Spans from the path to the end of the value.
     Compare {
-        path: AttrPathRef<'a>,
+        path: PathAt,
         op: CompareOp,
-        value: LiteralRef<'a>,
+        value: LitAt,
     },
     /// Spans from the path to `end`, the end of `pr`.
     Present {
-        path: AttrPathRef<'a>,
-        end: usize,
+        path: PathAt,
+        end: u32,
     },
     /// The first operand and the number of operands, linked by [`Node::next`].
     And {
-        first: usize,
-        len: usize,
-        span: Span,
+        first: u32,
+        len: u32,
+        start: u32,
+        end: u32,
     },
     /// As for `And`.
     Or {
-        first: usize,
-        len: usize,
-        span: Span,
+        first: u32,
+        len: u32,
+        start: u32,
+        end: u32,
     },
     Not {
-        inner: usize,
-        span: Span,
+        inner: u32,
+        start: u32,
+        end: u32,
     },
     /// Spans from the path to `end`, after `]` (or after the Entra comparison).
     ValuePath {
-        path: AttrPathRef<'a>,
-        filter: usize,
-        end: usize,
+        path: PathAt,
+        filter: u32,
+        end: u32,
     },
 }
 
-impl<'a> Node<'a> {
-    fn new(kind: NodeKind<'a>) -> Node<'a> {
+impl Node {
+    #[inline(always)]
+    fn new(kind: NodeKind) -> Node {
         Node { kind, next: 0 }
     }
 
+    #[inline]
     fn span(&self) -> Span {
-        match &self.kind {
-            NodeKind::Compare { path, value, .. } => Span::new(path.span.start, value.span.end),
+        match self.kind {
+            NodeKind::Compare { path, value, .. } => span_of(path.start, value.end),
             NodeKind::Present { path, end } | NodeKind::ValuePath { path, end, .. } => {
-                Span::new(path.span.start, *end)
+                span_of(path.start, end)
             }
-            NodeKind::And { span, .. } | NodeKind::Or { span, .. } | NodeKind::Not { span, .. } => {
-                *span
-            }
+            NodeKind::And { start, end, .. }
+            | NodeKind::Or { start, end, .. }
+            | NodeKind::Not { start, end, .. } => span_of(start, end),
         }
     }
 }
@@ -364,7 +484,7 @@ impl<'a> Node<'a> {
 #[derive(Clone, Copy)]
 pub struct FilterNode<'t, 'a> {
     tree: &'t FilterRef<'a>,
-    node: &'t Node<'a>,
+    node: &'t Node,
 }
 
 /// What a [`FilterNode`] is: [`FilterKind`] with borrowed leaves and operands given as
@@ -376,21 +496,22 @@ pub struct FilterNode<'t, 'a> {
 /// let FilterRefKind::And(mut items) = f.root().kind() else { unreachable!() };
 /// assert!(matches!(items.next().unwrap().kind(), FilterRefKind::And(_)));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum FilterRefKind<'t, 'a> {
     /// `attrPath SP compareOp SP compValue`
     Compare {
         /// The attribute compared.
-        path: &'t AttrPathRef<'a>,
+        path: AttrPathRef<'a>,
         /// The operator.
         op: CompareOp,
-        /// The value compared with.
-        value: &'t LiteralRef<'a>,
+        /// The value compared with: a string with escapes borrows its decoded text from
+        /// the tree, anything else the input.
+        value: LiteralRef<'t>,
     },
     /// `attrPath SP "pr"`
     Present {
         /// The attribute tested.
-        path: &'t AttrPathRef<'a>,
+        path: AttrPathRef<'a>,
     },
     /// `FILTER SP "and" SP FILTER ...`, two or more operands.
     And(Operands<'t, 'a>),
@@ -401,7 +522,7 @@ pub enum FilterRefKind<'t, 'a> {
     /// `attrPath "[" valFilter "]"`
     ValuePath {
         /// The multi-valued attribute whose values are filtered.
-        path: &'t AttrPathRef<'a>,
+        path: AttrPathRef<'a>,
         /// The filter applied to each value.
         filter: FilterNode<'t, 'a>,
     },
@@ -696,7 +817,7 @@ fn first_special(bytes: &[u8], at: usize) -> Option<usize> {
 pub(crate) type PResult<T> = Result<T, Box<Error>>;
 
 /// What opened a [`Frame`].
-enum FrameKind<'a> {
+enum FrameKind {
     /// The whole filter; ends at the end of the input.
     Top,
     /// `(`
@@ -709,26 +830,26 @@ enum FrameKind<'a> {
     /// The `[` of a value path in a filter.
     Bracket {
         /// The attribute path before `[`.
-        path: AttrPathRef<'a>,
+        path: PathAt,
     },
     /// The `[` of a PATCH path; the bottom frame of [`Parser::bracket_filter`].
     PathBracket,
 }
 
 /// How a term begins.
-enum TermStart<'a> {
+enum TermStart {
     /// With an opener: `(`, `not (` or `attrPath [`.
-    Open(FrameKind<'a>),
+    Open(FrameKind),
     /// With the attribute path of an `attrExp`.
-    Attr(AttrPathRef<'a>),
+    Attr(PathAt),
 }
 
 /// What [`Parser::or_expr`] already read before handing over to [`Parser::expression`].
-enum Pending<'a> {
+enum Pending {
     /// A finished first term, at this index in the arena.
     Term(usize),
     /// The start of the first term.
-    Start(TermStart<'a>),
+    Start(TermStart),
 }
 
 /// The finished operands of a chain being read, already in the arena and linked through
@@ -743,11 +864,11 @@ struct Chain {
 impl Chain {
     /// Appends the node at `id`.
     #[inline]
-    fn push(&mut self, nodes: &mut [Node<'_>], id: usize) {
+    fn push(&mut self, nodes: &mut [Node], id: usize) {
         if self.len == 0 {
             self.first = id;
         } else {
-            nodes[self.last].next = id;
+            nodes[self.last].next = off(id);
         }
         self.last = id;
         self.len += 1;
@@ -756,8 +877,8 @@ impl Chain {
 
 /// One open level of nesting: what opened it, where, and the finished operands of its
 /// `or` chain and of the `and` chain being read.
-struct Frame<'a> {
-    kind: FrameKind<'a>,
+struct Frame {
+    kind: FrameKind,
     /// Byte offset of the `(` or `[`.
     at: usize,
     /// The finished `or` operands of this level.
@@ -766,9 +887,9 @@ struct Frame<'a> {
     ands: Chain,
 }
 
-impl<'a> Frame<'a> {
+impl Frame {
     /// A level with no operands yet.
-    fn new(kind: FrameKind<'a>, at: usize) -> Frame<'a> {
+    fn new(kind: FrameKind, at: usize) -> Frame {
         Frame {
             kind,
             at,
@@ -780,14 +901,14 @@ impl<'a> Frame<'a> {
 
 /// The open frames below the current one: the first few inline, so a filter with little
 /// nesting allocates no stack, the rest on the heap.
-struct Frames<'a> {
-    inline: [Option<Frame<'a>>; 4],
+struct Frames {
+    inline: [Option<Frame>; 4],
     len: usize,
-    spill: Vec<Frame<'a>>,
+    spill: Vec<Frame>,
 }
 
-impl<'a> Frames<'a> {
-    fn new() -> Frames<'a> {
+impl Frames {
+    fn new() -> Frames {
         Frames {
             inline: [None, None, None, None],
             len: 0,
@@ -796,7 +917,7 @@ impl<'a> Frames<'a> {
     }
 
     #[inline]
-    fn push(&mut self, frame: Frame<'a>) {
+    fn push(&mut self, frame: Frame) {
         match self.inline.get_mut(self.len) {
             Some(slot) => *slot = Some(frame),
             None => self.spill.push(frame),
@@ -805,7 +926,7 @@ impl<'a> Frames<'a> {
     }
 
     #[inline]
-    fn pop(&mut self) -> Option<Frame<'a>> {
+    fn pop(&mut self) -> Option<Frame> {
         self.len = self.len.checked_sub(1)?;
         match self.inline.get_mut(self.len) {
             Some(slot) => slot.take(),
@@ -821,13 +942,23 @@ enum LogOp {
 }
 
 /// An `and` node's kind, for [`Parser::finish_chain`].
-fn and_kind<'a>(first: usize, len: usize, span: Span) -> NodeKind<'a> {
-    NodeKind::And { first, len, span }
+fn and_kind(first: u32, len: u32, start: u32, end: u32) -> NodeKind {
+    NodeKind::And {
+        first,
+        len,
+        start,
+        end,
+    }
 }
 
 /// An `or` node's kind, for [`Parser::finish_chain`].
-fn or_kind<'a>(first: usize, len: usize, span: Span) -> NodeKind<'a> {
-    NodeKind::Or { first, len, span }
+fn or_kind(first: u32, len: u32, start: u32, end: u32) -> NodeKind {
+    NodeKind::Or {
+        first,
+        len,
+        start,
+        end,
+    }
 }
 
 /// The parser state shared by the filter and PATCH-path grammars.
@@ -847,7 +978,9 @@ pub(crate) struct Parser<'a> {
     in_brackets: bool,
     grammar: Grammar,
     /// The arena of the tree being built: every finished node but the root.
-    nodes: Vec<Node<'a>>,
+    nodes: Vec<Node>,
+    /// The decoded strings of the tree being built (those that had escapes).
+    strings: Vec<String>,
 }
 
 impl<'a> Parser<'a> {
@@ -857,12 +990,14 @@ impl<'a> Parser<'a> {
     pub(crate) fn new(src: &'a str, opts: &ParseOptions, grammar: Grammar) -> PResult<Parser<'a>> {
         let bytes = src.as_bytes();
         let err = |kind, span| Err(Box::new(Error::new(kind, span).with_grammar(grammar)));
-        if src.len() > opts.max_len {
+        // nodes keep 32-bit offsets
+        let max_len = opts.max_len.min(u32::MAX as usize);
+        if src.len() > max_len {
             let kind = ErrorKind::InputTooLong {
                 len: src.len(),
-                max: opts.max_len,
+                max: max_len,
             };
-            return err(kind, Span::new(opts.max_len, src.len()));
+            return err(kind, Span::new(max_len, src.len()));
         }
         let is_end_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
         let (mut pos, mut end) = (0, bytes.len());
@@ -897,6 +1032,7 @@ impl<'a> Parser<'a> {
             in_brackets: false,
             grammar,
             nodes: Vec::new(),
+            strings: Vec::new(),
         })
     }
 
@@ -963,6 +1099,15 @@ impl<'a> Parser<'a> {
     #[inline]
     pub(crate) fn skip_ws(&mut self) -> usize {
         let start = self.pos;
+        // the common cases, no space or exactly one, without the scanning loop
+        match self.bytes.get(start..start + 2) {
+            Some([a, _]) if !is_ws(*a) => return 0,
+            Some([b' ', b]) if !is_ws(*b) => {
+                self.pos = start + 1;
+                return 1;
+            }
+            _ => {}
+        }
         self.pos = self.scan(start, is_ws);
         self.pos - start
     }
@@ -1072,8 +1217,10 @@ impl<'a> Parser<'a> {
                 // and without an arena
                 if self.pos == self.end {
                     return Ok(FilterRef {
+                        src: self.src,
                         root: term,
                         nodes: Vec::new(),
+                        strings: std::mem::take(&mut self.strings),
                     });
                 }
                 Pending::Term(self.push(term))
@@ -1101,17 +1248,23 @@ impl<'a> Parser<'a> {
         let mut nodes = std::mem::take(&mut self.nodes);
         debug_assert_eq!(root + 1, nodes.len());
         match nodes.pop() {
-            Some(root) => FilterRef { root, nodes },
+            Some(root) => FilterRef {
+                src: self.src,
+                root,
+                nodes,
+                strings: std::mem::take(&mut self.strings),
+            },
             None => unreachable!("an expression pushes its root"),
         }
     }
 
     /// Moves a finished node into the arena and returns its index. The first push reserves
-    /// a node per 16 bytes of input, at least 8: 8 nodes (960 bytes) stay within the
-    /// small-block caches of common allocators (glibc's tcache ends at 1,032 bytes), which
-    /// measured cheaper than sizing for every node up front.
+    /// a node per 4 bytes of input, between 16 and 1,024: a term takes at least 4 bytes and
+    /// adds at most two nodes, so most filters never grow the arena, and up to 100 bytes
+    /// of input the reservation (at most 25 nodes of 40 bytes) stays within the
+    /// small-block caches of common allocators (glibc's tcache ends at 1,032 bytes).
     #[inline(always)]
-    fn push(&mut self, node: Node<'a>) -> usize {
+    fn push(&mut self, node: Node) -> usize {
         if self.nodes.len() == self.nodes.capacity() {
             self.grow();
         }
@@ -1124,7 +1277,7 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     fn grow(&mut self) {
         let more = match self.nodes.capacity() {
-            0 => (self.end / 16).clamp(8, 256),
+            0 => (self.end / 4).clamp(16, 1024),
             n => n,
         };
         self.nodes.reserve_exact(more);
@@ -1137,17 +1290,16 @@ impl<'a> Parser<'a> {
         &mut self,
         chain: Chain,
         last: usize,
-        make: fn(usize, usize, Span) -> NodeKind<'a>,
+        make: fn(u32, u32, u32, u32) -> NodeKind,
     ) -> usize {
         if chain.len == 0 {
             return last;
         }
-        self.nodes[chain.last].next = last;
-        let span = Span::new(
-            self.nodes[chain.first].span().start,
-            self.nodes[last].span().end,
-        );
-        self.push(Node::new(make(chain.first, chain.len + 1, span)))
+        self.nodes[chain.last].next = off(last);
+        let start = off(self.nodes[chain.first].span().start);
+        let end = off(self.nodes[last].span().end);
+        let kind = make(off(chain.first), off(chain.len + 1), start, end);
+        self.push(Node::new(kind))
     }
 
     /// The loop behind [`Parser::or_expr`]: reads terms, joins them with `and`/`or`, and
@@ -1158,9 +1310,9 @@ impl<'a> Parser<'a> {
     /// a lone comparison allocates nothing here and no node allocates on its own.
     fn expression(
         &mut self,
-        bottom: FrameKind<'a>,
+        bottom: FrameKind,
         at: usize,
-        first: Option<Pending<'a>>,
+        first: Option<Pending>,
     ) -> PResult<usize> {
         let mut stack = Frames::new();
         let mut cur = Frame::new(bottom, at);
@@ -1202,9 +1354,9 @@ impl<'a> Parser<'a> {
     #[inline(always)]
     fn term(
         &mut self,
-        mut start: TermStart<'a>,
-        stack: &mut Frames<'a>,
-        cur: &mut Frame<'a>,
+        mut start: TermStart,
+        stack: &mut Frames,
+        cur: &mut Frame,
     ) -> PResult<usize> {
         loop {
             match start {
@@ -1230,14 +1382,14 @@ impl<'a> Parser<'a> {
     /// The start of a `term`: opens a group, `not (` or value-path bracket (the opener
     /// consumed), or reads the attribute path of an `attrExp`.
     #[inline(always)]
-    fn term_start(&mut self) -> PResult<TermStart<'a>> {
+    fn term_start(&mut self) -> PResult<TermStart> {
         match self.peek() {
             Some(b'(') => {
                 self.open_paren()?;
                 Ok(TermStart::Open(FrameKind::Group))
             }
             Some(b) if is_path_byte(b) => {
-                if self.at_not() {
+                if matches!(b, b'n' | b'N') && self.at_not() {
                     let start = self.pos;
                     self.pos += 3;
                     let ws = self.pos;
@@ -1248,7 +1400,7 @@ impl<'a> Parser<'a> {
                     self.open_paren()?;
                     return Ok(TermStart::Open(FrameKind::Not { start }));
                 }
-                let path = self.attr_path()?;
+                let path = self.path_at()?;
                 if self.peek() == Some(b'[') {
                     self.open_bracket()?;
                     return Ok(TermStart::Open(FrameKind::Bracket { path }));
@@ -1288,7 +1440,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Closes `frame`, whose contents are `expr`, and returns the finished term.
-    fn close_frame(&mut self, frame: Frame<'a>, expr: usize) -> PResult<usize> {
+    fn close_frame(&mut self, frame: Frame, expr: usize) -> PResult<usize> {
         match frame.kind {
             FrameKind::Group => {
                 self.close(b')', frame.at)?;
@@ -1298,8 +1450,11 @@ impl<'a> Parser<'a> {
             FrameKind::Not { start } => {
                 self.close(b')', frame.at)?;
                 self.depth -= 1;
-                let span = Span::new(start, self.pos);
-                Ok(self.push(Node::new(NodeKind::Not { inner: expr, span })))
+                Ok(self.push(Node::new(NodeKind::Not {
+                    inner: off(expr),
+                    start: off(start),
+                    end: off(self.pos),
+                })))
             }
             FrameKind::Bracket { path } => {
                 self.close(b']', frame.at)?;
@@ -1313,7 +1468,7 @@ impl<'a> Parser<'a> {
 
     /// Completes the bottom frame: the whole filter, or the `[...]` of a PATCH path.
     #[inline]
-    fn close_bottom(&mut self, frame: Frame<'a>, expr: usize) -> PResult<usize> {
+    fn close_bottom(&mut self, frame: Frame, expr: usize) -> PResult<usize> {
         if matches!(frame.kind, FrameKind::PathBracket) {
             self.close(b']', frame.at)?;
             self.depth -= 1;
@@ -1352,7 +1507,7 @@ impl<'a> Parser<'a> {
 
     /// Whether the next word is the keyword `not` followed (after optional spaces) by `(`.
     /// Otherwise `not` is an ordinary attribute name, as in `not pr`.
-    #[inline]
+    #[inline(never)]
     fn at_not(&self) -> bool {
         if !matches!(self.peek(), Some(b'n' | b'N')) {
             return false;
@@ -1403,7 +1558,7 @@ impl<'a> Parser<'a> {
     /// After `]` in a filter: the end, `SP logOp` or a closer; the Entra form
     /// `]` `"." ATTRNAME SP compareOp SP compValue` is read when
     /// [`ParseOptions::entra_value_path_compare`] is on.
-    fn after_value_path(&mut self, path: AttrPathRef<'a>, filter: usize) -> PResult<usize> {
+    fn after_value_path(&mut self, path: PathAt, filter: usize) -> PResult<usize> {
         match self.peek() {
             Some(b'[') => Err(self.error(
                 ErrorKind::SecondValueFilter,
@@ -1414,8 +1569,11 @@ impl<'a> Parser<'a> {
                 if next.is_some_and(is_ws) {
                     self.refuse_compare_after_bracket()?;
                 }
-                let end = self.pos;
-                Ok(self.push(Node::new(NodeKind::ValuePath { path, filter, end })))
+                Ok(self.push(Node::new(NodeKind::ValuePath {
+                    path,
+                    filter: off(filter),
+                    end: off(self.pos),
+                })))
             }
         }
     }
@@ -1425,7 +1583,7 @@ impl<'a> Parser<'a> {
         let at = self.scan(self.pos, is_ws);
         let word_end = self.scan(at, is_path_byte);
         let word = &self.src[at..word_end];
-        if compare_op(word).is_some() || word.eq_ignore_ascii_case("pr") {
+        if compare_op(word.as_bytes()).is_some() || word.eq_ignore_ascii_case("pr") {
             let kind = ErrorKind::ComparisonAfterValuePath { op: snippet(word) };
             return Err(self.error(kind, Span::new(at, word_end)));
         }
@@ -1435,17 +1593,18 @@ impl<'a> Parser<'a> {
     /// Interop only: `attrPath "[" valFilter "]" "." ATTRNAME SP (compareOp SP compValue /
     /// "pr")`, rewritten to `attrPath "[" valFilter SP "and" SP ATTRNAME ... "]"` so the
     /// two conditions must hold for the same value.
-    fn entra_compare(&mut self, path: AttrPathRef<'a>, filter: usize) -> PResult<usize> {
+    fn entra_compare(&mut self, path: PathAt, filter: usize) -> PResult<usize> {
         let dot = self.pos;
         if !self.opts.entra_value_path_compare {
             return Err(self.error(ErrorKind::EntraValuePathCompare, Span::new(dot, dot + 1)));
         }
         self.pos += 1;
-        let sub = self.sub_attr_name()?;
+        let sub = self.sub_path_at()?;
         self.in_brackets = true;
         let compare = self.attr_exp(sub)?;
         self.in_brackets = false;
-        let span = Span::new(self.nodes[filter].span().start, compare.span().end);
+        let start = off(self.nodes[filter].span().start);
+        let end = off(compare.span().end);
         let inner = match self.nodes[filter].kind {
             // an `and` just finished is the arena's last node, after its operands: it moves
             // after the new operand, so operands still come before their node
@@ -1453,34 +1612,26 @@ impl<'a> Parser<'a> {
                 debug_assert_eq!(filter + 1, self.nodes.len());
                 self.nodes.pop();
                 let id = self.push(compare);
-                self.nodes[id - 1].next = id;
-                NodeKind::And {
-                    first,
-                    len: len + 1,
-                    span,
-                }
+                self.nodes[id - 1].next = off(id);
+                and_kind(first, len + 1, start, end)
             }
             _ => {
                 let id = self.push(compare);
-                self.nodes[filter].next = id;
-                NodeKind::And {
-                    first: filter,
-                    len: 2,
-                    span,
-                }
+                self.nodes[filter].next = off(id);
+                and_kind(off(filter), 2, start, end)
             }
         };
         let inner = self.push(Node::new(inner));
         Ok(self.push(Node::new(NodeKind::ValuePath {
             path,
-            filter: inner,
-            end: self.pos,
+            filter: off(inner),
+            end: off(self.pos),
         })))
     }
 
     /// `subAttr = "." ATTRNAME` after `]`, the `.` already read: a lone name, which may
     /// start with `$` (`members[...].$ref`).
-    pub(crate) fn sub_attr_name(&mut self) -> PResult<AttrPathRef<'a>> {
+    fn sub_path_at(&mut self) -> PResult<PathAt> {
         let start = self.pos;
         let end = self.scan(start, is_name_byte);
         match self.bytes.get(end) {
@@ -1489,47 +1640,49 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
-        let name = self.attr_name(start, end, true)?;
+        self.check_attr_name(start, end, true)?;
         self.pos = end;
-        Ok(AttrPathRef {
-            uri: None,
-            name,
-            sub_attr: None,
-            span: Span::new(start, end),
-        })
+        Ok(PathAt::name(start, end))
     }
 
-    /// `attrPath = [URI ":"] ATTRNAME *1subAttr` and `subAttr = "." ATTRNAME`.
+    /// [`Parser::sub_path_at`], as names.
+    pub(crate) fn sub_attr_name(&mut self) -> PResult<AttrPathRef<'a>> {
+        let at = self.sub_path_at()?;
+        Ok(at.resolve(self.src))
+    }
+
+    /// `attrPath = [URI ":"] ATTRNAME *1subAttr` and `subAttr = "." ATTRNAME`, as names.
+    pub(crate) fn attr_path(&mut self) -> PResult<AttrPathRef<'a>> {
+        let at = self.path_at()?;
+        Ok(at.resolve(self.src))
+    }
+
+    /// `attrPath = [URI ":"] ATTRNAME *1subAttr` and `subAttr = "." ATTRNAME`, as offsets.
     ///
     /// The path is read as one token of name characters, `:` and `.`; the URI is
     /// everything before the token's last `:` (so the dots of `...:2.0:User:` belong to
     /// the URI), and at most one `.` may follow the attribute name.
     #[inline]
-    pub(crate) fn attr_path(&mut self) -> PResult<AttrPathRef<'a>> {
+    fn path_at(&mut self) -> PResult<PathAt> {
         let start = self.pos;
         // the common case: a lone name, neither URI nor sub-attribute (nor `$`)
         let end = self.scan(start, is_plain_name_byte);
         if !matches!(self.bytes.get(end), Some(b':' | b'.' | b'$')) {
-            let name = self.attr_name(start, end, false)?;
+            self.check_attr_name(start, end, false)?;
             self.pos = end;
-            return Ok(AttrPathRef {
-                uri: None,
-                name,
-                sub_attr: None,
-                span: Span::new(start, end),
-            });
+            return Ok(PathAt::name(start, end));
         }
-        self.qualified_attr_path(start, end)
+        self.qualified_path_at(start, end)
     }
 
-    /// [`Parser::attr_path`] for a path with a URI, a sub-attribute or a `$`; `start..seg`
+    /// [`Parser::path_at`] for a path with a URI, a sub-attribute or a `$`; `start..seg`
     /// is its first run of [`is_plain_name_byte`] bytes.
     ///
     /// One pass over the token, a run of name bytes at a time, notes its last `:` and the
     /// first two `.` after it. A `$` anywhere hands the path to
-    /// [`Parser::dollar_attr_path`], which checks each part for it.
+    /// [`Parser::dollar_path_at`], which checks each part for it.
     #[inline(never)]
-    fn qualified_attr_path(&mut self, start: usize, seg: usize) -> PResult<AttrPathRef<'a>> {
+    fn qualified_path_at(&mut self, start: usize, seg: usize) -> PResult<PathAt> {
         let (mut colon, mut dot, mut dot2) = (None, None, None);
         let mut end = seg;
         loop {
@@ -1539,97 +1692,92 @@ impl<'a> Parser<'a> {
                 Some(b'.') => {
                     dot2 = dot2.or(Some(end));
                 }
-                Some(b'$') => return self.dollar_attr_path(start),
+                Some(b'$') => return self.dollar_path_at(start),
                 _ => break,
             }
             end = self.scan(end + 1, is_plain_name_byte);
         }
-        let (uri, name_start) = match colon {
+        let name_start = match colon {
             Some(at) => {
                 if !self.bytes[start].is_ascii_alphabetic() {
                     self.check_uri(start, at)?;
                 }
-                (Some(&self.src[start..at]), at + 1)
+                at + 1
             }
-            None => (None, start),
+            None => start,
         };
         let name_end = dot.unwrap_or(end);
-        let name = self.attr_name(name_start, name_end, false)?;
-        let sub_attr = match dot {
-            None => None,
-            Some(_) => {
-                if let Some(at) = dot2 {
-                    return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(at, at + 1)));
-                }
-                Some(self.attr_name(name_end + 1, end, true)?)
+        self.check_attr_name(name_start, name_end, false)?;
+        if dot.is_some() {
+            if let Some(at) = dot2 {
+                return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(at, at + 1)));
             }
-        };
+            self.check_attr_name(name_end + 1, end, true)?;
+        }
         self.pos = end;
-        Ok(AttrPathRef {
-            uri,
-            name,
-            sub_attr,
-            span: Span::new(start, end),
+        Ok(PathAt {
+            start: off(start),
+            name: off(name_start),
+            dot: off(name_end),
+            end: off(end),
         })
     }
 
-    /// [`Parser::qualified_attr_path`] for a path with a `$` somewhere, read part by part
+    /// [`Parser::qualified_path_at`] for a path with a `$` somewhere, read part by part
     /// so that each part gets its own error.
     #[cold]
     #[inline(never)]
-    fn dollar_attr_path(&mut self, start: usize) -> PResult<AttrPathRef<'a>> {
+    fn dollar_path_at(&mut self, start: usize) -> PResult<PathAt> {
         // the whole token, then its last `:`, searched from the end (only the name follows)
         let end = self.scan(start, is_path_byte);
         let colon = self.bytes[start..end]
             .iter()
             .rposition(|&b| b == b':')
             .map(|i| start + i);
-        let (uri, name_start) = match colon {
+        let name_start = match colon {
             Some(at) => {
                 self.check_uri(start, at)?;
-                (Some(&self.src[start..at]), at + 1)
+                at + 1
             }
-            None => (None, start),
+            None => start,
         };
         let dot = self.bytes[name_start..end].iter().position(|&b| b == b'.');
         let name_end = dot.map_or(end, |d| name_start + d);
-        let name = self.attr_name(name_start, name_end, false)?;
-        let sub_attr = match dot {
-            None => None,
-            Some(_) => {
-                let sub_start = name_end + 1;
-                if let Some(d) = self.bytes[sub_start..end].iter().position(|&b| b == b'.') {
-                    let at = sub_start + d;
-                    return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(at, at + 1)));
-                }
-                Some(self.attr_name(sub_start, end, true)?)
+        self.check_attr_name(name_start, name_end, false)?;
+        if dot.is_some() {
+            let sub_start = name_end + 1;
+            if let Some(d) = self.bytes[sub_start..end].iter().position(|&b| b == b'.') {
+                let at = sub_start + d;
+                return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(at, at + 1)));
             }
-        };
+            self.check_attr_name(sub_start, end, true)?;
+        }
         self.pos = end;
-        Ok(AttrPathRef {
-            uri,
-            name,
-            sub_attr,
-            span: Span::new(start, end),
+        Ok(PathAt {
+            start: off(start),
+            name: off(name_start),
+            dot: off(name_end),
+            end: off(end),
         })
     }
 
     /// `ATTRNAME = ALPHA *(nameChar)` with `nameChar = "$" / "-" / "_" / DIGIT / ALPHA`
-    /// (RFC 7643 section 2.1); a leading `$` only for sub-attributes (`sub`, or any name
-    /// inside brackets), and no `$` at all unless [`ParseOptions::allow_dollar`].
+    /// (RFC 7643 section 2.1) for the name at `start..end`; a leading `$` only for
+    /// sub-attributes (`sub`, or any name inside brackets), and no `$` at all unless
+    /// [`ParseOptions::allow_dollar`].
     #[inline(always)]
-    fn attr_name(&self, start: usize, end: usize, sub: bool) -> PResult<&'a str> {
+    fn check_attr_name(&self, start: usize, end: usize, sub: bool) -> PResult<()> {
         // the common case, decided by the first byte alone
         if start < end && self.bytes[start].is_ascii_alphabetic() && self.opts.allow_dollar {
-            return Ok(&self.src[start..end]);
+            return Ok(());
         }
         self.checked_attr_name(start, end, sub)
     }
 
-    /// [`Parser::attr_name`] for a name that starts with `$` or no letter, or when `$` is
-    /// refused.
+    /// [`Parser::check_attr_name`] for a name that starts with `$` or no letter, or when
+    /// `$` is refused.
     #[inline(never)]
-    fn checked_attr_name(&self, start: usize, end: usize, sub: bool) -> PResult<&'a str> {
+    fn checked_attr_name(&self, start: usize, end: usize, sub: bool) -> PResult<()> {
         let name = &self.bytes[start..end];
         match name.first() {
             Some(b) if b.is_ascii_alphabetic() => {}
@@ -1660,7 +1808,7 @@ impl<'a> Parser<'a> {
                 return Err(self.error(ErrorKind::DollarInName, Span::new(at, at + 1)));
             }
         }
-        Ok(&self.src[start..end])
+        Ok(())
     }
 
     /// `URI` (RFC 3986 Appendix A), restricted to what SCIM schema URIs use: a scheme
@@ -1680,81 +1828,111 @@ impl<'a> Parser<'a> {
     /// `compareOp = "eq" / "ne" / "co" / "sw" / "ew" / "gt" / "lt" / "ge" / "le"`,
     /// case-insensitive and read as a whole word (`prand` is not `pr`).
     #[inline]
-    fn attr_exp(&mut self, path: AttrPathRef<'a>) -> PResult<Node<'a>> {
-        let is_not =
-            path.uri.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("not");
+    fn attr_exp(&mut self, path: PathAt) -> PResult<Node> {
         let ws = self.pos;
         let n = self.skip_ws();
-        let op_end = self.scan(self.pos, is_path_byte);
-        if n == 0 || op_end == self.pos {
-            if n == 0 && matches!(self.peek(), Some(b'+' | b'%')) {
-                let span = Span::new(self.pos, self.pos + 1);
-                return Err(self.error(ErrorKind::UrlEncoded, span));
-            }
-            if is_not {
-                let (_, span) = self.found_at(self.pos);
-                return Err(self.error(ErrorKind::NotNeedsParen, span));
-            }
-            return Err(self.error_found(self.pos, |found| ErrorKind::ExpectedOperator { found }));
+        let op_start = self.pos;
+        let op_end = self.scan(op_start, is_path_byte);
+        if n == 0 || op_end == op_start {
+            return Err(self.missing_operator(path, n));
         }
         self.check_ws(ws, n)?;
-        let word = &self.src[self.pos..op_end];
-        let op_span = Span::new(self.pos, op_end);
-        let op = if word.eq_ignore_ascii_case("pr") {
+        let word = &self.bytes[op_start..op_end];
+        let op = if word.eq_ignore_ascii_case(b"pr") {
             None
         } else if let Some(op) = compare_op(word) {
             Some(op)
-        } else if is_not {
-            return Err(self.error(ErrorKind::NotNeedsParen, op_span));
         } else {
-            let kind = ErrorKind::UnknownOperator {
-                found: snippet(word),
-            };
-            return Err(self.error(kind, op_span));
+            return Err(self.unknown_operator(path, op_start, op_end));
         };
         self.pos = op_end;
-        let start = path.span.start;
         let Some(op) = op else {
-            let span = Span::new(start, self.pos);
-            self.count_term(span)?;
+            self.count_term(span_of(path.start, off(op_end)))?;
             return Ok(Node::new(NodeKind::Present {
                 path,
-                end: self.pos,
+                end: off(op_end),
             }));
         };
-        self.sp(word)?;
+        let ws = self.pos;
+        let n = self.skip_ws();
+        if n == 0 {
+            return Err(self.error_found(ws, |found| ErrorKind::ExpectedSpace {
+                after: self.src[op_start..op_end].to_owned(),
+                found,
+            }));
+        }
+        self.check_ws(ws, n)?;
         let value = self.comp_value()?;
-        let span = Span::new(start, self.pos);
-        self.count_term(span)?;
+        self.count_term(span_of(path.start, value.end))?;
         Ok(Node::new(NodeKind::Compare { path, op, value }))
+    }
+
+    /// Whether `path` is the lone name `not` (in any case), which needs `(` after it.
+    fn is_not(&self, path: PathAt) -> bool {
+        path.name == path.start
+            && path.dot == path.end
+            && self.bytes[path.start as usize..path.end as usize].eq_ignore_ascii_case(b"not")
+    }
+
+    /// The error for an `attrExp` with no operator after its path (`n` spaces read).
+    #[cold]
+    #[inline(never)]
+    fn missing_operator(&self, path: PathAt, n: usize) -> Box<Error> {
+        if n == 0 && matches!(self.peek(), Some(b'+' | b'%')) {
+            let span = Span::new(self.pos, self.pos + 1);
+            return self.error(ErrorKind::UrlEncoded, span);
+        }
+        if self.is_not(path) {
+            let (_, span) = self.found_at(self.pos);
+            return self.error(ErrorKind::NotNeedsParen, span);
+        }
+        self.error_found(self.pos, |found| ErrorKind::ExpectedOperator { found })
+    }
+
+    /// The error for a word at `start..end` that is no operator.
+    #[cold]
+    #[inline(never)]
+    fn unknown_operator(&self, path: PathAt, start: usize, end: usize) -> Box<Error> {
+        let span = Span::new(start, end);
+        if self.is_not(path) {
+            return self.error(ErrorKind::NotNeedsParen, span);
+        }
+        let kind = ErrorKind::UnknownOperator {
+            found: snippet(&self.src[start..end]),
+        };
+        self.error(kind, span)
     }
 
     /// `compValue = false / null / true / number / string` (JSON, RFC 8259).
     #[inline]
-    fn comp_value(&mut self) -> PResult<LiteralRef<'a>> {
+    fn comp_value(&mut self) -> PResult<LitAt> {
         let start = self.pos;
-        let value = match self.peek() {
-            Some(b'"') => LiteralValueRef::String(self.json_string()?),
-            Some(b'-' | b'+' | b'.' | b'0'..=b'9') => LiteralValueRef::Number(self.json_number()?),
+        let kind = match self.peek() {
+            Some(b'"') => self.json_string()?,
+            Some(b'-' | b'+' | b'.' | b'0'..=b'9') => {
+                self.json_number()?;
+                LitKind::Number
+            }
             Some(b) if b.is_ascii_alphabetic() => self.json_word()?,
             _ => return Err(self.error_found(start, |found| ErrorKind::ExpectedValue { found })),
         };
-        Ok(LiteralRef {
-            value,
-            span: Span::new(start, self.pos),
+        Ok(LitAt {
+            kind,
+            start: off(start),
+            end: off(self.pos),
         })
     }
 
     /// `false = %x66.61.6c.73.65`, `null = %x6e.75.6c.6c`, `true = %x74.72.75.65`:
     /// lowercase only (RFC 8259 section 3).
-    fn json_word(&mut self) -> PResult<LiteralValueRef<'a>> {
+    fn json_word(&mut self) -> PResult<LitKind> {
         let start = self.pos;
         let end = self.scan(start, is_value_word_byte);
         let word = &self.src[start..end];
         let value = match word {
-            "true" => LiteralValueRef::Bool(true),
-            "false" => LiteralValueRef::Bool(false),
-            "null" => LiteralValueRef::Null,
+            "true" => LitKind::Bool(true),
+            "false" => LitKind::Bool(false),
+            "null" => LitKind::Null,
             _ => {
                 let kind = if ["true", "false", "null"]
                     .iter()
@@ -1777,7 +1955,7 @@ impl<'a> Parser<'a> {
 
     /// `number = [ minus ] int [ frac ] [ exp ]` (RFC 8259 section 6), kept as written;
     /// a number beyond the binary64 range is refused.
-    fn json_number(&mut self) -> PResult<&'a str> {
+    fn json_number(&mut self) -> PResult<()> {
         let start = self.pos;
         let end = self.scan(start, is_value_word_byte);
         let word = &self.bytes[start..end];
@@ -1790,7 +1968,7 @@ impl<'a> Parser<'a> {
                     return Err(self.error(ErrorKind::NumberOutOfRange, Span::new(start, end)));
                 }
                 self.pos = end;
-                Ok(text)
+                Ok(())
             }
             _ if looks_unquoted(word) => {
                 let kind = ErrorKind::UnquotedValue {
@@ -1815,19 +1993,22 @@ impl<'a> Parser<'a> {
     }
 
     /// `string = quotation-mark *char quotation-mark` (RFC 8259 section 7): every escape
-    /// is decoded, raw control characters and lone surrogates are refused.
+    /// is decoded, raw control characters and lone surrogates are refused. A string with
+    /// escapes is decoded into [`Parser::strings`].
     #[inline]
-    fn json_string(&mut self) -> PResult<Cow<'a, str>> {
+    fn json_string(&mut self) -> PResult<LitKind> {
         let open = self.pos;
         let body = open + 1;
         let stop = body + string_run(&self.bytes[body..]);
         // the common case: no escape, so the value is a slice of the input
         if self.bytes.get(stop) == Some(&b'"') {
             self.pos = stop + 1;
-            return Ok(Cow::Borrowed(&self.src[body..stop]));
+            return Ok(LitKind::Str);
         }
         self.pos = stop;
-        self.json_string_escaped(open).map(Cow::Owned)
+        let decoded = self.json_string_escaped(open)?;
+        self.strings.push(decoded);
+        Ok(LitKind::Escaped(off(self.strings.len() - 1)))
     }
 
     /// The rest of the string opened at `open`, from its first escape (or the error that
@@ -2012,8 +2193,7 @@ fn scan_number(b: &[u8]) -> Result<usize, (NumberError, usize)> {
 }
 
 /// The comparison operator spelled `word`, in any case.
-fn compare_op(word: &str) -> Option<CompareOp> {
-    let b = word.as_bytes();
+fn compare_op(b: &[u8]) -> Option<CompareOp> {
     if b.len() != 2 {
         return None;
     }
@@ -2373,8 +2553,18 @@ impl<'a> FilterRef<'a> {
     /// assert_eq!(parse_filter_ref(input).unwrap().into_owned(), parse_filter(input).unwrap());
     /// ```
     pub fn into_owned(self) -> Filter {
-        let FilterRef { root, mut nodes } = self;
-        owned_node(root, &mut nodes)
+        let FilterRef {
+            src,
+            root,
+            nodes,
+            mut strings,
+        } = self;
+        Owning {
+            src,
+            nodes: &nodes,
+            strings: &mut strings,
+        }
+        .node(root)
     }
 
     /// An owned copy, leaving the borrowed tree as it is (`self.clone().into_owned()`).
@@ -2390,51 +2580,52 @@ impl<'a> FilterRef<'a> {
     }
 }
 
-/// The owned twin of `node`, whose operands are taken out of `nodes`. It recurses once per
-/// level of nesting, which the parser bounds ([`MAX_DEPTH_CEILING`]), as `Display` does.
-fn owned_node(node: Node<'_>, nodes: &mut [Node<'_>]) -> Filter {
-    let span = node.span();
-    let kind = match node.kind {
-        NodeKind::Compare { path, op, value } => FilterKind::Compare {
-            path: path.into_owned(),
-            op,
-            value: value.into_owned(),
-        },
-        NodeKind::Present { path, .. } => FilterKind::Present {
-            path: path.into_owned(),
-        },
-        NodeKind::Not { inner, .. } => {
-            FilterKind::Not(Box::new(owned_node(take_node(nodes, inner), nodes)))
-        }
-        NodeKind::ValuePath { path, filter, .. } => FilterKind::ValuePath {
-            path: path.into_owned(),
-            filter: Box::new(owned_node(take_node(nodes, filter), nodes)),
-        },
-        NodeKind::And { first, len, .. } => FilterKind::And(owned_operands(first, len, nodes)),
-        NodeKind::Or { first, len, .. } => FilterKind::Or(owned_operands(first, len, nodes)),
-    };
-    Filter { kind, span }
+/// What [`FilterRef::into_owned`] reads from: the input, the arena, and the decoded
+/// strings it moves out.
+struct Owning<'s> {
+    src: &'s str,
+    nodes: &'s [Node],
+    strings: &'s mut [String],
 }
 
-/// The owned operands of an `and`/`or` node: `len` nodes linked from `first`.
-fn owned_operands(first: usize, len: usize, nodes: &mut [Node<'_>]) -> Vec<Filter> {
-    let mut items = Vec::with_capacity(len);
-    let mut id = first;
-    for _ in 0..len {
-        let node = take_node(nodes, id);
-        id = node.next;
-        items.push(owned_node(node, nodes));
+impl Owning<'_> {
+    /// The owned twin of `node`. It recurses once per level of nesting, which the parser
+    /// bounds ([`MAX_DEPTH_CEILING`]), as `Display` does.
+    fn node(&mut self, node: Node) -> Filter {
+        let span = node.span();
+        let kind = match node.kind {
+            NodeKind::Compare { path, op, value } => FilterKind::Compare {
+                path: path.resolve(self.src).into_owned(),
+                op,
+                value: value.into_owned(self.src, self.strings),
+            },
+            NodeKind::Present { path, .. } => FilterKind::Present {
+                path: path.resolve(self.src).into_owned(),
+            },
+            NodeKind::Not { inner, .. } => {
+                FilterKind::Not(Box::new(self.node(self.nodes[inner as usize])))
+            }
+            NodeKind::ValuePath { path, filter, .. } => FilterKind::ValuePath {
+                path: path.resolve(self.src).into_owned(),
+                filter: Box::new(self.node(self.nodes[filter as usize])),
+            },
+            NodeKind::And { first, len, .. } => FilterKind::And(self.operands(first, len)),
+            NodeKind::Or { first, len, .. } => FilterKind::Or(self.operands(first, len)),
+        };
+        Filter { kind, span }
     }
-    items
-}
 
-/// Moves the node at `id` out of the arena, leaving a node that owns nothing.
-fn take_node<'a>(nodes: &mut [Node<'a>], id: usize) -> Node<'a> {
-    let empty = Node::new(NodeKind::Not {
-        inner: 0,
-        span: Span::default(),
-    });
-    std::mem::replace(&mut nodes[id], empty)
+    /// The owned operands of an `and`/`or` node: `len` nodes linked from `first`.
+    fn operands(&mut self, first: u32, len: u32) -> Vec<Filter> {
+        let mut items = Vec::with_capacity(len as usize);
+        let mut id = first;
+        for _ in 0..len {
+            let node = self.nodes[id as usize];
+            id = node.next;
+            items.push(self.node(node));
+        }
+        items
+    }
 }
 
 impl<'a> From<FilterRef<'a>> for Filter {
@@ -2456,28 +2647,30 @@ impl<'t, 'a> FilterNode<'t, 'a> {
     /// ```
     pub fn kind(&self) -> FilterRefKind<'t, 'a> {
         let tree = self.tree;
-        let node = |i: usize| FilterNode {
+        let node = |i: u32| FilterNode {
             tree,
-            node: &tree.nodes[i],
+            node: &tree.nodes[i as usize],
         };
-        let operands = |first, len| Operands {
+        let operands = |first: u32, len: u32| Operands {
             tree,
-            next: first,
-            left: len,
+            next: first as usize,
+            left: len as usize,
         };
-        match &self.node.kind {
+        match self.node.kind {
             NodeKind::Compare { path, op, value } => FilterRefKind::Compare {
-                path,
-                op: *op,
-                value,
+                path: path.resolve(tree.src),
+                op,
+                value: value.resolve(tree.src, &tree.strings),
             },
-            NodeKind::Present { path, .. } => FilterRefKind::Present { path },
-            NodeKind::And { first, len, .. } => FilterRefKind::And(operands(*first, *len)),
-            NodeKind::Or { first, len, .. } => FilterRefKind::Or(operands(*first, *len)),
-            NodeKind::Not { inner, .. } => FilterRefKind::Not(node(*inner)),
+            NodeKind::Present { path, .. } => FilterRefKind::Present {
+                path: path.resolve(tree.src),
+            },
+            NodeKind::And { first, len, .. } => FilterRefKind::And(operands(first, len)),
+            NodeKind::Or { first, len, .. } => FilterRefKind::Or(operands(first, len)),
+            NodeKind::Not { inner, .. } => FilterRefKind::Not(node(inner)),
             NodeKind::ValuePath { path, filter, .. } => FilterRefKind::ValuePath {
-                path,
-                filter: node(*filter),
+                path: path.resolve(tree.src),
+                filter: node(filter),
             },
         }
     }
@@ -2503,7 +2696,7 @@ impl<'t, 'a> Iterator for Operands<'t, 'a> {
     fn next(&mut self) -> Option<FilterNode<'t, 'a>> {
         self.left = self.left.checked_sub(1)?;
         let node = &self.tree.nodes[self.next];
-        self.next = node.next;
+        self.next = node.next as usize;
         Some(FilterNode {
             tree: self.tree,
             node,
@@ -2516,6 +2709,28 @@ impl<'t, 'a> Iterator for Operands<'t, 'a> {
 }
 
 impl ExactSizeIterator for Operands<'_, '_> {}
+
+/// Two trees are equal when they have the same shape, names, values and spans, whatever
+/// input they were read from (as for [`Filter`]).
+impl PartialEq for FilterRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.root() == other.root()
+    }
+}
+
+/// Same kind, same span, and equal operands, compared in order.
+impl PartialEq for FilterNode<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.span() == other.span() && self.kind() == other.kind()
+    }
+}
+
+/// The same number of operands, equal in order.
+impl PartialEq for Operands<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.clone().eq(other.clone())
+    }
+}
 
 impl std::iter::FusedIterator for Operands<'_, '_> {}
 
@@ -2612,6 +2827,12 @@ fn write_ref_chain(
 mod tests {
     use super::*;
     use crate::error::ErrorKind as K;
+
+    #[test]
+    fn nodes_stay_small() {
+        // the arena's reservation and the speed numbers assume this size
+        assert_eq!(std::mem::size_of::<Node>(), 40);
+    }
 
     fn parse(s: &str) -> Filter {
         parse_filter(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
