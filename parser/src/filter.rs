@@ -261,7 +261,9 @@ pub struct LiteralRef<'a> {
 /// slices of the input instead of owned `String`s, and the nodes live in one vector (an
 /// arena) instead of one allocation each: a lone comparison allocates nothing, and a
 /// filter with `and`, `or`, `not` or a value path allocates one vector whatever its shape.
-/// Dropping a tree of any depth is one loop over that vector.
+/// Nodes store byte offsets into the input, not slices, so each is 40 bytes and owns
+/// nothing: dropping a tree of any depth frees one vector (and the strings that had
+/// escapes, which are decoded once while parsing).
 ///
 /// Walk it from [`FilterRef::root`]: each [`FilterNode`] gives its [`FilterNode::kind`],
 /// whose `and`/`or` operands come as an iterator of nodes.
@@ -568,7 +570,8 @@ pub const MAX_DEPTH_CEILING: usize = 128;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseOptions {
-    /// Longest input accepted, in bytes.
+    /// Longest input accepted, in bytes. Inputs beyond `u32::MAX` bytes (4 GiB) are
+    /// refused whatever this says: the tree stores 32-bit offsets.
     pub max_len: usize,
     /// Deepest nesting of groups, `not` and valuePath brackets (clamped to
     /// [`MAX_DEPTH_CEILING`]).
