@@ -24,6 +24,7 @@
 
 use crate::error::{Closer, Error, ErrorKind, Found, Grammar, Span};
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 /// An attribute path: `[URI ":"] ATTRNAME *1subAttr` (RFC 7644 section 3.4.2.2).
@@ -292,6 +293,31 @@ pub struct FilterRef<'a> {
     nodes: Vec<Node>,
     /// The strings that had escapes, decoded, indexed by [`LitKind::Escaped`].
     strings: Vec<String>,
+}
+
+thread_local! {
+    /// The arena of the last tree dropped on this thread, emptied, for the next parse to
+    /// fill: a server that parses a filter per request and drops it afterwards allocates
+    /// no arena in the steady state. It holds at most one vector of at most
+    /// [`MAX_SPARE_NODES`] nodes per thread.
+    static SPARE_ARENA: Cell<Vec<Node>> = const { Cell::new(Vec::new()) };
+}
+
+/// The largest arena kept as [`SPARE_ARENA`] (1,024 nodes, 40 KiB); larger ones are freed.
+const MAX_SPARE_NODES: usize = 1024;
+
+/// Hands the arena to [`SPARE_ARENA`] (freeing the one there, if any), so the next parse on
+/// this thread need not allocate.
+impl Drop for FilterRef<'_> {
+    fn drop(&mut self) {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        if nodes.capacity() == 0 || nodes.capacity() > MAX_SPARE_NODES {
+            return;
+        }
+        nodes.clear();
+        // during thread teardown the spare is gone: `nodes` is then simply freed
+        let _ = SPARE_ARENA.try_with(|spare| spare.set(nodes));
+    }
 }
 
 /// Converts a byte offset into the input to the 32 bits a node stores it in; the parser
@@ -1275,15 +1301,21 @@ impl<'a> Parser<'a> {
         self.nodes.len() - 1
     }
 
-    /// Makes room for more nodes: the first reservation, or doubling.
+    /// Makes room for more nodes: the first reservation (in the thread's spare arena when
+    /// there is one, see [`SPARE_ARENA`]), or doubling.
     #[cold]
     #[inline(never)]
     fn grow(&mut self) {
-        let more = match self.nodes.capacity() {
-            0 => (self.end / 4).clamp(16, 1024),
-            n => n,
-        };
-        self.nodes.reserve_exact(more);
+        match self.nodes.capacity() {
+            0 => {
+                let want = (self.end / 4).clamp(16, 1024);
+                // a spare with room is used as it is; a smaller one grows (one realloc)
+                let mut spare = SPARE_ARENA.try_with(Cell::take).unwrap_or_default();
+                spare.reserve_exact(want);
+                self.nodes = spare;
+            }
+            n => self.nodes.reserve_exact(n),
+        }
     }
 
     /// Ends a chain: the operands of `chain` followed by `last`, as one n-ary node made by
@@ -2197,23 +2229,48 @@ fn scan_number(b: &[u8]) -> Result<usize, (NumberError, usize)> {
 
 /// The comparison operator spelled `word`, in any case.
 fn compare_op(b: &[u8]) -> Option<CompareOp> {
-    if b.len() != 2 {
+    let [b0, b1] = *b else {
         return None;
+    };
+    // `| 0x20` lowercases a letter; a byte that is no letter never lands on an operator's
+    // key, since every key is made of letters
+    let key = u16::from(b0 | 0x20) | u16::from(b1 | 0x20) << 8;
+    let (want, op) = OPERATORS[op_slot(key)];
+    (key == want).then_some(op)
+}
+
+/// The slot of an operator's two-letter key in [`OPERATORS`]: a hash found by search that
+/// puts the nine operators in nine different slots, so the lookup needs no branch per
+/// operator (`tests::operator_slots_are_distinct` checks it).
+const fn op_slot(key: u16) -> usize {
+    ((key as usize * 23) >> 6) & 15
+}
+
+/// The comparison operators by [`op_slot`], each with its key; empty slots have key 0,
+/// which no input produces.
+static OPERATORS: [(u16, CompareOp); 16] = operators();
+
+const fn operators() -> [(u16, CompareOp); 16] {
+    let all = [
+        (*b"eq", CompareOp::Eq),
+        (*b"ne", CompareOp::Ne),
+        (*b"co", CompareOp::Co),
+        (*b"sw", CompareOp::Sw),
+        (*b"ew", CompareOp::Ew),
+        (*b"gt", CompareOp::Gt),
+        (*b"lt", CompareOp::Lt),
+        (*b"ge", CompareOp::Ge),
+        (*b"le", CompareOp::Le),
+    ];
+    let mut table = [(0u16, CompareOp::Eq); 16];
+    let mut i = 0;
+    while i < all.len() {
+        let ([b0, b1], op) = all[i];
+        let key = b0 as u16 | (b1 as u16) << 8;
+        table[op_slot(key)] = (key, op);
+        i += 1;
     }
-    Some(
-        match [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase()] {
-            [b'e', b'q'] => CompareOp::Eq,
-            [b'n', b'e'] => CompareOp::Ne,
-            [b'c', b'o'] => CompareOp::Co,
-            [b's', b'w'] => CompareOp::Sw,
-            [b'e', b'w'] => CompareOp::Ew,
-            [b'g', b't'] => CompareOp::Gt,
-            [b'l', b't'] => CompareOp::Lt,
-            [b'g', b'e'] => CompareOp::Ge,
-            [b'l', b'e'] => CompareOp::Le,
-            _ => return None,
-        },
-    )
+    table
 }
 
 impl CompareOp {
@@ -2555,19 +2612,14 @@ impl<'a> FilterRef<'a> {
     /// let input = r#"emails[type eq "work" and value co "@example.com"] or title pr"#;
     /// assert_eq!(parse_filter_ref(input).unwrap().into_owned(), parse_filter(input).unwrap());
     /// ```
-    pub fn into_owned(self) -> Filter {
-        let FilterRef {
-            src,
-            root,
-            nodes,
-            mut strings,
-        } = self;
+    pub fn into_owned(mut self) -> Filter {
+        let mut strings = std::mem::take(&mut self.strings);
         Owning {
-            src,
-            nodes: &nodes,
+            src: self.src,
+            nodes: &self.nodes,
             strings: &mut strings,
         }
-        .node(root)
+        .node(self.root)
     }
 
     /// An owned copy, leaving the borrowed tree as it is (`self.clone().into_owned()`).
@@ -2830,6 +2882,86 @@ fn write_ref_chain(
 mod tests {
     use super::*;
     use crate::error::ErrorKind as K;
+
+    #[test]
+    fn operator_slots_are_distinct() {
+        let ops = ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
+        let mut slots: Vec<usize> = ops
+            .iter()
+            .map(|o| {
+                let [a, b] = o.as_bytes() else { unreachable!() };
+                op_slot(u16::from(*a) | u16::from(*b) << 8)
+            })
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), ops.len());
+        for op in ops {
+            assert_eq!(compare_op(op.as_bytes()).map(CompareOp::as_str), Some(op));
+            let upper = op.to_ascii_uppercase();
+            assert_eq!(
+                compare_op(upper.as_bytes()).map(CompareOp::as_str),
+                Some(op)
+            );
+        }
+        // every other pair of bytes is no operator
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let word = [a, b];
+                let lower = word.to_ascii_lowercase();
+                let known = ops.iter().any(|o| o.as_bytes() == lower);
+                assert_eq!(compare_op(&word).is_some(), known, "{word:?}");
+            }
+        }
+        assert_eq!(compare_op(b"e"), None);
+        assert_eq!(compare_op(b"eqq"), None);
+    }
+
+    #[test]
+    fn a_dropped_arena_is_reused_by_the_next_parse_on_the_thread() {
+        // a fresh thread, so that no other test's tree is in the spare
+        std::thread::spawn(|| {
+            let spare = || {
+                SPARE_ARENA.with(|s| {
+                    let v = s.take();
+                    let cap = v.capacity();
+                    s.set(v);
+                    cap
+                })
+            };
+            assert_eq!(spare(), 0);
+            let first = parse_filter_ref("a pr and b pr").unwrap();
+            let cap = first.nodes.capacity();
+            assert!(cap >= 16, "{cap}");
+            drop(first);
+            assert_eq!(spare(), cap, "the arena goes to the spare");
+            let second = parse_filter_ref("(c pr or d pr) and e eq 1").unwrap();
+            assert_eq!(second.nodes.capacity(), cap, "the next parse takes it");
+            assert_eq!(spare(), 0);
+            assert_eq!(second.to_string(), "(c pr or d pr) and e eq 1");
+            // conversion recycles it too
+            let owned = second.into_owned();
+            assert_eq!(owned.to_string(), "(c pr or d pr) and e eq 1");
+            assert_eq!(spare(), cap);
+            // a lone comparison has no arena and leaves the spare alone
+            drop(parse_filter_ref("a pr").unwrap());
+            assert_eq!(spare(), cap);
+            // a huge arena is freed, not kept
+            let opts = ParseOptions {
+                max_len: usize::MAX,
+                max_terms: 10_000,
+                ..ParseOptions::default()
+            };
+            let long = vec!["a pr"; 3000].join(" or ");
+            let big = parse_filter_ref_with(&long, &opts).unwrap();
+            assert!(big.nodes.capacity() > MAX_SPARE_NODES);
+            assert_eq!(spare(), 0, "the big parse took the spare and grew it");
+            drop(big);
+            assert_eq!(spare(), 0);
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn nodes_stay_small() {
