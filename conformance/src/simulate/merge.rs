@@ -112,7 +112,7 @@ fn implausible_number(value: &serde_json::Value, at: &mut String) -> Option<(Str
     use serde_json::Value;
     match value {
         Value::Number(n) => {
-            let big = n.as_f64().map_or(true, |f| f.abs() > MAX_PLAUSIBLE);
+            let big = n.as_f64().is_none_or(|f| f.abs() > MAX_PLAUSIBLE);
             big.then(|| {
                 (
                     if at.is_empty() {
