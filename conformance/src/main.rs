@@ -130,21 +130,36 @@ impl SelectArgs {
 #[derive(Args, Debug)]
 struct ScheduleArgs {
     /// Per-request timeout in seconds (covers reading the whole body).
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30.0,
+        allow_negative_numbers = true
+    )]
     timeout: f64,
     /// Per-case timeout in seconds; a case still running then is stopped with outcome `error`.
-    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 120.0,
+        allow_negative_numbers = true
+    )]
     case_timeout: f64,
     /// How many cases run at once (cases marked exclusive always run alone).
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4, allow_negative_numbers = true, value_parser = crate::whole_number)]
     jobs: usize,
     /// The largest response body read, in bytes; a longer one is an `error`.
-    #[arg(long, value_name = "BYTES", default_value_t = scim_conformance::client::DEFAULT_MAX_BODY)]
+    #[arg(long, value_name = "BYTES", default_value_t = scim_conformance::client::DEFAULT_MAX_BODY, allow_negative_numbers = true, value_parser = crate::whole_number)]
     max_body: usize,
     /// The longest one request waits in total, in seconds, for a target answering 429
     /// (Retry-After honoured, else exponential backoff); past it the case is reported
     /// `rate-limited, not judged` (outcome `error`). 0 turns the retries off.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30.0,
+        allow_negative_numbers = true
+    )]
     retry_wait: f64,
     /// Run against a target that is not on a loopback address. The suite creates, changes
     /// and deletes resources (its own, prefixed); without --yes it asks on a terminal and
@@ -277,10 +292,10 @@ struct ServeArgs {
     tenant: Vec<String>,
     /// Requests per second each tenant may send (at least 0.1); past it, 429 with
     /// Retry-After.
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", allow_negative_numbers = true)]
     rate_limit: Option<f64>,
     /// The most operations one PATCH request may hold; past it, 413 with a SCIM error.
-    #[arg(long, value_name = "N", default_value_t = scim_reference_server::DEFAULT_MAX_PATCH_OPERATIONS)]
+    #[arg(long, value_name = "N", default_value_t = scim_reference_server::DEFAULT_MAX_PATCH_OPERATIONS, allow_negative_numbers = true, value_parser = crate::whole_number)]
     max_patch_ops: usize,
     /// Print the faults with what each breaks, and exit.
     #[arg(long)]
@@ -334,6 +349,27 @@ enum ParseWhat {
 }
 
 /// A failure that ends the process with a documented exit code.
+/// A whole-number flag (`usize`): a negative number, a fraction or text is refused with
+/// what was given, and clap names the flag (`invalid value '-1' for '--jobs <N>': ...`).
+/// The flags take a leading `-` as their value (`allow_negative_numbers`), so that `-1`
+/// reaches this check instead of being read as an unknown option.
+pub(crate) fn whole_number(text: &str) -> Result<usize, String> {
+    whole_u64(text).and_then(|n| {
+        usize::try_from(n).map_err(|_| format!("`{text}` is too large for this platform"))
+    })
+}
+
+/// [`whole_number`] for a `u64` flag.
+pub(crate) fn whole_u64(text: &str) -> Result<u64, String> {
+    text.parse::<u64>().map_err(|_| {
+        if text.starts_with('-') {
+            format!("must be 0 or more, got {text}")
+        } else {
+            format!("expected a whole number, got `{text}`")
+        }
+    })
+}
+
 struct Exit {
     code: i32,
     message: String,

@@ -55,17 +55,22 @@ pub(crate) struct ReplayArgs {
     pace: PaceArg,
     /// With --pace recorded, the longest pause between two consecutive requests, in
     /// seconds (longer recorded gaps are cut to it).
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
     max_gap: f64,
     /// At most R requests per second in all.
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", allow_negative_numbers = true)]
     rate: Option<f64>,
     /// Copies (see --scale) replayed at once; each copy is replayed strictly in order.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = crate::whole_number)]
     concurrency: usize,
     /// Replay the creating part N times, copy k with names `scimreplay-<random8>-c<k>-...`,
     /// so the volume grows without collisions (discovery and unrelated reads run once).
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = crate::whole_number)]
     scale: usize,
     /// Leave the users and groups the replay created on the target.
     #[arg(long)]
@@ -74,12 +79,22 @@ pub(crate) struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30.0,
+        allow_negative_numbers = true
+    )]
     timeout: f64,
     /// The longest one request (also a cleanup DELETE) waits in total, in seconds, for a
     /// target answering 429 (Retry-After honoured, else exponential backoff); past it the
     /// request is an `error` (rate-limited, not judged). 0 turns the retries off.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30.0,
+        allow_negative_numbers = true
+    )]
     retry_wait: f64,
     /// Replay against a target that is not on a loopback address (it creates, changes and
     /// deletes resources there, only its own).

@@ -26,7 +26,7 @@ pub(crate) struct RequestsArgs {
     #[arg(long, value_name = "STATUS")]
     status: Option<String>,
     /// Only the latest N matching requests.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = crate::whole_number)]
     limit: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

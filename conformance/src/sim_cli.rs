@@ -27,40 +27,42 @@ pub(crate) struct SimulateArgs {
     /// Environment variable holding the bearer token for --target.
     #[arg(long, default_value = "SCIM_CONFORMANCE_TOKEN")]
     token_env: String,
-    /// Users in the population.
-    #[arg(long, default_value_t = 10_000)]
-    users: usize,
+    // Numeric flags take a leading `-` as their value (`--users -5`), so that a negative
+    // number is refused with the flag's own range, not as an unknown argument.
+    /// Users in the population (1 to 1,000,000).
+    #[arg(long, default_value_t = 10_000, allow_negative_numbers = true)]
+    users: i64,
     /// Groups, the large group included (the rest are departments of skewed sizes).
-    #[arg(long, default_value_t = 100)]
-    groups: usize,
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
+    groups: i64,
     /// Members of the large group.
-    #[arg(long, default_value_t = 5_000)]
-    large_group: usize,
+    #[arg(long, default_value_t = 5_000, allow_negative_numbers = true)]
+    large_group: i64,
     /// Population seed: the same seed gives the same users, groups and cycles.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = parse_seed)]
     seed: u64,
     /// Which IdP's requests to send: entra, entra-compliant, okta, onelogin.
     #[arg(long, default_value = "entra")]
     dialect: Dialect,
     /// Incremental cycles after the initial sync.
-    #[arg(long, default_value_t = 1)]
-    cycles: usize,
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    cycles: i64,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    #[arg(long, default_value_t = 16, allow_negative_numbers = true)]
+    concurrency: i64,
     /// Requests per second across all workers (default: unlimited).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     rate: Option<f64>,
     /// Per-request timeout in seconds (default 30; 5 with --outage-kind blackhole, whose
     /// held requests each wait it out).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     timeout: Option<f64>,
     /// Retries after a 429 (each waits Retry-After, or backs off without one).
-    #[arg(long, default_value_t = 8)]
-    retries_429: u32,
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true)]
+    retries_429: i64,
     /// Retries after a 5xx or a transport error (exponential backoff).
-    #[arg(long, default_value_t = 3)]
-    retries_5xx: u32,
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
+    retries_5xx: i64,
     /// Also write the report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -80,13 +82,13 @@ pub(crate) struct SimulateArgs {
     #[arg(long)]
     outage: bool,
     /// --outage on an external target: share of requests the proxy fails (0..1).
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     outage_share: f64,
     /// --outage on an external target: 503, blackhole or lost-reply.
     #[arg(long, default_value = "503")]
     outage_kind: ProxyFault,
     /// --outage on the embedded server: seconds it stays down.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     outage_downtime: f64,
     /// Route the embedded server through the outage proxy instead of restarting it.
     #[arg(long)]
@@ -95,16 +97,16 @@ pub(crate) struct SimulateArgs {
     #[arg(long)]
     find_limit: bool,
     /// --find-limit: seconds per rate step.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true)]
     step_secs: f64,
     /// --find-limit: error share that ends the ramp.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     max_error_rate: f64,
     /// --find-limit: p99 latency in ms that ends the ramp.
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = 1000.0, allow_negative_numbers = true)]
     max_p99_ms: f64,
     /// --find-limit: highest rate tried.
-    #[arg(long, default_value_t = 20_000.0)]
+    #[arg(long, default_value_t = 20_000.0, allow_negative_numbers = true)]
     max_rate: f64,
     /// Provision only part K of N of the population (1 <= K <= N); N processes with the
     /// same --seed, --run-id and shape share the work. Needs --run-id.
@@ -115,13 +117,73 @@ pub(crate) struct SimulateArgs {
     #[arg(long, value_name = "ID")]
     run_id: Option<String>,
     /// --shard: seconds to wait for what other shards create, and at cleanup for them to
-    /// finish.
-    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
-    shard_wait: f64,
+    /// finish (default 300).
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    shard_wait: Option<f64>,
+}
+
+/// `--shard-wait` when not given.
+const SHARD_WAIT_DEFAULT: f64 = 300.0;
+
+/// `--seed`: a whole number from 0 to 2^64-1 (clap names the flag and the value).
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.parse::<u64>().map_err(|_| {
+        format!(
+            "a seed is a whole number from 0 to {}, got `{text}`",
+            u64::MAX
+        )
+    })
+}
+
+/// A whole-number flag checked against its range: `--users must be at least 1, got -5`.
+fn whole(flag: &str, value: i64, min: i64, max: i64) -> Result<usize, Exit> {
+    if value < min {
+        return Err(Exit::usage(format!(
+            "{flag} must be at least {min}, got {value}"
+        )));
+    }
+    if value > max {
+        return Err(Exit::usage(format!(
+            "{flag} must be at most {max}, got {value}"
+        )));
+    }
+    usize::try_from(value).map_err(|_| Exit::usage(format!("{flag} {value} is too large here")))
+}
+
+/// The whole-number flags, checked.
+struct Counts {
+    users: usize,
+    groups: usize,
+    large_group: usize,
+    cycles: usize,
+    concurrency: usize,
+    retries_429: u32,
+    retries_5xx: u32,
+}
+
+impl Counts {
+    fn of(args: &SimulateArgs) -> Result<Counts, Exit> {
+        let retries = |flag, v| -> Result<u32, Exit> {
+            let n = whole(flag, v, 0, 1_000)?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        };
+        Ok(Counts {
+            users: whole("--users", args.users, 1, 1_000_000)?,
+            groups: whole("--groups", args.groups, 0, 1_000_000)?,
+            large_group: whole("--large-group", args.large_group, 0, 1_000_000)?,
+            cycles: whole("--cycles", args.cycles, 0, 100_000)?,
+            concurrency: whole("--concurrency", args.concurrency, 1, 4096)?,
+            retries_429: retries("--retries-429", args.retries_429)?,
+            retries_5xx: retries("--retries-5xx", args.retries_5xx)?,
+        })
+    }
 }
 
 /// The shard, the run prefix and the shard wait from the flags.
-fn shard_and_prefix(args: &SimulateArgs) -> Result<(Option<Shard>, String, Duration), Exit> {
+fn shard_and_prefix(
+    args: &SimulateArgs,
+    counts: &Counts,
+) -> Result<(Option<Shard>, String, Duration), Exit> {
     let shard = match &args.shard {
         None => None,
         Some(text) => Some(
@@ -141,17 +203,22 @@ fn shard_and_prefix(args: &SimulateArgs) -> Result<(Option<Shard>, String, Durat
                 "--shard cannot be combined with --outage or --find-limit",
             ));
         }
-        if args.users < s.count || args.groups < s.count {
+        if counts.users < s.count || counts.groups < s.count {
             return Err(Exit::usage(format!(
                 "--shard {s}: --users and --groups must be at least {} (one per shard)",
                 s.count
             )));
         }
-    }
-    if !(args.shard_wait.is_finite() && args.shard_wait > 0.0 && args.shard_wait <= 86_400.0) {
+    } else if let Some(wait) = args.shard_wait {
         return Err(Exit::usage(format!(
-            "--shard-wait must be more than 0 and at most 86400 seconds, got {}",
-            args.shard_wait
+            "--shard-wait {wait} applies to sharded runs only; give --shard K/N with it, or \
+             leave --shard-wait out"
+        )));
+    }
+    let shard_wait = args.shard_wait.unwrap_or(SHARD_WAIT_DEFAULT);
+    if !(shard_wait.is_finite() && shard_wait > 0.0 && shard_wait <= 86_400.0) {
+        return Err(Exit::usage(format!(
+            "--shard-wait must be more than 0 and at most 86400 seconds, got {shard_wait}"
         )));
     }
     let prefix = match &args.run_id {
@@ -170,10 +237,12 @@ fn shard_and_prefix(args: &SimulateArgs) -> Result<(Option<Shard>, String, Durat
             format!("scimsim-{id}-")
         }
     };
-    Ok((shard, prefix, Duration::from_secs_f64(args.shard_wait)))
+    Ok((shard, prefix, Duration::from_secs_f64(shard_wait)))
 }
 
 pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
+    let started = std::time::Instant::now();
+    let counts = Counts::of(&args)?;
     let blackhole = args.outage && args.outage_kind == ProxyFault::Blackhole;
     let timeout_secs = args.timeout.unwrap_or(if blackhole { 5.0 } else { 30.0 });
     if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
@@ -186,23 +255,46 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
             return Err(Exit::usage(format!("--rate must be positive, got {r}")));
         }
     }
-    if args.concurrency == 0 || args.concurrency > 4096 {
-        return Err(Exit::usage("--concurrency must be between 1 and 4096"));
-    }
-    if args.users == 0 || args.users > 1_000_000 {
-        return Err(Exit::usage("--users must be between 1 and 1,000,000"));
-    }
     if !(0.0..=1.0).contains(&args.outage_share) {
-        return Err(Exit::usage("--outage-share must be between 0 and 1"));
+        return Err(Exit::usage(format!(
+            "--outage-share must be between 0 and 1, got {}",
+            args.outage_share
+        )));
     }
-    let (shard, prefix, shard_wait) = shard_and_prefix(&args)?;
+    let (shard, prefix, shard_wait) = shard_and_prefix(&args, &counts)?;
     let timeout = Duration::from_secs_f64(timeout_secs);
     // --find-limit measures every attempt: no retries hide a 429 or a 5xx.
     let pacing = Pacing {
         rate: args.rate,
-        retries_429: if args.find_limit { 0 } else { args.retries_429 },
-        retries_5xx: if args.find_limit { 0 } else { args.retries_5xx },
+        retries_429: if args.find_limit {
+            0
+        } else {
+            counts.retries_429
+        },
+        retries_5xx: if args.find_limit {
+            0
+        } else {
+            counts.retries_5xx
+        },
         ..Pacing::default()
+    };
+    let options = Options {
+        shape: Shape {
+            users: counts.users,
+            groups: counts.groups,
+            large_group: counts.large_group,
+            seed: args.seed,
+        },
+        dialect: args.dialect,
+        cycles: counts.cycles,
+        concurrency: counts.concurrency,
+        rates: Options::default_rates(args.dialect),
+        reconcile: !args.no_reconcile,
+        keep: args.keep,
+        prefix,
+        progress: !args.no_progress,
+        shard,
+        shard_wait,
     };
     // The target: an external URL, or the embedded server (on a SQLite file when it is to
     // be restarted).
@@ -220,7 +312,7 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
         None => {
             let faults = faults(&args.fault)?;
             let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
-            let db = (args.outage && !args.outage_proxy).then(|| TempDb::new(&prefix));
+            let db = (args.outage && !args.outage_proxy).then(|| TempDb::new(&options.prefix));
             let config = Config {
                 faults,
                 db: db.as_ref().map(|d| d.0.clone()),
@@ -245,6 +337,22 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
             )
         }
     };
+    // The test connection goes to the target itself, never through the outage proxy: a
+    // proxy answers (502) for a target that does not, which would hide it.
+    let direct = Client::new(&base, Some(token.clone()), timeout).map_err(Exit::usage)?;
+    if let Err(e) = probe(&direct).await {
+        if let (Some(path), false) = (&args.json, args.find_limit) {
+            let report = simulate::not_run(
+                &options,
+                label,
+                args.rate,
+                e.message.clone(),
+                started.elapsed(),
+            );
+            write_json(path, &report)?;
+        }
+        return Err(e);
+    }
     let mut outage = None;
     let mut client_base = base.clone();
     if args.outage {
@@ -270,7 +378,6 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
         }
     }
     let client = Client::new(&client_base, Some(token), timeout).map_err(Exit::usage)?;
-    probe(&client).await?;
     let engine = Arc::new(Engine::new(client, pacing));
     if args.find_limit {
         let settings = limit::Settings {
@@ -279,10 +386,10 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
             max_p99_ms: args.max_p99_ms,
             max_rate: args.max_rate,
             start_rate: args.rate.unwrap_or(50.0),
-            concurrency: args.concurrency,
-            users: args.users,
+            concurrency: counts.concurrency,
+            users: counts.users,
         };
-        let result = limit::find_limit(engine, &settings, &prefix).await;
+        let result = limit::find_limit(engine, &settings, &options.prefix).await;
         let mut out = std::io::stdout().lock();
         let _ = result.write_human(&mut out);
         if let Some(path) = &args.json {
@@ -293,24 +400,6 @@ pub(crate) async fn simulate_command(args: SimulateArgs) -> Result<i32, Exit> {
         }
         return Ok(exit::SUCCESS);
     }
-    let options = Options {
-        shape: Shape {
-            users: args.users,
-            groups: args.groups,
-            large_group: args.large_group,
-            seed: args.seed,
-        },
-        dialect: args.dialect,
-        cycles: args.cycles,
-        concurrency: args.concurrency,
-        rates: Options::default_rates(args.dialect),
-        reconcile: !args.no_reconcile,
-        keep: args.keep,
-        prefix,
-        progress: !args.no_progress,
-        shard,
-        shard_wait,
-    };
     let interrupt = interrupt_flag();
     let report = simulate::simulate(engine, &options, label, outage, Arc::clone(&interrupt))
         .await
@@ -358,7 +447,9 @@ fn faults(names: &[String]) -> Result<Vec<Fault>, Exit> {
         .collect()
 }
 
-/// Entra's test connection: a filtered list that must answer 200 before anything else.
+/// Entra's test connection: a filtered list that must answer before anything else. No
+/// answer at all is exit 3 (as for `run`); a token the target refuses (401 or 403) fails the
+/// run (exit 1), as every request of `run` then fails its case.
 async fn probe(client: &Client) -> Result<(), Exit> {
     let mut request = Request::new(reqwest::Method::GET, "/Users");
     request.query = vec![
@@ -370,10 +461,13 @@ async fn probe(client: &Client) -> Result<(), Exit> {
             code: exit::UNREACHABLE,
             message: format!("target unreachable: {e}"),
         }),
-        Ok(reply) if reply.status == 401 || reply.status == 403 => Err(Exit::usage(format!(
-            "the target rejected the token (status {}); check --token-env",
-            reply.status
-        ))),
+        Ok(reply) if reply.status == 401 || reply.status == 403 => Err(Exit {
+            code: exit::MUST_FAILED,
+            message: format!(
+                "the target rejected the token (status {}); check --token-env",
+                reply.status
+            ),
+        }),
         Ok(_) => Ok(()),
     }
 }
@@ -422,11 +516,16 @@ pub(crate) struct RecordArgs {
     upstream: String,
     /// The largest request body forwarded, in bytes; a longer one is answered 413 (a SCIM
     /// error) by the recorder and recorded as refused.
-    #[arg(long, value_name = "BYTES", default_value_t = scim_conformance::client::DEFAULT_MAX_BODY)]
+    #[arg(long, value_name = "BYTES", default_value_t = scim_conformance::client::DEFAULT_MAX_BODY, allow_negative_numbers = true, value_parser = crate::whole_number)]
     max_body: usize,
     /// How long the upstream may take to answer one request, in seconds; past it the
     /// recorder answers 504 (a SCIM error).
-    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 120.0,
+        allow_negative_numbers = true
+    )]
     upstream_timeout: f64,
     /// JSON-lines file to write. An existing file is refused unless --force (overwrite) or
     /// --append (add lines after the ones it holds).
@@ -439,7 +538,7 @@ pub(crate) struct RecordArgs {
     #[arg(long)]
     append: bool,
     /// Stop by itself after this many seconds (default: until Ctrl-C).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = crate::whole_u64)]
     max_seconds: Option<u64>,
 }
 

@@ -286,6 +286,27 @@ fn bin() -> Command {
 fn bad_shard_flags_are_usage_errors() {
     for (args, needle) in [
         (&["--shard", "3/2", "--run-id", "r1"][..], "1 <= K <= N"),
+        // See: fresh-user trial, finding 4: spellings that parse to a valid shard after a
+        // trim or a sign were accepted; every shard of a run must spell K/N alike.
+        (&["--shard", " 1/2", "--run-id", "r1"][..], "` 1/2`"),
+        (&["--shard", "1/2 ", "--run-id", "r1"][..], "`1/2 `"),
+        (&["--shard", "+1/2", "--run-id", "r1"][..], "e.g. 2/4"),
+        (&["--shard", "01/2", "--run-id", "r1"][..], "leading zero"),
+        (&["--shard", "1/02", "--run-id", "r1"][..], "leading zero"),
+        (&["--shard", "1/2/3", "--run-id", "r1"][..], "e.g. 2/4"),
+        (
+            &["--shard", "1/0", "--run-id", "r1"][..],
+            "N must be at least 1",
+        ),
+        (
+            &["--shard", "1/99999999999999999999", "--run-id", "r1"][..],
+            "more than 1000000",
+        ),
+        // See: fresh-user trial, finding 5: --shard-wait without --shard was ignored.
+        (
+            &["--shard-wait", "30"][..],
+            "--shard-wait 30 applies to sharded runs only; give --shard K/N",
+        ),
         (&["--shard", "0/2", "--run-id", "r1"][..], "1 <= K <= N"),
         (&["--shard", "two", "--run-id", "r1"][..], "1 <= K <= N"),
         (&["--shard", "1/2"][..], "--run-id"),
@@ -420,6 +441,48 @@ async fn merge_cli_combines_shard_reports_and_refuses_mismatches() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("s1.json") && err.contains("says it passed"),
+        "{err}"
+    );
+    // See: fresh-user trial, finding 3: a shard report that did no operation (or whose
+    // rows lost their counts) is no shard of a run with users; refused with the pointer.
+    for (edit, pointer) in [
+        (serde_json::json!([]), "s1.json: /operations is empty"),
+        (
+            serde_json::json!(null),
+            "s1.json: /operations is not an array",
+        ),
+    ] {
+        let mut edited: serde_json::Value = serde_json::from_str(&original).expect("json");
+        edited["operations"] = edit;
+        std::fs::write(&paths[0], edited.to_string()).expect("write");
+        let out = bin().arg("merge").args(&paths).output().expect("merge");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(pointer), "{err}");
+    }
+    let mut no_count: serde_json::Value = serde_json::from_str(&original).expect("json");
+    no_count["operations"][1]
+        .as_object_mut()
+        .expect("row")
+        .remove("count");
+    std::fs::write(&paths[0], no_count.to_string()).expect("write");
+    let out = bin().arg("merge").args(&paths).output().expect("merge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("s1.json: /operations/1/count is missing"),
+        "{err}"
+    );
+    let mut all_zero: serde_json::Value = serde_json::from_str(&original).expect("json");
+    for row in all_zero["operations"].as_array_mut().expect("rows") {
+        row["count"] = serde_json::json!(0);
+    }
+    std::fs::write(&paths[0], all_zero.to_string()).expect("write");
+    let out = bin().arg("merge").args(&paths).output().expect("merge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("s1.json: /operations counts no request"),
         "{err}"
     );
     std::fs::write(&paths[0], &original).expect("write");

@@ -41,6 +41,7 @@ pub fn load(path: &Path) -> Result<Report, String> {
              the report was edited or damaged"
         ));
     }
+    did_operations(&value).map_err(|e| format!("{name}: {e}"))?;
     let report: Report =
         serde_json::from_value(value).map_err(|e| format!("{name}: not a simulate report: {e}"))?;
     let differences: usize = report
@@ -58,6 +59,49 @@ pub fn load(path: &Path) -> Result<Report, String> {
     Ok(report)
 }
 
+/// A shard of a run with users sends at least one request (it owns at least one user), so
+/// a report that counts no operation, or whose run never started (`/error`), cannot be one
+/// of its shards. The error names the JSON pointer.
+fn did_operations(value: &serde_json::Value) -> Result<(), String> {
+    if let Some(error) = value.get("error").and_then(|e| e.as_str()) {
+        return Err(format!(
+            "/error says the shard did not run ({error}); rerun that shard before merging"
+        ));
+    }
+    let rows = match value.get("operations") {
+        None => return Err("/operations is missing; not a `simulate --json` report".into()),
+        Some(serde_json::Value::Array(rows)) => rows,
+        Some(_) => return Err("/operations is not an array of operation rows".into()),
+    };
+    if rows.is_empty() {
+        return Err(
+            "/operations is empty: a shard of a run with users sends requests, so this \
+             report did no work; the report was edited or damaged, or the shard never ran"
+                .into(),
+        );
+    }
+    let mut total = 0u64;
+    for (i, row) in rows.iter().enumerate() {
+        match row.get("count").and_then(|c| c.as_u64()) {
+            Some(n) => total = total.saturating_add(n),
+            None => {
+                return Err(format!(
+                    "/operations/{i}/count is missing or not a whole number; the report was \
+                     edited or damaged"
+                ))
+            }
+        }
+    }
+    if total == 0 {
+        return Err(
+            "/operations counts no request at all: a shard of a run with users sends \
+             requests; the report was edited or damaged"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// The largest magnitude a number in a real report reaches (counts, milliseconds since
 /// 1970); anything larger would overflow the sums of a merge.
 const MAX_PLAUSIBLE: f64 = 1e15;
@@ -68,7 +112,7 @@ fn implausible_number(value: &serde_json::Value, at: &mut String) -> Option<(Str
     use serde_json::Value;
     match value {
         Value::Number(n) => {
-            let big = n.as_f64().map_or(true, |f| f.abs() > MAX_PLAUSIBLE);
+            let big = n.as_f64().is_none_or(|f| f.abs() > MAX_PLAUSIBLE);
             big.then(|| {
                 (
                     if at.is_empty() {
@@ -211,6 +255,7 @@ pub fn merge(reports: &[(String, Report)]) -> Result<Report, String> {
         cleanup_note: (!notes.is_empty()).then(|| notes.join("; ")),
         seconds: sorted.iter().map(|r| r.seconds).fold(0.0, f64::max),
         passed: sorted.iter().all(|r| r.passed),
+        error: None,
     })
 }
 

@@ -1263,5 +1263,47 @@ pub async fn simulate(
         cleanup_note,
         seconds: started.elapsed().as_secs_f64(),
         passed,
+        error: None,
     })
+}
+
+/// The report of a run that stopped before its first operation (the target did not
+/// answer the test connection, or rejected the token): the run's settings, no operations,
+/// `passed` false and `error` saying why, so that a CI gate finds a report whenever the
+/// run started.
+pub fn not_run(
+    opts: &Options,
+    target: String,
+    rate: Option<f64>,
+    error: String,
+    took: Duration,
+) -> report::Report {
+    let facts = opts.dialect.facts();
+    report::Report {
+        version: report::VERSION,
+        target,
+        shard: opts.shard.map(|s| s.to_string()),
+        scope: opts.shard.map(|s| s.scope()),
+        prefix: opts.prefix.clone(),
+        dialect: opts.dialect.name().to_owned(),
+        seed: opts.shape.seed,
+        users: opts.shape.users,
+        groups: opts.shape.groups,
+        large_group: opts.shape.large_group.min(opts.shape.users),
+        cycles: opts.cycles,
+        concurrency: opts.concurrency,
+        rate,
+        batch: (facts.batch.value, facts.batch.source.to_owned()),
+        outage: None,
+        phases: Vec::new(),
+        operations: Vec::new(),
+        reconciliations: Vec::new(),
+        failures: Vec::new(),
+        failure_count: 0,
+        cleanup: None,
+        cleanup_note: None,
+        seconds: took.as_secs_f64(),
+        passed: false,
+        error: Some(error),
+    }
 }

@@ -67,6 +67,11 @@ pub struct Report {
     pub seconds: f64,
     /// No counted read-back found a difference.
     pub passed: bool,
+    /// Why the run stopped before its first operation (`target unreachable: ...`, a token
+    /// the target rejected); absent when the run started. Such a report has no operations
+    /// and `passed` false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Report {
@@ -99,6 +104,9 @@ impl Report {
         writeln!(out, "member batch: {} ({})", self.batch.0, self.batch.1)?;
         if let Some(o) = &self.outage {
             writeln!(out, "outage: {o}")?;
+        }
+        if self.error.is_some() {
+            return writeln!(out, "{} in {:.1}s", self.verdict(), self.seconds);
         }
         writeln!(out)?;
         writeln!(
@@ -201,6 +209,9 @@ impl Report {
 
     /// `PASSED`, or `FAILED:` with the first reason that applies.
     fn verdict(&self) -> String {
+        if let Some(error) = &self.error {
+            return format!("FAILED: nothing was provisioned: {error}");
+        }
         if self.passed {
             return "PASSED".into();
         }

@@ -35,16 +35,47 @@ pub struct Shard {
     pub count: usize,
 }
 
+/// The largest N: a shard owns at least one user, and a run has at most 1,000,000.
+pub const MAX_SHARDS: usize = 1_000_000;
+
 impl std::str::FromStr for Shard {
     type Err = String;
 
+    /// `K/N` exactly: two runs of ASCII digits without sign, spaces or leading zeros, and
+    /// 1 <= K <= N <= [`MAX_SHARDS`]. Anything else is refused, so that two shards of one
+    /// run cannot spell their number differently (`2/4`, `02/4`).
     fn from_str(text: &str) -> Result<Shard, String> {
-        let bad = || format!("`{text}` is not K/N with 1 <= K <= N (for example 2/4)");
-        let (k, n) = text.split_once('/').ok_or_else(bad)?;
-        let index: usize = k.trim().parse().map_err(|_| bad())?;
-        let count: usize = n.trim().parse().map_err(|_| bad())?;
-        if index == 0 || count == 0 || index > count {
-            return Err(bad());
+        let bad = |why: &str| format!("`{text}`: {why}; expected K/N with 1 <= K <= N, e.g. 2/4");
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| bad("no `/` between K and N"))?;
+        let number = |part: &str, name: &str| -> Result<usize, String> {
+            if part.is_empty() {
+                return Err(bad(&format!("{name} is missing")));
+            }
+            if !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(&format!(
+                    "{name} `{part}` is not a number of digits alone (no sign, space or `/`)"
+                )));
+            }
+            if part.len() > 1 && part.starts_with('0') {
+                return Err(bad(&format!("{name} `{part}` has a leading zero")));
+            }
+            match part.parse::<usize>() {
+                Ok(v) if v <= MAX_SHARDS => Ok(v),
+                _ => Err(bad(&format!("{name} `{part}` is more than {MAX_SHARDS}"))),
+            }
+        };
+        let index = number(k, "K")?;
+        let count = number(n, "N")?;
+        if count == 0 {
+            return Err(bad("N must be at least 1"));
+        }
+        if index == 0 {
+            return Err(bad("K must be at least 1"));
+        }
+        if index > count {
+            return Err(bad(&format!("K {index} is more than N {count}")));
         }
         Ok(Shard { index, count })
     }
@@ -246,10 +277,33 @@ mod tests {
     fn k_of_n_parses_and_bad_forms_are_rejected() {
         assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
         assert_eq!("1/1".parse::<Shard>(), Ok(Shard { index: 1, count: 1 }));
-        for bad in ["0/2", "3/2", "2", "a/b", "1/0", "", "/", "2/-1"] {
+        for bad in [
+            "0/2",
+            "3/2",
+            "2",
+            "a/b",
+            "1/0",
+            "",
+            "/",
+            "2/-1",
+            " 1/2",
+            "1/2 ",
+            "1 /2",
+            "+1/2",
+            "01/2",
+            "1/02",
+            "1/2/3",
+            "1/99999999999999999999999",
+            "1/1000001",
+        ] {
             let e = bad.parse::<Shard>().expect_err(bad);
-            assert!(e.contains("1 <= K <= N"), "{bad}: {e}");
+            assert!(e.contains("1 <= K <= N, e.g. 2/4"), "{bad}: {e}");
+            assert!(e.contains(&format!("`{bad}`")), "{bad}: {e}");
         }
+        assert_eq!(
+            "1000000/1000000".parse::<Shard>().map(|s| s.count),
+            Ok(MAX_SHARDS)
+        );
     }
 
     #[test]
