@@ -290,7 +290,7 @@ pub struct FilterRef<'a> {
     root: Node,
     /// Every other node, each after its operands (post-order): the parser pushes a node
     /// once it is finished, so the root is always the last one pushed.
-    nodes: Vec<Node>,
+    nodes: Arena,
     /// The strings that had escapes, decoded, indexed by [`LitKind::Escaped`].
     strings: Vec<String>,
 }
@@ -306,11 +306,18 @@ thread_local! {
 /// The largest arena kept as [`SPARE_ARENA`] (1,024 nodes, 40 KiB); larger ones are freed.
 const MAX_SPARE_NODES: usize = 1024;
 
-/// Hands the arena to [`SPARE_ARENA`] (freeing the one there, if any), so the next parse on
-/// this thread need not allocate.
-impl Drop for FilterRef<'_> {
+/// The node vector of a [`FilterRef`]. A type of its own, without the input's lifetime,
+/// so that the tree has no `Drop` of its own: a tree may then be dropped after its input
+/// (declared before it) as long as it is not used once the input is gone, as before the
+/// spare arena existed (`tests/borrowed.rs`, `a_tree_may_be_dropped_after_its_input`).
+#[derive(Clone, Default)]
+struct Arena(Vec<Node>);
+
+/// Hands the vector to [`SPARE_ARENA`] (freeing the one there, if any), so the next parse
+/// on this thread need not allocate.
+impl Drop for Arena {
     fn drop(&mut self) {
-        let mut nodes = std::mem::take(&mut self.nodes);
+        let mut nodes = std::mem::take(&mut self.0);
         if nodes.capacity() == 0 || nodes.capacity() > MAX_SPARE_NODES {
             return;
         }
@@ -1248,7 +1255,7 @@ impl<'a> Parser<'a> {
                     return Ok(FilterRef {
                         src: self.src,
                         root: term,
-                        nodes: Vec::new(),
+                        nodes: Arena(Vec::new()),
                         strings: std::mem::take(&mut self.strings),
                     });
                 }
@@ -1280,7 +1287,7 @@ impl<'a> Parser<'a> {
             Some(root) => FilterRef {
                 src: self.src,
                 root,
-                nodes,
+                nodes: Arena(nodes),
                 strings: std::mem::take(&mut self.strings),
             },
             None => unreachable!("an expression pushes its root"),
@@ -2616,7 +2623,7 @@ impl<'a> FilterRef<'a> {
         let mut strings = std::mem::take(&mut self.strings);
         Owning {
             src: self.src,
-            nodes: &self.nodes,
+            nodes: &self.nodes.0,
             strings: &mut strings,
         }
         .node(self.root)
@@ -2704,7 +2711,7 @@ impl<'t, 'a> FilterNode<'t, 'a> {
         let tree = self.tree;
         let node = |i: u32| FilterNode {
             tree,
-            node: &tree.nodes[i as usize],
+            node: &tree.nodes.0[i as usize],
         };
         let operands = |first: u32, len: u32| Operands {
             tree,
@@ -2750,7 +2757,7 @@ impl<'t, 'a> Iterator for Operands<'t, 'a> {
 
     fn next(&mut self) -> Option<FilterNode<'t, 'a>> {
         self.left = self.left.checked_sub(1)?;
-        let node = &self.tree.nodes[self.next];
+        let node = &self.tree.nodes.0[self.next];
         self.next = node.next as usize;
         Some(FilterNode {
             tree: self.tree,
@@ -2931,12 +2938,12 @@ mod tests {
             };
             assert_eq!(spare(), 0);
             let first = parse_filter_ref("a pr and b pr").unwrap();
-            let cap = first.nodes.capacity();
+            let cap = first.nodes.0.capacity();
             assert!(cap >= 16, "{cap}");
             drop(first);
             assert_eq!(spare(), cap, "the arena goes to the spare");
             let second = parse_filter_ref("(c pr or d pr) and e eq 1").unwrap();
-            assert_eq!(second.nodes.capacity(), cap, "the next parse takes it");
+            assert_eq!(second.nodes.0.capacity(), cap, "the next parse takes it");
             assert_eq!(spare(), 0);
             assert_eq!(second.to_string(), "(c pr or d pr) and e eq 1");
             // conversion recycles it too
@@ -2954,7 +2961,7 @@ mod tests {
             };
             let long = vec!["a pr"; 3000].join(" or ");
             let big = parse_filter_ref_with(&long, &opts).unwrap();
-            assert!(big.nodes.capacity() > MAX_SPARE_NODES);
+            assert!(big.nodes.0.capacity() > MAX_SPARE_NODES);
             assert_eq!(spare(), 0, "the big parse took the spare and grew it");
             drop(big);
             assert_eq!(spare(), 0);
