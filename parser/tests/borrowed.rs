@@ -268,10 +268,10 @@ fn a_copied_string_is_caught() {
 #[test]
 fn a_tree_may_be_dropped_after_its_input() {
     fn printed() -> String {
-        let tree;
+        let mut trees = Vec::new();
         let input = String::from(r#"a pr and b eq "x\"y""#);
-        tree = parse_filter_ref_with(&input, &ParseOptions::default()).unwrap();
-        tree.to_string()
+        trees.push(parse_filter_ref_with(&input, &ParseOptions::default()).unwrap());
+        trees[0].to_string()
     }
     assert_eq!(printed(), r#"a pr and b eq "x\"y""#);
 }
