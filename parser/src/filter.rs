@@ -2891,6 +2891,30 @@ mod tests {
     use crate::error::ErrorKind as K;
 
     #[test]
+    fn the_operator_hash_agrees_with_a_plain_match_on_every_two_bytes() {
+        let plain = |a: u8, b: u8| match [a.to_ascii_lowercase(), b.to_ascii_lowercase()] {
+            [b'e', b'q'] => Some(CompareOp::Eq),
+            [b'n', b'e'] => Some(CompareOp::Ne),
+            [b'c', b'o'] => Some(CompareOp::Co),
+            [b's', b'w'] => Some(CompareOp::Sw),
+            [b'e', b'w'] => Some(CompareOp::Ew),
+            [b'g', b't'] => Some(CompareOp::Gt),
+            [b'l', b't'] => Some(CompareOp::Lt),
+            [b'g', b'e'] => Some(CompareOp::Ge),
+            [b'l', b'e'] => Some(CompareOp::Le),
+            _ => None,
+        };
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                assert_eq!(compare_op(&[a, b]), plain(a, b), "{a:#04x} {b:#04x}");
+                assert_eq!(compare_op(&[a, b, b'x']), None);
+            }
+            assert_eq!(compare_op(&[a]), None);
+        }
+        assert_eq!(compare_op(b""), None);
+    }
+
+    #[test]
     fn operator_slots_are_distinct() {
         let ops = ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
         let mut slots: Vec<usize> = ops
