@@ -736,7 +736,8 @@ pub fn parse_filter_ref_with<'a>(
 #[inline]
 fn filter_ref<'a>(input: &'a str, options: &ParseOptions) -> PResult<FilterRef<'a>> {
     let mut p = Parser::new(input, options, Grammar::Filter)?;
-    let filter = p.or_expr()?;
+    // a `finish` error drops the finished tree, whose arena goes back to the spare
+    let filter = p.or_expr().map_err(|e| p.recycle(e))?;
     p.finish()?;
     Ok(filter)
 }
@@ -1323,6 +1324,15 @@ impl<'a> Parser<'a> {
             }
             n => self.nodes.reserve_exact(n),
         }
+    }
+
+    /// After a failed parse: hands the arena of the unfinished tree to [`SPARE_ARENA`], as
+    /// a dropped tree does, and returns the error.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn recycle(&mut self, e: Box<Error>) -> Box<Error> {
+        drop(Arena(std::mem::take(&mut self.nodes)));
+        e
     }
 
     /// Ends a chain: the operands of `chain` followed by `last`, as one n-ary node made by

@@ -120,6 +120,38 @@ fn steady_state_allocates_nothing() {
     });
 }
 
+/// A parse that fails after its arena was taken gives the arena back: a server that gets
+/// a bad filter now and then still allocates no arena for the good ones.
+fn a_failed_parse_keeps_the_spare() {
+    on_thread(|| {
+        for input in PLAIN {
+            drop(parse_filter_ref(input).unwrap());
+        }
+        // each fails after at least one node went into the arena
+        for bad in [
+            "a pr and b eq bob",
+            "a pr or (b pr and c pr",
+            "x[a pr and b pr",
+            "not (a pr) and b eq 01",
+            "a pr and b pr c",
+        ] {
+            assert!(parse_filter_ref(bad).is_err());
+            let before = allocs();
+            drop(parse_filter_ref(PLAIN[3]).unwrap());
+            assert_eq!(allocs() - before, 0, "the parse after {bad:?} allocates");
+        }
+        // the same for a PATCH path whose filter fails
+        assert!(scim_parser::parse_patch_path("emails[a pr and b eq bob]").is_err());
+        let before = allocs();
+        drop(parse_filter_ref(PLAIN[3]).unwrap());
+        assert_eq!(
+            allocs() - before,
+            0,
+            "the parse after a bad PATCH path allocates"
+        );
+    });
+}
+
 /// Live bytes after `f` has run on its threads and they have ended.
 fn leaked_by(f: impl FnOnce() + Send + 'static) -> isize {
     // settle anything std allocates once (thread bookkeeping)
@@ -295,6 +327,7 @@ fn huge_arenas_are_not_kept() {
 #[test]
 fn the_spare_arena_is_bounded_and_never_changes_a_tree() {
     steady_state_allocates_nothing();
+    a_failed_parse_keeps_the_spare();
     threads_and_moved_trees_leak_nothing();
     live_trees_are_never_recycled();
     a_panicking_consumer_leaves_a_working_spare();
