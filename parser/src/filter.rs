@@ -296,10 +296,11 @@ pub struct FilterRef<'a> {
 }
 
 thread_local! {
-    /// The arena of the last tree dropped on this thread, emptied, for the next parse to
-    /// fill: a server that parses a filter per request and drops it afterwards allocates
-    /// no arena in the steady state. It holds at most one vector of at most
-    /// [`MAX_SPARE_NODES`] nodes per thread.
+    /// The arena of the last tree dropped (or parse failed, [`Parser::recycle`]) on this
+    /// thread, emptied, for the next parse to fill: a server that parses a filter per
+    /// request and drops it afterwards allocates no arena in the steady state. It holds at
+    /// most one vector of at most [`MAX_SPARE_NODES`] nodes per thread, freed when the
+    /// thread ends (`tests/arena.rs` counts the bytes).
     static SPARE_ARENA: Cell<Vec<Node>> = const { Cell::new(Vec::new()) };
 }
 
