@@ -290,27 +290,35 @@ pub struct FilterRef<'a> {
     root: Node,
     /// Every other node, each after its operands (post-order): the parser pushes a node
     /// once it is finished, so the root is always the last one pushed.
-    nodes: Vec<Node>,
+    nodes: Arena,
     /// The strings that had escapes, decoded, indexed by [`LitKind::Escaped`].
     strings: Vec<String>,
 }
 
 thread_local! {
-    /// The arena of the last tree dropped on this thread, emptied, for the next parse to
-    /// fill: a server that parses a filter per request and drops it afterwards allocates
-    /// no arena in the steady state. It holds at most one vector of at most
-    /// [`MAX_SPARE_NODES`] nodes per thread.
+    /// The arena of the last tree dropped (or parse failed, [`Parser::recycle`]) on this
+    /// thread, emptied, for the next parse to fill: a server that parses a filter per
+    /// request and drops it afterwards allocates no arena in the steady state. It holds at
+    /// most one vector of at most [`MAX_SPARE_NODES`] nodes per thread, freed when the
+    /// thread ends (`tests/arena.rs` counts the bytes).
     static SPARE_ARENA: Cell<Vec<Node>> = const { Cell::new(Vec::new()) };
 }
 
 /// The largest arena kept as [`SPARE_ARENA`] (1,024 nodes, 40 KiB); larger ones are freed.
 const MAX_SPARE_NODES: usize = 1024;
 
-/// Hands the arena to [`SPARE_ARENA`] (freeing the one there, if any), so the next parse on
-/// this thread need not allocate.
-impl Drop for FilterRef<'_> {
+/// The node vector of a [`FilterRef`]. A type of its own, without the input's lifetime,
+/// so that the tree has no `Drop` of its own: a tree may then be dropped after its input
+/// (declared before it) as long as it is not used once the input is gone, as before the
+/// spare arena existed (`tests/borrowed.rs`, `a_tree_may_be_dropped_after_its_input`).
+#[derive(Clone, Default)]
+struct Arena(Vec<Node>);
+
+/// Hands the vector to [`SPARE_ARENA`] (freeing the one there, if any), so the next parse
+/// on this thread need not allocate.
+impl Drop for Arena {
     fn drop(&mut self) {
-        let mut nodes = std::mem::take(&mut self.nodes);
+        let mut nodes = std::mem::take(&mut self.0);
         if nodes.capacity() == 0 || nodes.capacity() > MAX_SPARE_NODES {
             return;
         }
@@ -729,7 +737,8 @@ pub fn parse_filter_ref_with<'a>(
 #[inline]
 fn filter_ref<'a>(input: &'a str, options: &ParseOptions) -> PResult<FilterRef<'a>> {
     let mut p = Parser::new(input, options, Grammar::Filter)?;
-    let filter = p.or_expr()?;
+    // a `finish` error drops the finished tree, whose arena goes back to the spare
+    let filter = p.or_expr().map_err(|e| p.recycle(e))?;
     p.finish()?;
     Ok(filter)
 }
@@ -1248,7 +1257,7 @@ impl<'a> Parser<'a> {
                     return Ok(FilterRef {
                         src: self.src,
                         root: term,
-                        nodes: Vec::new(),
+                        nodes: Arena(Vec::new()),
                         strings: std::mem::take(&mut self.strings),
                     });
                 }
@@ -1280,7 +1289,7 @@ impl<'a> Parser<'a> {
             Some(root) => FilterRef {
                 src: self.src,
                 root,
-                nodes,
+                nodes: Arena(nodes),
                 strings: std::mem::take(&mut self.strings),
             },
             None => unreachable!("an expression pushes its root"),
@@ -1316,6 +1325,15 @@ impl<'a> Parser<'a> {
             }
             n => self.nodes.reserve_exact(n),
         }
+    }
+
+    /// After a failed parse: hands the arena of the unfinished tree to [`SPARE_ARENA`], as
+    /// a dropped tree does, and returns the error.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn recycle(&mut self, e: Box<Error>) -> Box<Error> {
+        drop(Arena(std::mem::take(&mut self.nodes)));
+        e
     }
 
     /// Ends a chain: the operands of `chain` followed by `last`, as one n-ary node made by
@@ -2616,7 +2634,7 @@ impl<'a> FilterRef<'a> {
         let mut strings = std::mem::take(&mut self.strings);
         Owning {
             src: self.src,
-            nodes: &self.nodes,
+            nodes: &self.nodes.0,
             strings: &mut strings,
         }
         .node(self.root)
@@ -2704,7 +2722,7 @@ impl<'t, 'a> FilterNode<'t, 'a> {
         let tree = self.tree;
         let node = |i: u32| FilterNode {
             tree,
-            node: &tree.nodes[i as usize],
+            node: &tree.nodes.0[i as usize],
         };
         let operands = |first: u32, len: u32| Operands {
             tree,
@@ -2750,7 +2768,7 @@ impl<'t, 'a> Iterator for Operands<'t, 'a> {
 
     fn next(&mut self) -> Option<FilterNode<'t, 'a>> {
         self.left = self.left.checked_sub(1)?;
-        let node = &self.tree.nodes[self.next];
+        let node = &self.tree.nodes.0[self.next];
         self.next = node.next as usize;
         Some(FilterNode {
             tree: self.tree,
@@ -2884,6 +2902,30 @@ mod tests {
     use crate::error::ErrorKind as K;
 
     #[test]
+    fn the_operator_hash_agrees_with_a_plain_match_on_every_two_bytes() {
+        let plain = |a: u8, b: u8| match [a.to_ascii_lowercase(), b.to_ascii_lowercase()] {
+            [b'e', b'q'] => Some(CompareOp::Eq),
+            [b'n', b'e'] => Some(CompareOp::Ne),
+            [b'c', b'o'] => Some(CompareOp::Co),
+            [b's', b'w'] => Some(CompareOp::Sw),
+            [b'e', b'w'] => Some(CompareOp::Ew),
+            [b'g', b't'] => Some(CompareOp::Gt),
+            [b'l', b't'] => Some(CompareOp::Lt),
+            [b'g', b'e'] => Some(CompareOp::Ge),
+            [b'l', b'e'] => Some(CompareOp::Le),
+            _ => None,
+        };
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                assert_eq!(compare_op(&[a, b]), plain(a, b), "{a:#04x} {b:#04x}");
+                assert_eq!(compare_op(&[a, b, b'x']), None);
+            }
+            assert_eq!(compare_op(&[a]), None);
+        }
+        assert_eq!(compare_op(b""), None);
+    }
+
+    #[test]
     fn operator_slots_are_distinct() {
         let ops = ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
         let mut slots: Vec<usize> = ops
@@ -2931,12 +2973,12 @@ mod tests {
             };
             assert_eq!(spare(), 0);
             let first = parse_filter_ref("a pr and b pr").unwrap();
-            let cap = first.nodes.capacity();
+            let cap = first.nodes.0.capacity();
             assert!(cap >= 16, "{cap}");
             drop(first);
             assert_eq!(spare(), cap, "the arena goes to the spare");
             let second = parse_filter_ref("(c pr or d pr) and e eq 1").unwrap();
-            assert_eq!(second.nodes.capacity(), cap, "the next parse takes it");
+            assert_eq!(second.nodes.0.capacity(), cap, "the next parse takes it");
             assert_eq!(spare(), 0);
             assert_eq!(second.to_string(), "(c pr or d pr) and e eq 1");
             // conversion recycles it too
@@ -2954,7 +2996,7 @@ mod tests {
             };
             let long = vec!["a pr"; 3000].join(" or ");
             let big = parse_filter_ref_with(&long, &opts).unwrap();
-            assert!(big.nodes.capacity() > MAX_SPARE_NODES);
+            assert!(big.nodes.0.capacity() > MAX_SPARE_NODES);
             assert_eq!(spare(), 0, "the big parse took the spare and grew it");
             drop(big);
             assert_eq!(spare(), 0);

@@ -122,7 +122,7 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, Error> {
 /// ```
 pub fn parse_patch_path_with(input: &str, options: &ParseOptions) -> Result<PatchPath, Error> {
     let mut p = Parser::new(input, options, Grammar::PatchPath).map_err(|e| *e)?;
-    p.patch_path().map_err(|e| *e)
+    p.patch_path().map_err(|e| *p.recycle(e))
 }
 
 impl Parser<'_> {

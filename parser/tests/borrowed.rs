@@ -259,3 +259,19 @@ fn a_copied_string_is_caught() {
     let caught = std::panic::catch_unwind(|| check_borrows(&f, input));
     assert!(caught.is_err());
 }
+
+/// A tree may be declared before its input and so dropped after it, as long as it is not
+/// used once the input is gone: the tree itself runs no `Drop` code that could touch the
+/// input (only its node vector, which holds no borrow, does). Compiling this is the test.
+/// See: the spare arena of 4c4247e put a `Drop` on `FilterRef<'a>`, which made this
+/// function fail to compile (E0597, "`input` dropped here while still borrowed").
+#[test]
+fn a_tree_may_be_dropped_after_its_input() {
+    fn printed() -> String {
+        let mut trees = Vec::new();
+        let input = String::from(r#"a pr and b eq "x\"y""#);
+        trees.push(parse_filter_ref_with(&input, &ParseOptions::default()).unwrap());
+        trees[0].to_string()
+    }
+    assert_eq!(printed(), r#"a pr and b eq "x\"y""#);
+}

@@ -245,3 +245,63 @@ fn limits_can_be_lowered() {
         (ErrorKind::TooManyTerms { max: 2 }, 16)
     );
 }
+
+/// The tallest tree the depth ceiling allows: each level is an `or` holding an `and`
+/// holding a `not`, so the tree is three nodes deeper per level of nesting than
+/// `deepest_filter`, with a value path of the same shape at the bottom.
+fn tallest_filter() -> String {
+    let levels = MAX_DEPTH_CEILING - 2;
+    let bottom = r#"x[a eq "\"" or b pr and not (c pr)]"#;
+    format!(
+        "{}{bottom}{}",
+        "a pr or b pr and not (".repeat(levels),
+        ")".repeat(levels)
+    )
+}
+
+/// Every recursive trait of both trees at that height, on a small stack: `==` (written by
+/// hand for the borrowed tree, recursing through `Operands`), `Debug`, `Display`,
+/// conversion, clone and drop.
+#[test]
+fn the_tallest_tree_compares_prints_and_converts_on_a_small_stack() {
+    on_small_stack(|| {
+        let input = tallest_filter();
+        let opts = ParseOptions {
+            max_len: usize::MAX,
+            max_depth: usize::MAX,
+            ..Default::default()
+        };
+        let f = parse_filter_ref_with(&input, &opts).expect("at the ceiling");
+        let copy = input.clone();
+        let g = parse_filter_ref_with(&copy, &opts).unwrap();
+        assert!(f == g && f.root() == g.root());
+        // the same tree but for one name deep down, and one span deep down
+        let renamed = input.replacen("c pr", "d pr", 1);
+        let h = parse_filter_ref_with(&renamed, &opts).unwrap();
+        assert!(f != h);
+        let shifted = input.replacen("(c pr)", "( c pr)", 1);
+        let k = parse_filter_ref_with(&shifted, &opts).unwrap();
+        assert!(f != k && f.to_string() == k.to_string());
+        // (`{:#?}` is left to the test above: its indentation is quadratic in the height)
+        let debug = format!("{f:?}");
+        assert!(debug.len() > input.len());
+        let owned = f.to_owned_filter();
+        assert_eq!(owned.to_string(), f.to_string());
+        assert!(owned == g.clone().into_owned() && owned.eq_ignore_spans(&k.to_owned_filter()));
+        assert_eq!(
+            parse_filter_with(&f.to_string(), &opts)
+                .unwrap()
+                .to_string(),
+            f.to_string()
+        );
+        assert!(format!("{owned:?}").len() > debug.len() / 2);
+        drop((f, g, h, k, owned));
+        let err = parse_filter_with(&format!("({input})"), &opts).unwrap_err();
+        assert_eq!(
+            err.kind,
+            ErrorKind::NestingTooDeep {
+                max: MAX_DEPTH_CEILING
+            }
+        );
+    });
+}
