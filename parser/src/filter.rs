@@ -540,8 +540,9 @@ pub enum FilterRefKind<'t, 'a> {
         path: AttrPathRef<'a>,
         /// The operator.
         op: CompareOp,
-        /// The value compared with: a string with escapes borrows its decoded text from
-        /// the tree, anything else the input.
+        /// The value compared with, borrowed for as long as the tree (`'t`): a string with
+        /// escapes borrows its decoded text from the tree, anything else the input. Keep
+        /// it beyond the tree with [`LiteralRef::into_owned`].
         value: LiteralRef<'t>,
     },
     /// `attrPath SP "pr"`
