@@ -1760,9 +1760,24 @@ impl<'a> Parser<'a> {
             }
             None => start,
         };
-        let name_end = dot.unwrap_or(end);
-        self.check_attr_name(name_start, name_end, false)?;
-        if dot.is_some() {
+        self.finish_path(start, name_start, dot.unwrap_or(end), dot2, end)
+    }
+
+    /// The end of [`Parser::qualified_path_at`] and [`Parser::dollar_path_at`]: checks the
+    /// name at `name..name_end` and, when a `.` at `name_end` comes before `end`, the
+    /// sub-attribute after it (`dot2`, a second `.` after that one, is an error); then
+    /// moves past the path.
+    #[inline(always)]
+    fn finish_path(
+        &mut self,
+        start: usize,
+        name: usize,
+        name_end: usize,
+        dot2: Option<usize>,
+        end: usize,
+    ) -> PResult<PathAt> {
+        self.check_attr_name(name, name_end, false)?;
+        if name_end < end {
             if let Some(at) = dot2 {
                 return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(at, at + 1)));
             }
@@ -1771,7 +1786,7 @@ impl<'a> Parser<'a> {
         self.pos = end;
         Ok(PathAt {
             start: off(start),
-            name: off(name_start),
+            name: off(name),
             dot: off(name_end),
             end: off(end),
         })
@@ -1797,22 +1812,12 @@ impl<'a> Parser<'a> {
         };
         let dot = self.bytes[name_start..end].iter().position(|&b| b == b'.');
         let name_end = dot.map_or(end, |d| name_start + d);
-        self.check_attr_name(name_start, name_end, false)?;
-        if dot.is_some() {
-            let sub_start = name_end + 1;
-            if let Some(d) = self.bytes[sub_start..end].iter().position(|&b| b == b'.') {
-                let at = sub_start + d;
-                return Err(self.error(ErrorKind::TooManySubAttrs, Span::new(at, at + 1)));
-            }
-            self.check_attr_name(sub_start, end, true)?;
-        }
-        self.pos = end;
-        Ok(PathAt {
-            start: off(start),
-            name: off(name_start),
-            dot: off(name_end),
-            end: off(end),
-        })
+        let dot2 = dot.and_then(|_| {
+            let sub = name_end + 1;
+            let second = self.bytes[sub..end].iter().position(|&b| b == b'.');
+            second.map(|d| sub + d)
+        });
+        self.finish_path(start, name_start, name_end, dot2, end)
     }
 
     /// `ATTRNAME = ALPHA *(nameChar)` with `nameChar = "$" / "-" / "_" / DIGIT / ALPHA`

@@ -1228,7 +1228,6 @@ pub async fn simulate(
         && cleanup_result
             .as_ref()
             .is_none_or(|(_, failed, _)| *failed == 0);
-    let facts = opts.dialect.facts();
     let failures = run
         .failures
         .lock()
@@ -1239,20 +1238,6 @@ pub async fn simulate(
         None => (None, None),
     };
     Ok(report::Report {
-        version: report::VERSION,
-        target,
-        shard: opts.shard.map(|s| s.to_string()),
-        scope: opts.shard.map(|s| s.scope()),
-        prefix: opts.prefix.clone(),
-        dialect: opts.dialect.name().to_owned(),
-        seed: opts.shape.seed,
-        users: opts.shape.users,
-        groups: opts.shape.groups,
-        large_group: opts.shape.large_group.min(opts.shape.users),
-        cycles: opts.cycles,
-        concurrency: opts.concurrency,
-        rate: engine.rate(),
-        batch: (facts.batch.value, facts.batch.source.to_owned()),
         outage: outage_description,
         phases,
         operations: engine.stats.summary(),
@@ -1263,21 +1248,13 @@ pub async fn simulate(
         cleanup_note,
         seconds: started.elapsed().as_secs_f64(),
         passed,
-        error: None,
+        ..settings_report(opts, target, engine.rate())
     })
 }
 
-/// The report of a run that stopped before its first operation (the target did not
-/// answer the test connection, or rejected the token): the run's settings, no operations,
-/// `passed` false and `error` saying why, so that a CI gate finds a report whenever the
-/// run started.
-pub fn not_run(
-    opts: &Options,
-    target: String,
-    rate: Option<f64>,
-    error: String,
-    took: Duration,
-) -> report::Report {
+/// A report that carries the run's settings and nothing else (no phase, operation or
+/// check, not passed): what [`not_run`] returns, and what a finished run fills in.
+fn settings_report(opts: &Options, target: String, rate: Option<f64>) -> report::Report {
     let facts = opts.dialect.facts();
     report::Report {
         version: report::VERSION,
@@ -1302,8 +1279,26 @@ pub fn not_run(
         failure_count: 0,
         cleanup: None,
         cleanup_note: None,
-        seconds: took.as_secs_f64(),
+        seconds: 0.0,
         passed: false,
+        error: None,
+    }
+}
+
+/// The report of a run that stopped before its first operation (the target did not
+/// answer the test connection, or rejected the token): the run's settings, no operations,
+/// `passed` false and `error` saying why, so that a CI gate finds a report whenever the
+/// run started.
+pub fn not_run(
+    opts: &Options,
+    target: String,
+    rate: Option<f64>,
+    error: String,
+    took: Duration,
+) -> report::Report {
+    report::Report {
+        seconds: took.as_secs_f64(),
         error: Some(error),
+        ..settings_report(opts, target, rate)
     }
 }
