@@ -36,7 +36,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the suite against the embedded reference server, or against --target.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the suite against several targets and draw one table of cases by targets.
     Matrix(MatrixArgs),
     /// Print the catalog of cases.
@@ -418,7 +418,7 @@ fn dispatch(cli: Cli) -> Result<i32, Exit> {
     match cli.command {
         Command::List { profile, format } => list(profile, format),
         Command::Parse(args) => Ok(parse(&args)),
-        Command::Run(args) => runtime()?.block_on(run_command(args)),
+        Command::Run(args) => runtime()?.block_on(run_command(*args)),
         Command::Matrix(args) => runtime()?.block_on(matrix_cmd::matrix_command(args)),
         Command::Serve(args) => runtime()?.block_on(embedded::serve(args)),
         Command::Requests(args) => requests_cmd::run(&args),

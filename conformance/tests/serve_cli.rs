@@ -56,6 +56,7 @@ fn start(db: &std::path::Path) -> (Child, String, BufReader<std::process::ChildS
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("serve did not print its address; last line: {line}");
 }
 

@@ -218,7 +218,7 @@ async fn a_database_file_keeps_groups_tombstones_and_versions_across_restarts() 
     s.running.shutdown().await;
 
     let s = server_with(two_tenants(Some(db.clone()))).await;
-    assert_eq!(s.member_ids(&g).await, [kept.clone()]);
+    assert_eq!(s.member_ids(&g).await, std::slice::from_ref(&kept));
     s.get(&format!("/Users/{gone}"))
         .await
         .assert_error(404, None);

@@ -96,12 +96,12 @@ async fn root_search_spans_users_and_groups() {
     let users = s
         .post("/.search", &search(Some("userName eq \"ALICE\"")))
         .await;
-    assert_eq!(field(&users.body, "id"), [u.clone()]);
+    assert_eq!(field(&users.body, "id"), std::slice::from_ref(&u));
     // A filter on a common attribute selects from both.
     let by_id = s
         .post("/.search", &search(Some(&format!("id eq \"{g}\""))))
         .await;
-    assert_eq!(field(&by_id.body, "id"), [g.clone()]);
+    assert_eq!(field(&by_id.body, "id"), std::slice::from_ref(&g));
     // A filter neither schema can evaluate is 400.
     s.post("/.search", &search(Some("noSuch eq 1")))
         .await
