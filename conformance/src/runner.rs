@@ -8,7 +8,7 @@
 
 use crate::baseline::{Baseline, GateReport};
 use crate::case::{Case, Level, Outcome, Problem};
-use crate::client::{Client, Exchange, Request, DEFAULT_MAX_BODY, DEFAULT_RETRY_WAIT};
+use crate::client::{Client, Exchange, Reply, Request, DEFAULT_MAX_BODY, DEFAULT_RETRY_WAIT};
 use crate::context::{Capabilities, Created, Cx, Endpoint, RATE_LIMITED};
 use crate::report::{Event, Reporter};
 use crate::select::Selection;
@@ -617,8 +617,7 @@ async fn remove(cx: &Cx, resource: &Created) -> Result<(), String> {
         ids = lookup_ids(cx, resource).await?;
     }
     for id in ids {
-        let reply = cx
-            .delete(resource.endpoint, &id)
+        let reply = delete_once_more(cx, resource.endpoint, &id)
             .await
             .map_err(|p| format!("{p:?}"))?;
         if !matches!(reply.status, 200 | 204 | 404) {
@@ -627,6 +626,22 @@ async fn remove(cx: &Cx, resource: &Created) -> Result<(), String> {
         cx.forget(resource.endpoint, &id);
     }
     Ok(())
+}
+
+/// The cleanup's `DELETE`, sent a second time after a short pause when the first got no
+/// answer at all: for example, one sent on a keep-alive connection the target closed at
+/// that moment ("connection closed before message completed"). `DELETE` is idempotent
+/// (RFC 9110 section 9.2.2) and a 404 counts as gone, so the repeat is safe. A timeout is
+/// not repeated: a target that hangs would hold the cleanup twice as long.
+async fn delete_once_more(cx: &Cx, endpoint: Endpoint, id: &str) -> Result<Reply, Problem> {
+    match cx.delete(endpoint, id).await {
+        Err(Problem::Error(first)) if !first.contains("timed out") => {
+            tracing::debug!(?endpoint, %id, reason = %first, "DELETE got no answer; sending it once more");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            cx.delete(endpoint, id).await
+        }
+        other => other,
+    }
 }
 
 /// Finds the ids of a resource created without a readable id, by its prefixed name.

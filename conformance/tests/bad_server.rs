@@ -189,3 +189,136 @@ async fn a_throttled_shared_setup_marks_every_case_rate_limited() {
     let zero = serde_json::to_value(Summary::default()).expect("json");
     assert_eq!(zero["rate_limited"], 0);
 }
+
+/// Reads one HTTP/1.1 request (head and `Content-Length` body) from `socket`: its method,
+/// path and body, or `None` when the peer sent nothing usable.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(String, String, String)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = socket.read(&mut chunk).await.ok().filter(|&n| n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = socket.read(&mut chunk).await.ok().filter(|&n| n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let mut words = head.split_whitespace();
+    let (method, path) = (words.next()?.to_owned(), words.next()?.to_owned());
+    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
+    Some((method, path, body))
+}
+
+/// A target that creates users, answers 404 to everything else, and drops the first
+/// `DELETE` of every id without answering (as when a keep-alive connection closes under
+/// a request); later ones get 204. Counts the `DELETE`s per path.
+async fn dropping_server(
+    deletes: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
+) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let next_id = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let deletes = std::sync::Arc::clone(&deletes);
+            let next_id = std::sync::Arc::clone(&next_id);
+            tokio::spawn(async move {
+                let Some((method, path, body)) = read_request(&mut socket).await else {
+                    return;
+                };
+                let (status, reply) = match method.as_str() {
+                    "POST" if path.ends_with("/Users") => {
+                        let sent: serde_json::Value =
+                            serde_json::from_str(&body).unwrap_or_default();
+                        let id = format!(
+                            "u{}",
+                            next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                        );
+                        let user = serde_json::json!({
+                            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "id": id,
+                            "userName": sent["userName"],
+                            "meta": {"resourceType": "User"},
+                        });
+                        ("201 Created", user.to_string())
+                    }
+                    "DELETE" => {
+                        let seen = {
+                            let mut map = deletes.lock().unwrap();
+                            let n = map.entry(path.clone()).or_insert(0);
+                            *n += 1;
+                            *n
+                        };
+                        if seen == 1 {
+                            // no answer at all: the client sees the connection close
+                            return;
+                        }
+                        ("204 No Content", String::new())
+                    }
+                    _ => ("404 Not Found", String::new()),
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// See: CI log, better-auth-scim, "could not remove ... connection closed before message
+/// completed". A cleanup `DELETE` that got no answer is sent once more, so the user the
+/// case created is not left on the target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cleanup_delete_that_got_no_answer_is_sent_once_more() {
+    let deletes = std::sync::Arc::default();
+    let addr = dropping_server(std::sync::Arc::clone(&deletes)).await;
+    let options = RunOptions {
+        base_url: format!("http://{addr}/scim/v2"),
+        token: Some(Token::new("dropping-token")),
+        second_token: None,
+        timeout: Duration::from_secs(5),
+        selection: Selection {
+            only: vec!["rfc7644-3.3/create-user-201".parse().expect("selector")],
+            ..Selection::default()
+        },
+        target_label: "dropping".into(),
+        prefix: None,
+        interrupt: None,
+    };
+    let result = run(&catalog(), &options, &mut [])
+        .await
+        .expect("the target is reachable");
+    assert_eq!(result.cases.len(), 1);
+    assert!(
+        matches!(result.cases[0].outcome, Outcome::Pass),
+        "{:?}",
+        result.cases[0]
+    );
+    assert!(
+        result.cleanup.leftovers.is_empty(),
+        "{:?}",
+        result.cleanup.leftovers
+    );
+    assert_eq!(result.cleanup.removed, 1);
+    let deletes = deletes.lock().unwrap().clone();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert!(deletes.values().all(|&n| n == 2), "{deletes:?}");
+}
