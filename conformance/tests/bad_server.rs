@@ -9,6 +9,25 @@ use scim_conformance::Token;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// Options for a run against the loopback target at `addr` with `token`, 5 s per request,
+/// the cases matching `only` (all when `None`).
+fn options(addr: std::net::SocketAddr, token: &str, label: &str, only: Option<&str>) -> RunOptions {
+    let mut selection = Selection::default();
+    if let Some(only) = only {
+        selection.only = vec![only.parse().expect("selector")];
+    }
+    RunOptions {
+        base_url: format!("http://{addr}/scim/v2"),
+        token: Some(Token::new(token)),
+        second_token: None,
+        timeout: Duration::from_secs(5),
+        selection,
+        target_label: label.into(),
+        prefix: None,
+        interrupt: None,
+    }
+}
+
 /// A loopback target that answers every request with the raw HTTP `reply` and closes.
 async fn canned_server(reply: String) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -44,16 +63,7 @@ async fn garbage_server() -> std::net::SocketAddr {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_replies_never_pass_and_never_panic() {
     let addr = garbage_server().await;
-    let options = RunOptions {
-        base_url: format!("http://{addr}/scim/v2"),
-        token: Some(Token::new("garbage-token")),
-        second_token: None,
-        timeout: Duration::from_secs(5),
-        selection: Selection::default(),
-        target_label: "garbage".into(),
-        prefix: None,
-        interrupt: None,
-    };
+    let options = options(addr, "garbage-token", "garbage", None);
     let result = run(&catalog(), &options, &mut [])
         .await
         .expect("the target is reachable");
@@ -93,19 +103,7 @@ async fn throttling_server() -> std::net::SocketAddr {
 async fn a_target_that_keeps_throttling_is_not_judged() {
     use scim_conformance::runner::{run_with, Policy};
     let addr = throttling_server().await;
-    let options = RunOptions {
-        base_url: format!("http://{addr}/scim/v2"),
-        token: Some(Token::new("throttled-token")),
-        second_token: None,
-        timeout: Duration::from_secs(5),
-        selection: Selection {
-            only: vec!["rfc7644-4/*".parse().expect("selector")],
-            ..Selection::default()
-        },
-        target_label: "throttling".into(),
-        prefix: None,
-        interrupt: None,
-    };
+    let options = options(addr, "throttled-token", "throttling", Some("rfc7644-4/*"));
     let policy = Policy {
         jobs: 8,
         retry_wait: Duration::from_millis(2500),
@@ -154,19 +152,12 @@ async fn a_target_that_keeps_throttling_is_not_judged() {
 async fn a_throttled_shared_setup_marks_every_case_rate_limited() {
     use scim_conformance::runner::{run_with, Policy, Summary};
     let addr = throttling_server().await;
-    let options = RunOptions {
-        base_url: format!("http://{addr}/scim/v2"),
-        token: Some(Token::new("throttled-token")),
-        second_token: None,
-        timeout: Duration::from_secs(5),
-        selection: Selection {
-            only: vec!["rfc7644-3.4.2.2/diff-*".parse().expect("selector")],
-            ..Selection::default()
-        },
-        target_label: "throttling".into(),
-        prefix: None,
-        interrupt: None,
-    };
+    let options = options(
+        addr,
+        "throttled-token",
+        "throttling",
+        Some("rfc7644-3.4.2.2/diff-*"),
+    );
     let policy = Policy {
         jobs: 4,
         retry_wait: Duration::ZERO,
@@ -290,19 +281,12 @@ async fn dropping_server(
 async fn a_cleanup_delete_that_got_no_answer_is_sent_once_more() {
     let deletes = std::sync::Arc::default();
     let addr = dropping_server(std::sync::Arc::clone(&deletes)).await;
-    let options = RunOptions {
-        base_url: format!("http://{addr}/scim/v2"),
-        token: Some(Token::new("dropping-token")),
-        second_token: None,
-        timeout: Duration::from_secs(5),
-        selection: Selection {
-            only: vec!["rfc7644-3.3/create-user-201".parse().expect("selector")],
-            ..Selection::default()
-        },
-        target_label: "dropping".into(),
-        prefix: None,
-        interrupt: None,
-    };
+    let options = options(
+        addr,
+        "dropping-token",
+        "dropping",
+        Some("rfc7644-3.3/create-user-201"),
+    );
     let result = run(&catalog(), &options, &mut [])
         .await
         .expect("the target is reachable");
