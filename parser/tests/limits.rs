@@ -26,6 +26,14 @@ fn unlimited_len() -> ParseOptions {
     }
 }
 
+/// No length limit and no depth limit beyond [`scim_parser::filter::MAX_DEPTH_CEILING`].
+fn no_length_or_depth_limit() -> ParseOptions {
+    ParseOptions {
+        max_depth: usize::MAX,
+        ..unlimited_len()
+    }
+}
+
 fn nested(open: &str, inner: &str, close: &str, n: usize) -> String {
     format!("{}{inner}{}", open.repeat(n), close.repeat(n))
 }
@@ -104,11 +112,7 @@ fn f94_long_string_hits_the_length_cap_before_any_work() {
 fn f105_600_kb_of_nesting_fails_fast_on_a_small_stack_even_without_limits() {
     let elapsed = on_small_stack(|| {
         let input = nested("(", "title pr", ")", 300_000);
-        let opts = ParseOptions {
-            max_len: usize::MAX,
-            max_depth: usize::MAX,
-            ..Default::default()
-        };
+        let opts = no_length_or_depth_limit();
         let start = Instant::now();
         let err = parse_filter_with(&input, &opts).unwrap_err();
         let elapsed = start.elapsed();
@@ -146,11 +150,7 @@ fn deepest_filter() -> String {
 fn the_deepest_accepted_tree_survives_every_trait_on_a_small_stack() {
     on_small_stack(|| {
         let input = deepest_filter();
-        let opts = ParseOptions {
-            max_len: usize::MAX,
-            max_depth: usize::MAX,
-            ..Default::default()
-        };
+        let opts = no_length_or_depth_limit();
         let f = parse_filter_with(&input, &opts).expect("at the ceiling");
         let printed = f.to_string();
         let debug = format!("{f:?}");
@@ -183,11 +183,7 @@ fn the_deepest_accepted_tree_survives_every_trait_on_a_small_stack() {
 fn the_deepest_accepted_borrowed_tree_survives_every_trait_on_a_small_stack() {
     on_small_stack(|| {
         let input = deepest_filter();
-        let opts = ParseOptions {
-            max_len: usize::MAX,
-            max_depth: usize::MAX,
-            ..Default::default()
-        };
+        let opts = no_length_or_depth_limit();
         let f = parse_filter_ref_with(&input, &opts).expect("at the ceiling");
         let owned = parse_filter_with(&input, &opts).unwrap();
         assert_eq!(f.to_string(), owned.to_string());
@@ -266,11 +262,7 @@ fn tallest_filter() -> String {
 fn the_tallest_tree_compares_prints_and_converts_on_a_small_stack() {
     on_small_stack(|| {
         let input = tallest_filter();
-        let opts = ParseOptions {
-            max_len: usize::MAX,
-            max_depth: usize::MAX,
-            ..Default::default()
-        };
+        let opts = no_length_or_depth_limit();
         let f = parse_filter_ref_with(&input, &opts).expect("at the ceiling");
         let copy = input.clone();
         let g = parse_filter_ref_with(&copy, &opts).unwrap();
